@@ -1,0 +1,108 @@
+//! Commands on a chat.
+//!
+//! The clock, fresh ids and everything the chat stream cannot know (the other
+//! user's blocks and settings, facts about existing messages) come in with
+//! the command, so `decide` stays pure.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::message::{ForwardSource, MediaRef, MessageFacts, MessageKind};
+
+/// One command: who, when, what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatCommand {
+    pub actor: Uuid,
+    pub at: OffsetDateTime,
+    pub action: ChatAction,
+}
+
+/// What the actor wants to happen in the chat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "commands are built once per request and moved, never stored in bulk"
+)]
+pub enum ChatAction {
+    /// Create (or get) the direct chat with `recipient`; the actor requests.
+    StartDirect {
+        /// Must be `ids::direct_chat_id(actor, recipient)`.
+        chat_id: Uuid,
+        recipient: Uuid,
+        /// From the recipient's user stream.
+        recipient_blocked_requester: bool,
+        /// From the actor's user stream.
+        requester_blocked_recipient: bool,
+        /// From the recipient's settings.
+        recipient_accepts_requests: bool,
+    },
+    AcceptRequest,
+    RejectRequest,
+    BlockChat,
+    UnblockChat,
+    CreateGroup {
+        chat_id: Uuid,
+        title: String,
+        description: Option<String>,
+        /// Other members; the creator is added (first) automatically.
+        member_ids: Vec<Uuid>,
+    },
+    /// `None` leaves a field as is; a blank description or avatar clears it.
+    UpdateGroupInfo {
+        title: Option<String>,
+        description: Option<String>,
+        avatar_url: Option<String>,
+    },
+    AddMembers {
+        user_ids: Vec<Uuid>,
+    },
+    RemoveMember {
+        user_id: Uuid,
+    },
+    PromoteAdmin {
+        user_id: Uuid,
+    },
+    DemoteAdmin {
+        user_id: Uuid,
+    },
+    Leave,
+    SendMessage {
+        /// Must be `ids::message_id(chat, actor, client_msg_id)`.
+        message_id: Uuid,
+        client_msg_id: String,
+        /// Ignored for forwards, which copy the source's kind.
+        kind: MessageKind,
+        text: Option<String>,
+        media: Option<MediaRef>,
+        reply_to: Option<MessageFacts>,
+        forward_of: Option<ForwardSource>,
+        /// Facts of `message_id` if it was already sent: the command is a resend.
+        existing: Option<MessageFacts>,
+        /// Whether the direct-chat peer has blocked the actor (user level).
+        blocked_by_peer: bool,
+    },
+    EditMessage {
+        message: MessageFacts,
+        text: String,
+    },
+    DeleteForEveryone {
+        message: MessageFacts,
+    },
+    AddReaction {
+        message: MessageFacts,
+        emoji: String,
+    },
+    RemoveReaction {
+        message: MessageFacts,
+        emoji: String,
+    },
+    PinMessage {
+        message: MessageFacts,
+    },
+    UnpinMessage {
+        message_id: Uuid,
+    },
+    MarkRead {
+        up_to_seq: u64,
+    },
+}

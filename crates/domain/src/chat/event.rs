@@ -1,0 +1,288 @@
+//! Events of the chat stream.
+//!
+//! The variant name is the event type (`"type"` in JSON). Every event carries
+//! the chat id and its time, plus whatever projections need to update read
+//! models without recomputing domain rules (seqs, senders, full new values).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::event::DomainEvent;
+use crate::message::{ForwardRef, MediaRef, MessageKind, ReplyRef};
+
+/// Everything that can happen in a chat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "events are decoded one at a time; boxing would only complicate the wire model"
+)]
+pub enum ChatEvent {
+    DirectChatRequested {
+        chat_id: Uuid,
+        requester_id: Uuid,
+        recipient_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ChatRequestAccepted {
+        chat_id: Uuid,
+        requester_id: Uuid,
+        recipient_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ChatRequestRejected {
+        chat_id: Uuid,
+        requester_id: Uuid,
+        recipient_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    DirectChatBlocked {
+        chat_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    DirectChatUnblocked {
+        chat_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    GroupCreated {
+        chat_id: Uuid,
+        owner_id: Uuid,
+        title: String,
+        description: Option<String>,
+        /// All members, creator first, without duplicates.
+        member_ids: Vec<Uuid>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// Carries the full new values, not a diff.
+    GroupInfoUpdated {
+        chat_id: Uuid,
+        by: Uuid,
+        title: String,
+        description: Option<String>,
+        avatar_url: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MembersAdded {
+        chat_id: Uuid,
+        /// Only the users who were not members yet.
+        user_ids: Vec<Uuid>,
+        by: Uuid,
+        /// They see messages with `seq > joined_seq`.
+        joined_seq: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MemberRemoved {
+        chat_id: Uuid,
+        user_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MemberLeft {
+        chat_id: Uuid,
+        user_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    AdminPromoted {
+        chat_id: Uuid,
+        user_id: Uuid,
+        /// `None` when promoted automatically (the last admin left).
+        by: Option<Uuid>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    AdminDemoted {
+        chat_id: Uuid,
+        user_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    OwnershipTransferred {
+        chat_id: Uuid,
+        previous_owner_id: Uuid,
+        new_owner_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    GroupClosed {
+        chat_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MessageSent {
+        chat_id: Uuid,
+        message_id: Uuid,
+        client_msg_id: String,
+        /// Per-chat, gapless from 1.
+        seq: u64,
+        sender_id: Uuid,
+        kind: MessageKind,
+        /// The text, or a media message's caption.
+        text: Option<String>,
+        media: Option<MediaRef>,
+        reply_to: Option<ReplyRef>,
+        forward_of: Option<ForwardRef>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MessageEdited {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        editor_id: Uuid,
+        text: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// A tombstone: read models drop the body.
+    MessageDeleted {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        by: Uuid,
+        sender_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ReactionAdded {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        user_id: Uuid,
+        emoji: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ReactionRemoved {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        user_id: Uuid,
+        emoji: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MessagePinned {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MessageUnpinned {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ReadMarkerMoved {
+        chat_id: Uuid,
+        user_id: Uuid,
+        up_to_seq: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+}
+
+macro_rules! each_variant {
+    ($self:ident, $bind:ident => $body:expr) => {
+        match $self {
+            ChatEvent::DirectChatRequested { $bind, .. }
+            | ChatEvent::ChatRequestAccepted { $bind, .. }
+            | ChatEvent::ChatRequestRejected { $bind, .. }
+            | ChatEvent::DirectChatBlocked { $bind, .. }
+            | ChatEvent::DirectChatUnblocked { $bind, .. }
+            | ChatEvent::GroupCreated { $bind, .. }
+            | ChatEvent::GroupInfoUpdated { $bind, .. }
+            | ChatEvent::MembersAdded { $bind, .. }
+            | ChatEvent::MemberRemoved { $bind, .. }
+            | ChatEvent::MemberLeft { $bind, .. }
+            | ChatEvent::AdminPromoted { $bind, .. }
+            | ChatEvent::AdminDemoted { $bind, .. }
+            | ChatEvent::OwnershipTransferred { $bind, .. }
+            | ChatEvent::GroupClosed { $bind, .. }
+            | ChatEvent::MessageSent { $bind, .. }
+            | ChatEvent::MessageEdited { $bind, .. }
+            | ChatEvent::MessageDeleted { $bind, .. }
+            | ChatEvent::ReactionAdded { $bind, .. }
+            | ChatEvent::ReactionRemoved { $bind, .. }
+            | ChatEvent::MessagePinned { $bind, .. }
+            | ChatEvent::MessageUnpinned { $bind, .. }
+            | ChatEvent::ReadMarkerMoved { $bind, .. } => $body,
+        }
+    };
+}
+
+impl ChatEvent {
+    /// The chat the event belongs to.
+    pub fn chat_id(&self) -> Uuid {
+        each_variant!(self, chat_id => *chat_id)
+    }
+
+    /// When it happened (domain time, from the command).
+    pub fn at(&self) -> OffsetDateTime {
+        each_variant!(self, at => *at)
+    }
+}
+
+impl DomainEvent for ChatEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            ChatEvent::DirectChatRequested { .. } => "DirectChatRequested",
+            ChatEvent::ChatRequestAccepted { .. } => "ChatRequestAccepted",
+            ChatEvent::ChatRequestRejected { .. } => "ChatRequestRejected",
+            ChatEvent::DirectChatBlocked { .. } => "DirectChatBlocked",
+            ChatEvent::DirectChatUnblocked { .. } => "DirectChatUnblocked",
+            ChatEvent::GroupCreated { .. } => "GroupCreated",
+            ChatEvent::GroupInfoUpdated { .. } => "GroupInfoUpdated",
+            ChatEvent::MembersAdded { .. } => "MembersAdded",
+            ChatEvent::MemberRemoved { .. } => "MemberRemoved",
+            ChatEvent::MemberLeft { .. } => "MemberLeft",
+            ChatEvent::AdminPromoted { .. } => "AdminPromoted",
+            ChatEvent::AdminDemoted { .. } => "AdminDemoted",
+            ChatEvent::OwnershipTransferred { .. } => "OwnershipTransferred",
+            ChatEvent::GroupClosed { .. } => "GroupClosed",
+            ChatEvent::MessageSent { .. } => "MessageSent",
+            ChatEvent::MessageEdited { .. } => "MessageEdited",
+            ChatEvent::MessageDeleted { .. } => "MessageDeleted",
+            ChatEvent::ReactionAdded { .. } => "ReactionAdded",
+            ChatEvent::ReactionRemoved { .. } => "ReactionRemoved",
+            ChatEvent::MessagePinned { .. } => "MessagePinned",
+            ChatEvent::MessageUnpinned { .. } => "MessageUnpinned",
+            ChatEvent::ReadMarkerMoved { .. } => "ReadMarkerMoved",
+        }
+    }
+
+    fn schema_version(&self) -> u16 {
+        1
+    }
+
+    fn subject(&self) -> Option<Uuid> {
+        match self {
+            ChatEvent::MessageSent { message_id, .. }
+            | ChatEvent::MessageEdited { message_id, .. }
+            | ChatEvent::MessageDeleted { message_id, .. }
+            | ChatEvent::ReactionAdded { message_id, .. }
+            | ChatEvent::ReactionRemoved { message_id, .. }
+            | ChatEvent::MessagePinned { message_id, .. }
+            | ChatEvent::MessageUnpinned { message_id, .. } => Some(*message_id),
+            _ => None,
+        }
+    }
+}

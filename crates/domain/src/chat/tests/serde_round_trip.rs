@@ -1,0 +1,204 @@
+use std::collections::BTreeSet;
+
+use super::*;
+use crate::message::{ForwardRef, MediaRef, ReplyRef};
+
+/// One instance of every chat event, with every optional field filled.
+fn every_chat_event() -> Vec<ChatEvent> {
+    let (c, m, at) = (GROUP, Uuid::from_u128(42), T0);
+    let media = MediaRef {
+        media_id: Uuid::from_u128(7),
+        owner_id: ALICE,
+        kind: MessageKind::Voice,
+        mime: "audio/ogg".into(),
+        size: 99,
+        width: None,
+        height: None,
+        duration_ms: Some(1500),
+        sha256: "00".repeat(32),
+    };
+    vec![
+        requested(),
+        accepted(),
+        ChatEvent::ChatRequestRejected {
+            chat_id: dm(),
+            requester_id: ALICE,
+            recipient_id: BOB,
+            at,
+        },
+        ChatEvent::DirectChatBlocked {
+            chat_id: dm(),
+            by: BOB,
+            at,
+        },
+        ChatEvent::DirectChatUnblocked {
+            chat_id: dm(),
+            by: BOB,
+            at,
+        },
+        group_created(),
+        ChatEvent::GroupInfoUpdated {
+            chat_id: c,
+            by: ALICE,
+            title: "t".into(),
+            description: Some("d".into()),
+            avatar_url: Some("https://a.example/x".into()),
+            at,
+        },
+        ChatEvent::MembersAdded {
+            chat_id: c,
+            user_ids: vec![DAVE, EVE],
+            by: ALICE,
+            joined_seq: 3,
+            at,
+        },
+        ChatEvent::MemberRemoved {
+            chat_id: c,
+            user_id: DAVE,
+            by: ALICE,
+            at,
+        },
+        ChatEvent::MemberLeft {
+            chat_id: c,
+            user_id: EVE,
+            at,
+        },
+        ChatEvent::AdminPromoted {
+            chat_id: c,
+            user_id: BOB,
+            by: None,
+            at,
+        },
+        ChatEvent::AdminDemoted {
+            chat_id: c,
+            user_id: BOB,
+            by: ALICE,
+            at,
+        },
+        ChatEvent::OwnershipTransferred {
+            chat_id: c,
+            previous_owner_id: ALICE,
+            new_owner_id: BOB,
+            at,
+        },
+        ChatEvent::GroupClosed { chat_id: c, at },
+        ChatEvent::MessageSent {
+            chat_id: c,
+            message_id: m,
+            client_msg_id: "c-1".into(),
+            seq: 4,
+            sender_id: ALICE,
+            kind: MessageKind::Voice,
+            text: Some("caption ✓".into()),
+            media: Some(media),
+            reply_to: Some(ReplyRef {
+                message_id: Uuid::from_u128(41),
+                seq: 3,
+                sender_id: BOB,
+            }),
+            forward_of: Some(ForwardRef {
+                chat_id: dm(),
+                message_id: Uuid::from_u128(40),
+                original_sender_id: CAROL,
+                original_sent_at: datetime!(2023-12-31 23:59:59.123456 +02:00),
+            }),
+            at,
+        },
+        ChatEvent::MessageEdited {
+            chat_id: c,
+            message_id: m,
+            seq: 4,
+            editor_id: ALICE,
+            text: "e".into(),
+            at,
+        },
+        ChatEvent::MessageDeleted {
+            chat_id: c,
+            message_id: m,
+            seq: 4,
+            by: ALICE,
+            sender_id: ALICE,
+            at,
+        },
+        ChatEvent::ReactionAdded {
+            chat_id: c,
+            message_id: m,
+            seq: 4,
+            user_id: BOB,
+            emoji: "👍".into(),
+            at,
+        },
+        ChatEvent::ReactionRemoved {
+            chat_id: c,
+            message_id: m,
+            seq: 4,
+            user_id: BOB,
+            emoji: "👍".into(),
+            at,
+        },
+        ChatEvent::MessagePinned {
+            chat_id: c,
+            message_id: m,
+            seq: 4,
+            by: ALICE,
+            at,
+        },
+        ChatEvent::MessageUnpinned {
+            chat_id: c,
+            message_id: m,
+            seq: 4,
+            by: ALICE,
+            at,
+        },
+        ChatEvent::ReadMarkerMoved {
+            chat_id: c,
+            user_id: BOB,
+            up_to_seq: 4,
+            at,
+        },
+    ]
+}
+
+#[test]
+fn every_chat_event_round_trips_through_json_with_its_type_name() {
+    let events = every_chat_event();
+    let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
+    assert_eq!(types.len(), 22, "one instance per variant");
+    for event in events {
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        assert_eq!(json["type"], event.event_type());
+        assert_eq!(event.schema_version(), 1);
+        let back: ChatEvent =
+            serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{json}: {e}"));
+        assert_eq!(back, event);
+    }
+}
+
+#[test]
+fn message_events_name_their_message_as_subject() {
+    for event in every_chat_event() {
+        let t = event.event_type();
+        let message_scoped = t.starts_with("Message") || t.starts_with("Reaction");
+        assert_eq!(event.subject().is_some(), message_scoped, "{event:?}");
+    }
+}
+
+#[test]
+fn timestamps_are_rfc3339_and_kinds_snake_case() {
+    let json = serde_json::to_value(every_chat_event().remove(14)).unwrap_or_default();
+    assert_eq!(json["at"], "2024-05-01T12:00:00Z");
+    assert_eq!(json["kind"], "voice");
+    assert_eq!(
+        json["forward_of"]["original_sent_at"],
+        "2023-12-31T23:59:59.123456+02:00"
+    );
+}
+
+#[test]
+fn chat_state_round_trips_for_snapshots() {
+    let state = crate::event::replay::<Chat>(&every_chat_event()[5..10]);
+    let json = serde_json::to_string(&state).unwrap_or_default();
+    let back: Chat = serde_json::from_str(&json).unwrap_or_default();
+    assert_eq!(back, state);
+    assert!(back.exists());
+}

@@ -1,0 +1,142 @@
+//! Events of the user stream. Profile and settings events carry the full new
+//! values, so projections copy instead of merging.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::state::{AcceptRequestsFrom, LastSeenVisibility};
+use crate::event::DomainEvent;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum UserEvent {
+    UserRegistered {
+        user_id: Uuid,
+        username: String,
+        display_name: String,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ProfileUpdated {
+        user_id: Uuid,
+        display_name: String,
+        avatar_url: Option<String>,
+        bio: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    SettingsChanged {
+        user_id: Uuid,
+        read_receipts: bool,
+        last_seen_visible_to: LastSeenVisibility,
+        accept_requests_from: AcceptRequestsFrom,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    UserBlocked {
+        user_id: Uuid,
+        blocked_user_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    UserUnblocked {
+        user_id: Uuid,
+        blocked_user_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ChatMuted {
+        user_id: Uuid,
+        chat_id: Uuid,
+        /// `None` = until unmuted.
+        #[serde(with = "time::serde::rfc3339::option")]
+        until: Option<OffsetDateTime>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ChatUnmuted {
+        user_id: Uuid,
+        chat_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ChatArchived {
+        user_id: Uuid,
+        chat_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    ChatUnarchived {
+        user_id: Uuid,
+        chat_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The chat and its messages up to `up_to_seq` are hidden for this user;
+    /// a newer message brings the chat back.
+    ChatCleared {
+        user_id: Uuid,
+        chat_id: Uuid,
+        up_to_seq: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MessageHiddenForMe {
+        user_id: Uuid,
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+}
+
+impl UserEvent {
+    /// The user whose stream this is.
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            UserEvent::UserRegistered { user_id, .. }
+            | UserEvent::ProfileUpdated { user_id, .. }
+            | UserEvent::SettingsChanged { user_id, .. }
+            | UserEvent::UserBlocked { user_id, .. }
+            | UserEvent::UserUnblocked { user_id, .. }
+            | UserEvent::ChatMuted { user_id, .. }
+            | UserEvent::ChatUnmuted { user_id, .. }
+            | UserEvent::ChatArchived { user_id, .. }
+            | UserEvent::ChatUnarchived { user_id, .. }
+            | UserEvent::ChatCleared { user_id, .. }
+            | UserEvent::MessageHiddenForMe { user_id, .. } => *user_id,
+        }
+    }
+}
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            UserEvent::UserRegistered { .. } => "UserRegistered",
+            UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
+            UserEvent::SettingsChanged { .. } => "SettingsChanged",
+            UserEvent::UserBlocked { .. } => "UserBlocked",
+            UserEvent::UserUnblocked { .. } => "UserUnblocked",
+            UserEvent::ChatMuted { .. } => "ChatMuted",
+            UserEvent::ChatUnmuted { .. } => "ChatUnmuted",
+            UserEvent::ChatArchived { .. } => "ChatArchived",
+            UserEvent::ChatUnarchived { .. } => "ChatUnarchived",
+            UserEvent::ChatCleared { .. } => "ChatCleared",
+            UserEvent::MessageHiddenForMe { .. } => "MessageHiddenForMe",
+        }
+    }
+
+    fn schema_version(&self) -> u16 {
+        1
+    }
+
+    /// Hiding is about one message, so "already hidden?" is one subject probe.
+    fn subject(&self) -> Option<Uuid> {
+        match self {
+            UserEvent::MessageHiddenForMe { message_id, .. } => Some(*message_id),
+            _ => None,
+        }
+    }
+}
