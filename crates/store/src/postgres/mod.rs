@@ -1,0 +1,270 @@
+//! The Postgres event store.
+//!
+//! * appends go through one batching appender task per process
+//!   ([`append`]), serialized across processes by an advisory lock;
+//! * reads are plain indexed queries;
+//! * subscriptions ([`subscribe`]) tail `position > last`, woken by
+//!   LISTEN/NOTIFY and by a poll timer, so a lost notification only delays.
+
+pub mod append;
+pub mod setup;
+pub mod subscribe;
+pub mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+use crate::{
+    AppendResult, Direction, EventStore, EventStream, ExpectedVersion, Metadata, NewEvent,
+    RecordedEvent, Result, StoreError, StreamHead, Upcasters,
+};
+
+pub use append::AppendRequest;
+pub use setup::{connect, ensure_database, migrate};
+
+/// NOTIFY channel carrying the newest committed position after each append.
+pub const NOTIFY_CHANNEL: &str = "chat_events";
+
+/// Tuning knobs of the Postgres store.
+#[derive(Debug, Clone)]
+pub struct PgStoreConfig {
+    /// Most events one appender transaction packs together.
+    pub max_batch_events: usize,
+    /// How often subscribers look for new events when no notification came.
+    pub poll_interval: Duration,
+    /// Events fetched per read while catching up.
+    pub read_page: usize,
+    /// Buffered events per subscription before it waits for its consumer.
+    pub subscription_buffer: usize,
+    /// LISTEN for append notifications. Off, subscribers only poll: slower
+    /// to wake, equally correct (tests use this to prove it).
+    pub listen: bool,
+}
+
+impl Default for PgStoreConfig {
+    fn default() -> Self {
+        Self {
+            max_batch_events: 2_000,
+            poll_interval: Duration::from_millis(500),
+            read_page: 500,
+            subscription_buffer: 1_024,
+            listen: true,
+        }
+    }
+}
+
+struct Inner {
+    pool: PgPool,
+    upcasters: Upcasters,
+    config: PgStoreConfig,
+    appender: mpsc::Sender<append::Pending>,
+    /// Newest position announced by NOTIFY (a wake-up hint, never trusted).
+    notified: watch::Receiver<u64>,
+}
+
+/// The Postgres [`EventStore`]. Cheap to clone; clones share one appender and
+/// one LISTEN connection.
+#[derive(Clone)]
+pub struct PgEventStore {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for PgEventStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgEventStore").finish_non_exhaustive()
+    }
+}
+
+impl PgEventStore {
+    /// Start the store's background tasks (appender, listener) on `pool`.
+    /// The schema must already be migrated ([`migrate`]).
+    pub fn new(pool: PgPool, upcasters: Upcasters, config: PgStoreConfig) -> Self {
+        let (tx, rx) = mpsc::channel(4 * config.max_batch_events.max(64));
+        tokio::spawn(append::run_appender(
+            pool.clone(),
+            rx,
+            config.max_batch_events,
+        ));
+        let notified = if config.listen {
+            subscribe::spawn_listener(pool.clone())
+        } else {
+            subscribe::never_notified()
+        };
+        Self {
+            inner: Arc::new(Inner {
+                pool,
+                upcasters,
+                config,
+                appender: tx,
+                notified,
+            }),
+        }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    /// Append several streams' events in one transaction, each request with
+    /// its own expected version; one result per request.
+    pub async fn append_many(&self, requests: Vec<AppendRequest>) -> Vec<Result<AppendResult>> {
+        let mut waits = Vec::with_capacity(requests.len());
+        for req in requests {
+            let (reply, rx) = oneshot::channel();
+            let sent = self
+                .inner
+                .appender
+                .send(append::Pending { req, reply })
+                .await;
+            waits.push(sent.map(|_| rx));
+        }
+        let mut out = Vec::with_capacity(waits.len());
+        for w in waits {
+            out.push(match w {
+                Ok(rx) => rx.await.unwrap_or(Err(StoreError::ShuttingDown)),
+                Err(_) => Err(StoreError::ShuttingDown),
+            });
+        }
+        out
+    }
+
+    fn decode_row(&self, row: &PgRow) -> Result<RecordedEvent> {
+        let event_type: String = row.try_get("event_type")?;
+        let stored_version: i32 = row.try_get("schema_version")?;
+        let payload: serde_json::Value = row.try_get("payload")?;
+        let metadata: serde_json::Value = row.try_get("metadata")?;
+        let (schema_version, payload) =
+            self.inner
+                .upcasters
+                .upcast(&event_type, stored_version as u16, payload);
+        let position = row.try_get::<i64, _>("position")? as u64;
+        let metadata: Metadata =
+            serde_json::from_value(metadata).map_err(|e| StoreError::Decode {
+                event_type: event_type.clone(),
+                schema_version,
+                position,
+                message: format!("metadata: {e}"),
+            })?;
+        Ok(RecordedEvent {
+            position,
+            event_id: row.try_get("event_id")?,
+            stream: row.try_get("stream")?,
+            version: row.try_get::<i64, _>("version")? as u64,
+            event_type,
+            schema_version,
+            subject: row.try_get("subject")?,
+            occurred_at: row.try_get("occurred_at")?,
+            recorded_at: row.try_get("recorded_at")?,
+            payload,
+            metadata,
+        })
+    }
+
+    fn decode_rows(&self, rows: Vec<PgRow>) -> Result<Vec<RecordedEvent>> {
+        rows.iter().map(|r| self.decode_row(r)).collect()
+    }
+}
+
+const COLUMNS: &str = "position, event_id, stream, version, event_type, schema_version, \
+                       subject, payload, metadata, occurred_at, recorded_at";
+
+fn limit_i64(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl EventStore for PgEventStore {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult> {
+        let req = AppendRequest {
+            stream: stream.to_owned(),
+            expected,
+            events,
+        };
+        let mut results = self.append_many(vec![req]).await;
+        results.pop().unwrap_or(Err(StoreError::ShuttingDown))
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from_version: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let sql = match direction {
+            Direction::Forward => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream = $1 AND version >= $2 \
+                 ORDER BY version LIMIT $3"
+            ),
+            Direction::Backward => format!(
+                "SELECT {COLUMNS} FROM events WHERE stream = $1 AND version <= $2 \
+                 ORDER BY version DESC LIMIT $3"
+            ),
+        };
+        let from = i64::try_from(from_version).unwrap_or(i64::MAX);
+        let rows = sqlx::query(&sql)
+            .bind(stream)
+            .bind(from)
+            .bind(limit_i64(limit))
+            .fetch_all(&self.inner.pool)
+            .await?;
+        self.decode_rows(rows)
+    }
+
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<RecordedEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2"
+        ))
+        .bind(after_position as i64)
+        .bind(limit_i64(limit))
+        .fetch_all(&self.inner.pool)
+        .await?;
+        self.decode_rows(rows)
+    }
+
+    async fn read_subject(&self, stream: &str, subject: Uuid) -> Result<Vec<RecordedEvent>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM events WHERE stream = $1 AND subject = $2 ORDER BY version"
+        ))
+        .bind(stream)
+        .bind(subject)
+        .fetch_all(&self.inner.pool)
+        .await?;
+        self.decode_rows(rows)
+    }
+
+    async fn stream_head(&self, stream: &str) -> Result<Option<StreamHead>> {
+        let row: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT version, position FROM events WHERE stream = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(stream)
+        .fetch_optional(&self.inner.pool)
+        .await?;
+        Ok(row.map(|(v, p)| StreamHead {
+            version: v as u64,
+            position: p as u64,
+        }))
+    }
+
+    async fn head_position(&self) -> Result<u64> {
+        let (p,): (i64,) = sqlx::query_as("SELECT coalesce(max(position), 0) FROM events")
+            .fetch_one(&self.inner.pool)
+            .await?;
+        Ok(p as u64)
+    }
+
+    fn subscribe(&self, after_position: u64) -> EventStream {
+        subscribe::subscription(self.clone(), after_position)
+    }
+}
