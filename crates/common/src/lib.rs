@@ -1,0 +1,18 @@
+//! # chat-common: plumbing shared by every service
+//!
+//! Owns what would otherwise be copied into each service: configuration
+//! pieces ([`config`]), telemetry setup ([`telemetry`]), the problem+json error
+//! type every route answers with ([`problem`]), the access-token claims
+//! ([`auth`]) and the one shutdown signal ([`shutdown`]). No business logic.
+
+pub mod auth;
+pub mod config;
+pub mod http;
+pub mod json;
+pub mod problem;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use json::ApiJson;
+pub use problem::ApiError;
+pub use shutdown::shutdown_signal;

@@ -1,0 +1,320 @@
+//! `application/problem+json` (RFC 9457): the one error type every route
+//! answers with. `code` is a stable snake_case string listed in
+//! `docs/errors.md`; infrastructure causes are logged, never sent.
+
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// The wire shape of a problem (`application/problem+json`, RFC 9457).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:chat:problem:{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The status's reason phrase.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// Human-readable explanation; not a contract.
+    pub detail: String,
+    /// Stable machine-readable snake_case code (see `docs/errors.md`).
+    pub code: String,
+    /// The offending request field or header, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// An error on its way to becoming a problem+json response.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub field: Option<String>,
+    /// Seconds for `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    }
+
+    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, detail)
+    }
+
+    /// A dependency failed. The cause is logged here and kept out of the body.
+    pub fn unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "dependency failure");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "a dependency is unavailable; retry later",
+        )
+        .with_retry_after(1)
+    }
+
+    /// A bug. The cause is logged here and kept out of the body.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "an unexpected error occurred",
+        )
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs);
+        self
+    }
+
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!("urn:chat:problem:{}", self.code),
+            title: self.status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail.clone(),
+            code: self.code.to_owned(),
+            field: self.field.clone(),
+        }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, Json(self.problem())).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        res
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    /// Every body problem is a 400 (the API contract), whatever axum's own
+    /// status would be, except a wrong content type (415) and a body over the
+    /// limit (413).
+    fn from(r: JsonRejection) -> Self {
+        let (status, code) = match &r {
+            JsonRejection::MissingJsonContentType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+            JsonRejection::JsonDataError(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
+            _ => (StatusCode::BAD_REQUEST, "invalid_body"),
+        };
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("invalid_query", r.body_text())
+    }
+}
+
+/// Every `code` the HTTP layer itself answers with (domain refusals are
+/// listed in `chat_domain::ALL_CODES`): `(code, status, meaning)`.
+/// `docs/errors.md` must list them all; a test checks it.
+pub const API_CODES: &[(&str, u16, &str)] = &[
+    ("malformed_json", 400, "the body is not valid JSON"),
+    (
+        "invalid_body",
+        400,
+        "the JSON does not fit the endpoint: unknown field, wrong type, missing field",
+    ),
+    (
+        "invalid_query",
+        400,
+        "a query parameter is missing or invalid",
+    ),
+    ("invalid_id", 400, "an id in the path is not a UUID"),
+    ("invalid_if_match", 400, "If-Match is not a stream version"),
+    (
+        "invalid_idempotency_key",
+        400,
+        "Idempotency-Key is empty, too long or not printable ASCII",
+    ),
+    (
+        "invalid_user_ids",
+        400,
+        "the list of user ids is empty or too long",
+    ),
+    (
+        "invalid_cursor",
+        400,
+        "the cursor is not one this server gave out",
+    ),
+    ("invalid_limit", 400, "limit must be between 1 and 100"),
+    (
+        "invalid_search",
+        400,
+        "the search text is empty or too long",
+    ),
+    (
+        "invalid_min_position",
+        400,
+        "min_position is not a non-negative integer",
+    ),
+    (
+        "invalid_password",
+        400,
+        "the password is shorter than 8 or longer than 128 characters",
+    ),
+    ("missing_token", 401, "no bearer token was sent"),
+    (
+        "invalid_token",
+        401,
+        "the token's signature, issuer or audience is wrong, or it is malformed",
+    ),
+    (
+        "token_expired",
+        401,
+        "the access token has expired; refresh it",
+    ),
+    (
+        "invalid_credentials",
+        401,
+        "unknown username or wrong password",
+    ),
+    (
+        "invalid_refresh_token",
+        401,
+        "the refresh token is unknown, expired or revoked",
+    ),
+    (
+        "refresh_token_reused",
+        401,
+        "a rotated refresh token was used again: its whole family is revoked",
+    ),
+    (
+        "auditor_role_required",
+        403,
+        "the audit routes need the auditor role",
+    ),
+    ("user_not_found", 404, "no user has this id"),
+    ("stream_not_found", 404, "no events in this stream"),
+    (
+        "message_not_found",
+        404,
+        "no such message in this chat (or not visible to the caller)",
+    ),
+    (
+        "media_not_found",
+        404,
+        "no such media (uploads arrive with the media API)",
+    ),
+    ("username_taken", 409, "another user has this username"),
+    (
+        "version_conflict",
+        409,
+        "If-Match named a version the stream is no longer at",
+    ),
+    (
+        "concurrency_conflict",
+        409,
+        "the stream changed too often while the command was decided; retry",
+    ),
+    (
+        "duplicate_event_id",
+        409,
+        "event ids were already used by a different command",
+    ),
+    (
+        "payload_too_large",
+        413,
+        "the body is over the size limit (64 KiB JSON by default)",
+    ),
+    (
+        "unsupported_media_type",
+        415,
+        "the body must be sent as application/json",
+    ),
+    (
+        "idempotency_key_reused",
+        422,
+        "this Idempotency-Key was used with a different request",
+    ),
+    (
+        "rate_limited",
+        429,
+        "too many requests; wait for Retry-After seconds",
+    ),
+    (
+        "internal_error",
+        500,
+        "a bug: the cause is in the server log",
+    ),
+    (
+        "service_unavailable",
+        503,
+        "a dependency (Postgres, Redis) is down; retry after Retry-After",
+    ),
+    (
+        "projection_lagging",
+        503,
+        "the read models have not reached min_position in time; retry after Retry-After",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_names_its_code_in_the_type_uri() {
+        let e = ApiError::bad_request("malformed_json", "expected value").with_field("text");
+        let p = e.problem();
+        assert_eq!(p.kind, "urn:chat:problem:malformed_json");
+        assert_eq!(p.status, 400);
+        assert_eq!(p.title, "Bad Request");
+        assert_eq!(p.field.as_deref(), Some("text"));
+    }
+
+    #[test]
+    fn the_response_is_problem_json_with_retry_after() {
+        let res = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "slow down")
+            .with_retry_after(3)
+            .into_response();
+        assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(res.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "3");
+    }
+}
