@@ -1,0 +1,133 @@
+//! Register and login.
+
+use axum::http::StatusCode;
+use chat_common::ApiError;
+use chat_domain::{Aggregate, Policy, User, UserAction, UserCommand, UserEvent, user_stream};
+use chat_store::typed::encode;
+use chat_store::{ExpectedVersion, Metadata};
+use sqlx::Row;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{AuthService, TokenPair, db_error, domain_error, password, store_error, unauthorized};
+
+fn invalid_credentials() -> ApiError {
+    unauthorized("invalid_credentials", "unknown username or wrong password")
+}
+
+impl AuthService {
+    /// Create a user: the credentials row and the `UserRegistered` event
+    /// commit together or not at all (the row's transaction commits only
+    /// after the append succeeded).
+    #[tracing::instrument(skip_all, fields(user_id))]
+    pub async fn register(
+        &self,
+        username: &str,
+        password: &str,
+        display_name: Option<&str>,
+    ) -> Result<TokenPair, ApiError> {
+        let user_id = Uuid::now_v7();
+        let now = OffsetDateTime::now_utc();
+        tracing::Span::current().record("user_id", tracing::field::display(user_id));
+        let cmd = UserCommand {
+            actor: user_id,
+            at: now,
+            action: UserAction::Register {
+                username: username.to_owned(),
+                display_name: display_name.map(str::to_owned),
+            },
+        };
+        let events = User::default()
+            .decide(&cmd, &Policy::default())
+            .map_err(domain_error)?;
+        let username = events
+            .iter()
+            .find_map(|e| match e {
+                UserEvent::UserRegistered { username, .. } => Some(username.clone()),
+                _ => None,
+            })
+            .ok_or_else(|| ApiError::internal(&"registration decided no UserRegistered"))?;
+        password::check_rules(password)?;
+        let password_hash = password::hash(password.to_owned()).await?;
+
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query(
+            "INSERT INTO auth_credentials (user_id, username, password_hash, created_at)
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(user_id)
+        .bind(&username)
+        .bind(&password_hash)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::new(
+                StatusCode::CONFLICT,
+                "username_taken",
+                format!("the username {username:?} is taken"),
+            )
+            .with_field("username"),
+            e => db_error(e),
+        })?;
+        let pair = self
+            .issue_pair(&mut tx, user_id, Vec::new(), Uuid::now_v7(), now)
+            .await?;
+
+        let metadata = Metadata {
+            actor: Some(user_id),
+            ..Metadata::default()
+        };
+        let new_events = events
+            .iter()
+            .map(|e| encode(e, &metadata, now))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(store_error)?;
+        // Dropping `tx` on an error rolls the credentials back.
+        self.store
+            .append(&user_stream(user_id), ExpectedVersion::NoStream, new_events)
+            .await
+            .map_err(store_error)?;
+        tx.commit().await.map_err(|e| {
+            tracing::error!(%user_id, "UserRegistered appended but credentials not committed");
+            db_error(e)
+        })?;
+        tracing::info!(%user_id, "user registered");
+        Ok(pair)
+    }
+
+    /// Check a username and password and open a new refresh-token family.
+    /// Unknown user and wrong password answer alike, after the same work.
+    #[tracing::instrument(skip_all, fields(user_id))]
+    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, ApiError> {
+        if password.chars().count() > password::MAX_PASSWORD_CHARS {
+            // No account can have it, and hashing huge inputs costs.
+            return Err(invalid_credentials());
+        }
+        let username = username.trim().to_lowercase();
+        let row = sqlx::query(
+            "SELECT user_id, password_hash, roles FROM auth_credentials WHERE username = $1",
+        )
+        .bind(&username)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let stored = row
+            .as_ref()
+            .map(|r| r.try_get::<String, _>("password_hash"))
+            .transpose()
+            .map_err(db_error)?;
+        if !password::verify(password.to_owned(), stored).await? {
+            return Err(invalid_credentials());
+        }
+        let row = row.ok_or_else(invalid_credentials)?;
+        let user_id: Uuid = row.try_get("user_id").map_err(db_error)?;
+        let roles: Vec<String> = row.try_get("roles").map_err(db_error)?;
+        tracing::Span::current().record("user_id", tracing::field::display(user_id));
+
+        let now = OffsetDateTime::now_utc();
+        let mut conn = self.pool.acquire().await.map_err(db_error)?;
+        self.issue_pair(&mut conn, user_id, roles, Uuid::now_v7(), now)
+            .await
+    }
+}

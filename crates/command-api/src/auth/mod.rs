@@ -1,0 +1,154 @@
+//! Built-in authentication: credentials, refresh tokens and access tokens.
+//!
+//! * [`AuthService::register`] / [`AuthService::login`] check credentials
+//!   (Argon2id, [`password`]) and open a refresh-token family;
+//! * [`AuthService::refresh`] rotates a refresh token, and presenting a rotated
+//!   one again revokes its whole family ([`tokens`]);
+//! * [`AuthService::ensure_profile`] gives users of an external issuer their
+//!   `user-{id}` stream on first sight ([`profile`]);
+//! * [`routes`] is the HTTP surface (`/v1/auth/*`).
+//!
+//! Secrets live in the `auth_credentials` and `refresh_tokens` tables
+//! (migration `20261121000210_auth.sql`), never in events. Access tokens are
+//! verified by [`chat_common::auth::Verifier`], which every service shares.
+
+mod credentials;
+mod password;
+mod profile;
+mod routes;
+mod tokens;
+
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use chat_common::ApiError;
+use chat_common::auth::{JwtConfig, TokenSigner, Verifier};
+use chat_common::config::Secret;
+use chat_domain::DomainError;
+use chat_store::{EventStore, StoreError};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use routes::routes;
+
+/// Settings of the built-in auth.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub jwt: JwtConfig,
+    /// Lifetime of access tokens (15 minutes by default).
+    pub access_ttl: time::Duration,
+    /// Lifetime of each refresh token (30 days by default); every rotation
+    /// issues a token with a fresh lifetime.
+    pub refresh_ttl: time::Duration,
+}
+
+impl AuthConfig {
+    pub const DEFAULT_ACCESS_TTL: time::Duration = time::Duration::minutes(15);
+    pub const DEFAULT_REFRESH_TTL: time::Duration = time::Duration::days(30);
+
+    /// Default lifetimes around `jwt`.
+    pub fn new(jwt: JwtConfig) -> Self {
+        Self {
+            jwt,
+            access_ttl: Self::DEFAULT_ACCESS_TTL,
+            refresh_ttl: Self::DEFAULT_REFRESH_TTL,
+        }
+    }
+
+    /// For development when `JWT_SECRET` is unset: a random secret, so every
+    /// token dies with the process. Logs a warning saying so.
+    pub fn dev() -> Self {
+        tracing::warn!(
+            "JWT_SECRET is not set: using a random secret; tokens will not survive a restart \
+             and other processes cannot verify them"
+        );
+        Self::new(JwtConfig::new(Secret::new(tokens::random_token())))
+    }
+}
+
+/// What register, login and refresh answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub user_id: Uuid,
+    /// A JWT for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Opaque; rotates on every refresh.
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+/// Registers, logs in, rotates and revokes. Shared as `Arc<AuthService>`.
+pub struct AuthService {
+    pool: PgPool,
+    store: Arc<dyn EventStore>,
+    config: AuthConfig,
+    signer: TokenSigner,
+    verifier: Arc<Verifier>,
+}
+
+impl std::fmt::Debug for AuthService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthService")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthService {
+    /// Fails when the JWT configuration is unusable (empty secret, bad PEM).
+    /// The auth tables must be migrated ([`crate::migrator`]).
+    pub fn new(
+        pool: PgPool,
+        store: Arc<dyn EventStore>,
+        config: AuthConfig,
+    ) -> Result<Self, String> {
+        let verifier = Arc::new(Verifier::new(&config.jwt)?);
+        let signer = TokenSigner::new(&config.jwt)?;
+        if config.access_ttl <= time::Duration::ZERO || config.refresh_ttl <= time::Duration::ZERO {
+            return Err("token lifetimes must be positive".into());
+        }
+        Ok(Self {
+            pool,
+            store,
+            config,
+            signer,
+            verifier,
+        })
+    }
+
+    /// The verifier of the tokens this service issues (and external ones).
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.verifier.clone()
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+}
+
+fn db_error(e: sqlx::Error) -> ApiError {
+    ApiError::unavailable(&e)
+}
+
+fn store_error(e: StoreError) -> ApiError {
+    if e.is_transient() {
+        ApiError::unavailable(&e)
+    } else {
+        ApiError::internal(&e)
+    }
+}
+
+fn domain_error(e: DomainError) -> ApiError {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let api = ApiError::new(status, e.code, e.detail);
+    match e.field {
+        Some(field) => api.with_field(field),
+        None => api,
+    }
+}
+
+fn unauthorized(code: &'static str, detail: &str) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
+}

@@ -1,0 +1,144 @@
+//! `/v1/auth/*`: register, login, refresh, logout.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{FromRef, FromRequest, Request, State};
+use axum::http::StatusCode;
+use chat_common::ApiError;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{AuthService, TokenPair};
+
+/// The auth routes and their document, for any state that can hand out
+/// the [`AuthService`].
+pub fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<AuthService>: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+}
+
+/// `Json<T>` whose rejections are problem+json; a body that does not fit
+/// the type (unknown or missing fields, wrong types) is a 400, as the API
+/// contract says, rather than axum's 422. (`chat_common::ApiJson` keeps the
+/// 422 of `From<JsonRejection>` for now; switch to it once that maps to 400.)
+struct AuthJson<T>(T);
+
+impl<S, T> FromRequest<S> for AuthJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(AuthJson(v)),
+            Err(rejection) => {
+                let mut e = ApiError::from(rejection);
+                if e.status == StatusCode::UNPROCESSABLE_ENTITY {
+                    e.status = StatusCode::BAD_REQUEST;
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+// The bodies carry passwords and tokens: no `Debug`, so they never reach a log.
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RegisterBody {
+    /// 3..=32 characters of a-z, 0-9, `_` and `.` (lowercased).
+    username: String,
+    /// 8..=128 characters.
+    password: String,
+    #[serde(default)]
+    display_name: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RefreshBody {
+    refresh_token: String,
+}
+
+/// Register a user and open a session.
+#[utoipa::path(
+    post, path = "/v1/auth/register", tag = "auth", operation_id = "register",
+    request_body = RegisterBody,
+    responses((status = 201, description = "Registered", body = TokenPair)),
+    extensions(("x-error-codes" = json!([
+        "invalid_username", "invalid_password", "invalid_display_name", "username_taken", "user_exists"
+    ]))),
+)]
+async fn register(
+    State(auth): State<Arc<AuthService>>,
+    AuthJson(body): AuthJson<RegisterBody>,
+) -> Result<(StatusCode, Json<TokenPair>), ApiError> {
+    let pair = auth
+        .register(&body.username, &body.password, body.display_name.as_deref())
+        .await?;
+    Ok((StatusCode::CREATED, Json(pair)))
+}
+
+/// Log in with a username and password.
+#[utoipa::path(
+    post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
+    request_body = LoginBody,
+    responses((status = 200, description = "Logged in", body = TokenPair)),
+    extensions(("x-error-codes" = json!(["invalid_credentials"]))),
+)]
+async fn login(
+    State(auth): State<Arc<AuthService>>,
+    AuthJson(body): AuthJson<LoginBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    Ok(Json(auth.login(&body.username, &body.password).await?))
+}
+
+/// Trade a refresh token for a new pair. Refresh tokens rotate; presenting
+/// a rotated one again revokes its whole family.
+#[utoipa::path(
+    post, path = "/v1/auth/refresh", tag = "auth", operation_id = "refresh",
+    request_body = RefreshBody,
+    responses((status = 200, description = "A new pair", body = TokenPair)),
+    extensions(("x-error-codes" = json!(["invalid_refresh_token", "refresh_token_reused"]))),
+)]
+async fn refresh(
+    State(auth): State<Arc<AuthService>>,
+    AuthJson(body): AuthJson<RefreshBody>,
+) -> Result<Json<TokenPair>, ApiError> {
+    Ok(Json(auth.refresh(&body.refresh_token).await?))
+}
+
+/// Revoke a refresh token (and its family).
+#[utoipa::path(
+    post, path = "/v1/auth/logout", tag = "auth", operation_id = "logout",
+    request_body = RefreshBody,
+    responses((status = 204, description = "Logged out (also for unknown or revoked tokens)")),
+)]
+async fn logout(
+    State(auth): State<Arc<AuthService>>,
+    AuthJson(body): AuthJson<RefreshBody>,
+) -> Result<StatusCode, ApiError> {
+    auth.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

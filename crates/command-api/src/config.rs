@@ -1,0 +1,113 @@
+//! The command side's settings as CLI flags / environment variables, shared
+//! by `chat serve` and `chat command-api`.
+
+use chat_common::auth::{ExternalIssuer, ExternalKey, JwtConfig};
+use chat_common::config::Secret;
+use chat_domain::Policy;
+use clap::Args;
+
+use crate::CommandConfig;
+use crate::auth::AuthConfig;
+use crate::idempotency::IdempotencyConfig;
+use crate::ratelimit::{RateLimitConfig, Rule};
+
+#[derive(Debug, Clone, Args)]
+pub struct CommandArgs {
+    /// HS256 key for the tokens we issue. Unset: a random key per start
+    /// (development only: tokens die with the process).
+    #[arg(long, env = "JWT_SECRET")]
+    pub jwt_secret: Option<Secret>,
+    /// Accept tokens from this external issuer too (`iss` claim).
+    #[arg(long, env = "JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// The `aud` the external issuer's tokens must carry.
+    #[arg(long, env = "JWT_AUDIENCE", default_value = "chat")]
+    pub jwt_audience: String,
+    /// The external issuer's RS256/ES256 public key (PEM). Unset: the
+    /// external issuer signs with HS256 and JWT_SECRET.
+    #[arg(long, env = "JWT_PUBLIC_KEY_PEM")]
+    pub jwt_public_key_pem: Option<String>,
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+    /// Redis for rate limits (and, later, presence); unset = in process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Messages per second per user (sustained).
+    #[arg(long, env = "RATE_MESSAGES_PER_SEC", default_value_t = 10.0)]
+    pub rate_messages_per_sec: f64,
+    /// Messages a user may send in a burst.
+    #[arg(long, env = "RATE_MESSAGES_BURST", default_value_t = 30)]
+    pub rate_messages_burst: u32,
+    /// Other commands per second per user (reactions, edits, pins, …).
+    #[arg(long, env = "RATE_COMMANDS_PER_SEC", default_value_t = 20.0)]
+    pub rate_commands_per_sec: f64,
+    /// Other commands a user may send in a burst.
+    #[arg(long, env = "RATE_COMMANDS_BURST", default_value_t = 60)]
+    pub rate_commands_burst: u32,
+    /// Auth requests per second per client IP.
+    #[arg(long, env = "RATE_AUTH_PER_SEC", default_value_t = 1.0)]
+    pub rate_auth_per_sec: f64,
+    /// Auth requests a client IP may make in a burst.
+    #[arg(long, env = "RATE_AUTH_BURST", default_value_t = 10)]
+    pub rate_auth_burst: u32,
+    /// How long an Idempotency-Key answer is replayed, in hours.
+    #[arg(long, env = "IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24)]
+    pub idempotency_retention_hours: i64,
+    /// How long after sending a message its author may edit it, in seconds.
+    #[arg(long, env = "EDIT_WINDOW_SECS", default_value_t = 900)]
+    pub edit_window_secs: i64,
+    /// Longest message text, in characters.
+    #[arg(long, env = "MAX_TEXT_CHARS", default_value_t = 4096)]
+    pub max_text_chars: usize,
+    /// Largest JSON body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Streams kept in the aggregate cache.
+    #[arg(long, env = "AGGREGATE_CACHE_CAPACITY", default_value_t = 50_000)]
+    pub aggregate_cache_capacity: usize,
+}
+
+impl CommandArgs {
+    pub fn config(&self) -> Result<CommandConfig, String> {
+        let mut auth = match &self.jwt_secret {
+            Some(secret) => AuthConfig::new(JwtConfig::new(secret.clone())),
+            None => AuthConfig::dev(),
+        };
+        if let Some(issuer) = &self.jwt_issuer {
+            let key = match &self.jwt_public_key_pem {
+                Some(pem) => ExternalKey::PublicPem(pem.clone()),
+                None => match &self.jwt_secret {
+                    Some(secret) => ExternalKey::Hs256(secret.clone()),
+                    None => return Err("JWT_ISSUER needs JWT_PUBLIC_KEY_PEM or JWT_SECRET".into()),
+                },
+            };
+            auth.jwt.external = Some(ExternalIssuer {
+                issuer: issuer.clone(),
+                audience: self.jwt_audience.clone(),
+                key,
+            });
+        }
+        auth.access_ttl = time::Duration::seconds(self.access_token_ttl_secs.max(1));
+        let policy = Policy {
+            edit_window: time::Duration::seconds(self.edit_window_secs.max(0)),
+            max_text_chars: self.max_text_chars,
+            ..Policy::default()
+        };
+        Ok(CommandConfig {
+            auth,
+            rate_limits: RateLimitConfig {
+                messages: Rule::new(self.rate_messages_per_sec, self.rate_messages_burst),
+                commands: Rule::new(self.rate_commands_per_sec, self.rate_commands_burst),
+                auth: Rule::new(self.rate_auth_per_sec, self.rate_auth_burst),
+                redis_url: self.redis_url.clone(),
+            },
+            idempotency: IdempotencyConfig {
+                retention: time::Duration::hours(self.idempotency_retention_hours.max(1)),
+            },
+            policy,
+            max_body_bytes: self.max_body_bytes,
+            cache_capacity: self.aggregate_cache_capacity,
+        })
+    }
+}

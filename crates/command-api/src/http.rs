@@ -1,0 +1,174 @@
+//! The command side's router: auth routes behind a per-IP rate limit,
+//! command routes behind the message rate limit and the idempotency layer,
+//! and a JSON body limit on everything.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use chat_common::ApiError;
+use chat_common::auth::AuthUser;
+use utoipa::openapi::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::idempotency::{StoredResponse, fingerprint};
+use crate::pipeline::context::IDEMPOTENCY_KEY;
+use crate::{CommandState, auth, openapi, routes};
+
+/// Every route of the command side, with its state.
+pub fn router(state: CommandState) -> Router {
+    router_with_openapi(state).0
+}
+
+/// Every route of the command side, and its OpenAPI document, both built
+/// from the same handler lists.
+pub fn router_with_openapi(state: CommandState) -> (Router, OpenApi) {
+    let (auth_routes, commands) = documented_routes::<CommandState>();
+    let auth_routes = auth_routes.layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth_rate_limit,
+    ));
+    let commands = commands.layer(middleware::from_fn_with_state(state.clone(), command_guard));
+    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(auth_routes)
+        .merge(commands)
+        .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .with_state(state)
+        .split_for_parts();
+    openapi::problem_responses(&mut doc);
+    (router, doc)
+}
+
+/// The auth routes and the command routes, each with the conventions its
+/// layer brings ([`auth_rate_limit`], [`command_guard`]) in its document.
+pub(crate) fn documented_routes<S>() -> (OpenApiRouter<S>, OpenApiRouter<S>)
+where
+    S: Clone + Send + Sync + 'static,
+    CommandState: FromRef<S>,
+    Arc<auth::AuthService>: FromRef<S>,
+{
+    let mut auth_routes = auth::routes::<S>();
+    openapi::auth_conventions(auth_routes.get_openapi_mut());
+    let mut commands = routes::commands::<S>();
+    openapi::command_conventions(commands.get_openapi_mut());
+    (auth_routes, commands)
+}
+
+/// Auth endpoints are limited per client IP (password guessing, sign-up
+/// floods). Without connection info (tests driving the router directly) the
+/// bucket is shared.
+async fn auth_rate_limit(State(state): State<CommandState>, req: Request, next: Next) -> Response {
+    let ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    match state.limiter.check_auth(ip).await {
+        Ok(()) => next.run(req).await,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// In front of every command: authentication, the per-user rate limits
+/// (outside the idempotency layer, so a 429 is never stored as a command's
+/// answer), then `Idempotency-Key` handling.
+async fn command_guard(State(state): State<CommandState>, req: Request, next: Next) -> Response {
+    match guarded(state, req, next).await {
+        Ok(res) => res,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn guarded(state: CommandState, req: Request, next: Next) -> Result<Response, ApiError> {
+    let is_send = req.method() == Method::POST && req.uri().path().ends_with("/messages");
+    let key = req
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .map(|v| v.to_str().map(str::to_owned));
+    let (mut parts, body) = req.into_parts();
+    let AuthUser(principal) = AuthUser::from_request_parts(&mut parts, &state).await?;
+    // Sends have their own (tighter) bucket; every other command shares one,
+    // so no command is free to flood (reaction toggles, edits, pins).
+    if is_send {
+        state.limiter.check_messages(principal.user_id).await?;
+    } else {
+        state.limiter.check_commands(principal.user_id).await?;
+    }
+    let Some(key) = key else {
+        return Ok(next.run(Request::from_parts(parts, body)).await);
+    };
+    let key = key.map_err(|_| {
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            "Idempotency-Key must be printable ASCII",
+        )
+        .with_field("Idempotency-Key")
+    })?;
+    let bytes = to_bytes(body, state.max_body_bytes).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the body is too large",
+        )
+    })?;
+    let path = parts
+        .uri
+        .path_and_query()
+        .map_or("", |p| p.as_str())
+        .to_owned();
+    let fp = fingerprint(parts.method.as_str(), &path, &bytes);
+    let req = Request::from_parts(parts, Body::from(bytes));
+    // Run in a task of its own: if the client goes away mid-command, the
+    // command still finishes and its answer is still stored, so the retry
+    // gets the replay instead of running it again.
+    let idempotency = state.idempotency.clone();
+    let actor = principal.user_id;
+    let (stored, replayed) = tokio::spawn(async move {
+        idempotency
+            .run(actor, &key, fp, || async move {
+                capture(next.run(req).await).await
+            })
+            .await
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    Ok(stored.into_response(replayed))
+}
+
+/// Buffer a response so it can be stored and replayed byte for byte.
+async fn capture(res: Response) -> StoredResponse {
+    let (parts, body) = res.into_parts();
+    let content_type = parts
+        .headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json")
+        .to_owned();
+    let retry_after = parts
+        .headers
+        .get(axum::http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match to_bytes(body, usize::MAX).await {
+        Ok(bytes) => StoredResponse {
+            status: parts.status.as_u16(),
+            body: bytes.to_vec(),
+            content_type,
+            retry_after,
+        },
+        Err(e) => {
+            let err = ApiError::internal(&e);
+            StoredResponse {
+                status: err.status.as_u16(),
+                body: serde_json::to_vec(&err.problem()).unwrap_or_default(),
+                content_type: chat_common::problem::PROBLEM_JSON.to_owned(),
+                retry_after: None,
+            }
+        }
+    }
+}

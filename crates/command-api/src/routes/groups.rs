@@ -1,0 +1,276 @@
+//! Groups: create, edit info, members, admins, leave.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRef, Path, State};
+use axum::http::StatusCode;
+use chat_common::{ApiError, ApiJson};
+use chat_domain::{Chat, ChatAction, ChatCommand, chat_stream};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::chats::simple;
+use super::{answer, bad_path, existing_user};
+use crate::CommandState;
+use crate::openapi::{ChatAnswer, ChatIdAnswer, ChatPath, MemberAnswer, MemberPath};
+use crate::pipeline::{CommandContext, execute};
+
+pub(super) fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    CommandState: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(update_info))
+        .routes(routes!(add_members))
+        .routes(routes!(remove_member))
+        .routes(routes!(promote, demote))
+        .routes(routes!(leave))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    title: String,
+    /// The other members: with the creator, at least 3 distinct people.
+    member_ids: Vec<Uuid>,
+    description: Option<String>,
+}
+
+/// Fields left out (or null) stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct InfoBody {
+    title: Option<String>,
+    description: Option<String>,
+    /// An http(s) URL of at most 2048 characters.
+    avatar_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MembersBody {
+    /// 1 or more registered users.
+    user_ids: Vec<Uuid>,
+}
+
+/// Every id must name a registered user.
+async fn all_exist(state: &CommandState, ids: &[Uuid]) -> Result<(), ApiError> {
+    for &id in ids {
+        existing_user(state, id)
+            .await
+            .map_err(|e| e.with_field("user_ids"))?;
+    }
+    Ok(())
+}
+
+/// Create a group; the creator is its owner and an admin.
+#[utoipa::path(
+    post, path = "/v1/chats/group", tag = "groups", operation_id = "create_group",
+    request_body = CreateBody,
+    responses((status = 201, description = "Created", body = ChatIdAnswer)),
+    extensions(("x-error-codes" = json!([
+        "group_too_small", "group_too_large", "invalid_title", "description_too_long",
+        "user_not_found", "chat_exists"
+    ]))),
+)]
+async fn create(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    ApiJson(b): ApiJson<CreateBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if b.member_ids.len() > state.policy.max_group_members {
+        return Err(
+            ApiError::bad_request("group_too_large", "too many members").with_field("member_ids")
+        );
+    }
+    all_exist(&state, &b.member_ids)
+        .await
+        .map_err(|e| e.with_field("member_ids"))?;
+    let chat_id = Uuid::now_v7();
+    let action = &ChatAction::CreateGroup {
+        chat_id,
+        title: b.title,
+        description: b.description,
+        member_ids: b.member_ids,
+    };
+    let (state, ctx) = (&state, &ctx);
+    let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
+        Ok(ChatCommand {
+            actor: ctx.actor(),
+            at: ctx.at,
+            action: action.clone(),
+        })
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(answer(&outcome, json!({ "chat_id": chat_id }))),
+    ))
+}
+
+/// Edit a group's title, description or avatar (admins).
+#[utoipa::path(
+    patch, path = "/v1/chats/{chat_id}", tag = "groups", operation_id = "update_group_info",
+    params(ChatPath),
+    request_body = InfoBody,
+    responses((status = 200, description = "Updated", body = ChatAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "not_a_group", "not_an_admin", "invalid_title",
+        "description_too_long", "invalid_avatar_url"
+    ]))),
+)]
+async fn update_info(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+    ApiJson(b): ApiJson<InfoBody>,
+) -> Result<Json<Value>, ApiError> {
+    let action = ChatAction::UpdateGroupInfo {
+        title: b.title,
+        description: b.description,
+        avatar_url: b.avatar_url,
+    };
+    simple(&state, &ctx, path, action).await
+}
+
+/// Add members to a group (admins).
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/members", tag = "groups", operation_id = "add_group_members",
+    params(ChatPath),
+    request_body = MembersBody,
+    responses((status = 200, description = "Added", body = ChatAnswer)),
+    extensions(("x-error-codes" = json!([
+        "invalid_user_ids", "user_not_found", "chat_not_found", "chat_closed", "not_a_group",
+        "not_an_admin", "group_full"
+    ]))),
+)]
+async fn add_members(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+    ApiJson(b): ApiJson<MembersBody>,
+) -> Result<Json<Value>, ApiError> {
+    if b.user_ids.is_empty() || b.user_ids.len() > state.policy.max_group_members {
+        return Err(
+            ApiError::bad_request("invalid_user_ids", "give 1 or more user ids")
+                .with_field("user_ids"),
+        );
+    }
+    all_exist(&state, &b.user_ids).await?;
+    simple(
+        &state,
+        &ctx,
+        path,
+        ChatAction::AddMembers {
+            user_ids: b.user_ids,
+        },
+    )
+    .await
+}
+
+/// Commands addressed at one member: `/v1/chats/{chat_id}/…/{user_id}`.
+async fn on_member(
+    state: &CommandState,
+    ctx: &CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    action: impl Fn(Uuid) -> ChatAction,
+) -> Result<Json<Value>, ApiError> {
+    let Path((chat_id, user_id)) = path.map_err(bad_path)?;
+    let action = &action(user_id);
+    let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
+        Ok(ChatCommand {
+            actor: ctx.actor(),
+            at: ctx.at,
+            action: action.clone(),
+        })
+    })
+    .await?;
+    Ok(Json(answer(
+        &outcome,
+        json!({ "chat_id": chat_id, "user_id": user_id }),
+    )))
+}
+
+/// Remove a member from a group (admins; not the owner).
+#[utoipa::path(
+    delete, path = "/v1/chats/{chat_id}/members/{user_id}", tag = "groups",
+    operation_id = "remove_group_member",
+    params(MemberPath),
+    responses((status = 200, description = "Removed", body = MemberAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "not_a_group", "not_an_admin", "not_a_member",
+        "cannot_remove_owner", "cannot_remove_self"
+    ]))),
+)]
+async fn remove_member(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_member(&state, &ctx, path, |user_id| ChatAction::RemoveMember {
+        user_id,
+    })
+    .await
+}
+
+/// Make a member an admin (admins).
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/admins/{user_id}", tag = "groups", operation_id = "promote_admin",
+    params(MemberPath),
+    responses((status = 200, description = "Promoted", body = MemberAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "not_a_group", "not_an_admin", "not_a_member"
+    ]))),
+)]
+async fn promote(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_member(&state, &ctx, path, |user_id| ChatAction::PromoteAdmin {
+        user_id,
+    })
+    .await
+}
+
+/// Take a member's admin role away (admins; the owner cannot be demoted).
+#[utoipa::path(
+    delete, path = "/v1/chats/{chat_id}/admins/{user_id}", tag = "groups", operation_id = "demote_admin",
+    params(MemberPath),
+    responses((status = 200, description = "Demoted", body = MemberAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "not_a_group", "not_an_admin", "not_a_member",
+        "cannot_demote_owner"
+    ]))),
+)]
+async fn demote(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_member(&state, &ctx, path, |user_id| ChatAction::DemoteAdmin {
+        user_id,
+    })
+    .await
+}
+
+/// Leave a group; the last admin leaving promotes the longest-standing member.
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/leave", tag = "groups", operation_id = "leave_group",
+    params(ChatPath),
+    responses((status = 200, description = "Left", body = ChatAnswer)),
+    extensions(("x-error-codes" = json!(["chat_not_found", "chat_closed", "not_a_group"]))),
+)]
+async fn leave(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    simple(&state, &ctx, path, ChatAction::Leave).await
+}

@@ -1,0 +1,476 @@
+//! Messages: send, edit, delete (for me / for everyone), reactions, pins and
+//! read markers. Facts about referenced messages are folded from their own
+//! events (the store's subject index) on every attempt, never cached.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{FromRef, Path, Query, State};
+use axum::http::StatusCode;
+use chat_common::{ApiError, ApiJson};
+use chat_domain::{
+    Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, User, UserAction,
+    UserCommand, UserEvent, chat_stream, message_id, user_stream,
+};
+use chat_store::typed;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{answer, bad_path, chat, existing_user, message_facts, required_message};
+use crate::CommandState;
+use crate::openapi::{
+    self, ChatAnswer, ChatPath, MessageAnswer, MessagePath, ReactionPath, SentAnswer,
+};
+use crate::pipeline::{CommandContext, execute, store_error};
+
+pub(super) fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    CommandState: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(send))
+        .routes(routes!(edit, delete))
+        .routes(routes!(react, unreact))
+        .routes(routes!(pin, unpin))
+        .routes(routes!(read))
+}
+
+/// A message in another chat the caller belongs to.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MessageRef {
+    chat_id: Uuid,
+    message_id: Uuid,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SendBody {
+    /// 1..=64 characters, unique per sender and chat: a resend with the same
+    /// id returns the original message.
+    client_msg_id: String,
+    #[schema(value_type = openapi::MessageKind)]
+    kind: MessageKind,
+    /// Required for `text` messages, a caption otherwise.
+    text: Option<String>,
+    /// An uploaded media item, for media kinds.
+    media_id: Option<Uuid>,
+    /// A message of the same chat.
+    reply_to: Option<Uuid>,
+    /// Forward a message; carries no text or media of its own.
+    forward_of: Option<MessageRef>,
+}
+
+/// Send a message. A pending request lets the requester write, which the recipient sees as the request.
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/messages", tag = "messages", operation_id = "send_message",
+    params(ChatPath),
+    request_body = SendBody,
+    responses(
+        (status = 201, description = "Sent", body = SentAnswer),
+        (status = 200, description = "Already sent with this client_msg_id", body = SentAnswer),
+    ),
+    extensions(("x-error-codes" = json!([
+        "rate_limited", "chat_not_found", "chat_closed", "chat_request_pending", "chat_request_rejected",
+        "blocked", "you_blocked_chat", "invalid_client_msg_id", "text_required", "text_too_long",
+        "media_required", "media_mismatch", "media_not_found", "forward_with_content",
+        "message_not_found", "message_deleted"
+    ]))),
+)]
+async fn send(
+    State(state): State<CommandState>,
+    mut ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+    ApiJson(b): ApiJson<SendBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Path(chat_id) = path.map_err(bad_path)?;
+    let me = ctx.actor();
+    if b.media_id.is_some() {
+        // Media uploads (and their MediaUploaded events) are not built yet.
+        return Err(ApiError::not_found("media_not_found", "no such media").with_field("media_id"));
+    }
+    let mid = message_id(chat_id, me, &b.client_msg_id);
+    ctx.command_id
+        .get_or_insert_with(|| b.client_msg_id.clone());
+    let (state, ctx, b) = (&state, &ctx, &b);
+    let outcome = execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            // Independent reads: the resend check and the peer's blocks.
+            let peer_blocks = async {
+                match loaded.state.peer_of(me) {
+                    Some(peer) if loaded.state.kind() == Some(chat_domain::ChatKind::Direct) => {
+                        match existing_user(state, peer).await {
+                            Ok(u) => Ok(u.state.blocks(me)),
+                            // A peer without a profile has blocked nobody.
+                            Err(e) if e.code == "user_not_found" => Ok(false),
+                            // Never fail open on a block check.
+                            Err(e) => Err(e),
+                        }
+                    }
+                    _ => Ok(false),
+                }
+            };
+            let (existing, blocked_by_peer) =
+                tokio::join!(message_facts(state, chat_id, mid, me), peer_blocks);
+            let (existing, blocked_by_peer) = (existing?, blocked_by_peer?);
+            if b.reply_to.is_some() && !loaded.state.is_participant(me) {
+                return Err(ApiError::not_found(
+                    "chat_not_found",
+                    format!("no chat {chat_id}"),
+                ));
+            }
+            let reply_to = match b.reply_to {
+                Some(id) => Some(
+                    required_message(state, chat_id, id, me)
+                        .await
+                        .map_err(|e| e.with_field("reply_to"))?,
+                ),
+                None => None,
+            };
+            let forward_of = match &b.forward_of {
+                Some(r) => Some(forward_source(state, r, me).await?),
+                None => None,
+            };
+            Ok(ChatCommand {
+                actor: me,
+                at: ctx.at,
+                action: ChatAction::SendMessage {
+                    message_id: mid,
+                    client_msg_id: b.client_msg_id.clone(),
+                    kind: b.kind,
+                    text: b.text.clone(),
+                    media: None,
+                    reply_to,
+                    forward_of,
+                    existing,
+                    blocked_by_peer,
+                },
+            })
+        },
+    )
+    .await?;
+    // A resend appends nothing: answer with the original message.
+    let seq = match outcome.events.iter().find_map(|e| match e {
+        ChatEvent::MessageSent { seq, .. } => Some(*seq),
+        _ => None,
+    }) {
+        Some(seq) => seq,
+        None => required_message(state, chat_id, mid, me).await?.seq,
+    };
+    let status = if outcome.events.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    let body = answer(
+        &outcome,
+        json!({ "chat_id": chat_id, "message_id": mid, "seq": seq }),
+    );
+    Ok((status, Json(body)))
+}
+
+/// The source of a forward: its facts in its own chat, and whether the
+/// sender may see it there (judged by the source chat's own rules).
+async fn forward_source(
+    state: &CommandState,
+    r: &MessageRef,
+    me: Uuid,
+) -> Result<ForwardSource, ApiError> {
+    let source = chat(state, r.chat_id).await?;
+    let facts = message_facts(state, r.chat_id, r.message_id, me).await?;
+    let Some(facts) = facts.filter(|_| source.state.is_participant(me)) else {
+        return Err(
+            ApiError::not_found("message_not_found", "no such message to forward")
+                .with_field("forward_of"),
+        );
+    };
+    let visible_to_sender = source.state.can_see(me, facts.seq);
+    Ok(ForwardSource {
+        message: facts,
+        visible_to_sender,
+    })
+}
+
+/// Commands on one existing message of a chat.
+async fn on_message(
+    state: &CommandState,
+    ctx: &CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    build: impl Fn(chat_domain::MessageFacts) -> ChatAction + Sync,
+) -> Result<Json<Value>, ApiError> {
+    let Path((chat_id, mid)) = path.map_err(bad_path)?;
+    let me = ctx.actor();
+    let build = &build;
+    let outcome = execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            // Membership first: an outsider learns nothing about message ids.
+            if !loaded.state.is_participant(me) {
+                return Err(ApiError::not_found(
+                    "chat_not_found",
+                    format!("no chat {chat_id}"),
+                ));
+            }
+            let facts = required_message(state, chat_id, mid, me).await?;
+            Ok(ChatCommand {
+                actor: me,
+                at: ctx.at,
+                action: build(facts),
+            })
+        },
+    )
+    .await?;
+    Ok(Json(answer(
+        &outcome,
+        json!({ "chat_id": chat_id, "message_id": mid }),
+    )))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    text: String,
+}
+
+/// Edit a message's text (its author, within the edit window).
+#[utoipa::path(
+    patch, path = "/v1/chats/{chat_id}/messages/{message_id}", tag = "messages", operation_id = "edit_message",
+    params(MessagePath),
+    request_body = EditBody,
+    responses((status = 200, description = "Done", body = MessageAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "message_not_found", "message_deleted", "not_the_author",
+        "edit_window_over", "text_required", "text_too_long"
+    ]))),
+)]
+async fn edit(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiJson(b): ApiJson<EditBody>,
+) -> Result<Json<Value>, ApiError> {
+    on_message(&state, &ctx, path, |message| ChatAction::EditMessage {
+        message,
+        text: b.text.clone(),
+    })
+    .await
+}
+
+/// `me` hides it for the caller; `everyone` deletes it (author, or a group admin).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+enum DeleteFor {
+    Me,
+    Everyone,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct DeleteQuery {
+    #[serde(rename = "for")]
+    #[param(inline)]
+    scope: DeleteFor,
+}
+
+/// Delete a message for the caller (`for=me`) or for everyone.
+#[utoipa::path(
+    delete, path = "/v1/chats/{chat_id}/messages/{message_id}", tag = "messages", operation_id = "delete_message",
+    params(MessagePath, DeleteQuery),
+    responses((status = 200, description = "Done", body = MessageAnswer)),
+    extensions(("x-error-codes" = json!([
+        "invalid_query", "chat_not_found", "chat_closed", "message_not_found", "message_deleted", "not_the_author"
+    ]))),
+)]
+async fn delete(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    query: Result<Query<DeleteQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::from(e).with_field("for"))?;
+    match q.scope {
+        DeleteFor::Everyone => {
+            on_message(&state, &ctx, path, |message| {
+                ChatAction::DeleteForEveryone { message }
+            })
+            .await
+        }
+        DeleteFor::Me => hide_for_me(&state, &ctx, path).await,
+    }
+}
+
+/// Delete-for-me lives on the caller's stream; whether it is already hidden
+/// comes from that stream's own subject index.
+async fn hide_for_me(
+    state: &CommandState,
+    ctx: &CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((chat_id, mid)) = path.map_err(bad_path)?;
+    let me = ctx.actor();
+    let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
+        let c = chat(state, chat_id).await?;
+        let message = required_message(state, chat_id, mid, me).await?;
+        let visible = c.state.can_see(me, message.seq);
+        let mine = state
+            .store
+            .read_subject(&user_stream(me), mid)
+            .await
+            .map_err(store_error)?;
+        let already_hidden = mine.iter().any(|r| {
+            matches!(
+                typed::decode::<UserEvent>(r),
+                Ok(UserEvent::MessageHiddenForMe { .. })
+            )
+        });
+        Ok(UserCommand {
+            actor: me,
+            at: ctx.at,
+            action: UserAction::HideMessage {
+                chat_id,
+                message,
+                visible,
+                already_hidden,
+            },
+        })
+    })
+    .await?;
+    Ok(Json(answer(
+        &outcome,
+        json!({ "chat_id": chat_id, "message_id": mid }),
+    )))
+}
+
+/// React to a message.
+#[utoipa::path(
+    put, path = "/v1/chats/{chat_id}/messages/{message_id}/reactions/{emoji}", tag = "messages", operation_id = "add_reaction",
+    params(ReactionPath),
+    responses((status = 200, description = "Done", body = MessageAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "message_not_found", "message_deleted", "invalid_emoji",
+        "too_many_reactions", "blocked", "you_blocked_chat"
+    ]))),
+)]
+async fn react(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
+    on_message(&state, &ctx, Ok(Path((chat_id, mid))), |message| {
+        ChatAction::AddReaction {
+            message,
+            emoji: emoji.clone(),
+        }
+    })
+    .await
+}
+
+/// Take a reaction back.
+#[utoipa::path(
+    delete, path = "/v1/chats/{chat_id}/messages/{message_id}/reactions/{emoji}", tag = "messages", operation_id = "remove_reaction",
+    params(ReactionPath),
+    responses((status = 200, description = "Done", body = MessageAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "message_not_found", "message_deleted", "invalid_emoji"
+    ]))),
+)]
+async fn unreact(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
+    on_message(&state, &ctx, Ok(Path((chat_id, mid))), |message| {
+        ChatAction::RemoveReaction {
+            message,
+            emoji: emoji.clone(),
+        }
+    })
+    .await
+}
+
+/// Pin a message (admins in groups, either side in direct chats).
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/messages/{message_id}/pin", tag = "messages", operation_id = "pin_message",
+    params(MessagePath),
+    responses((status = 200, description = "Done", body = MessageAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "message_not_found", "message_deleted", "not_an_admin",
+        "chat_not_accepted", "too_many_pins", "blocked", "you_blocked_chat"
+    ]))),
+)]
+async fn pin(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_message(&state, &ctx, path, |message| ChatAction::PinMessage {
+        message,
+    })
+    .await
+}
+
+/// Unpin a message.
+#[utoipa::path(
+    delete, path = "/v1/chats/{chat_id}/messages/{message_id}/pin", tag = "messages", operation_id = "unpin_message",
+    params(MessagePath),
+    responses((status = 200, description = "Done", body = MessageAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "message_not_found", "not_an_admin", "chat_not_accepted"
+    ]))),
+)]
+async fn unpin(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    on_message(&state, &ctx, path, |message| ChatAction::UnpinMessage {
+        message_id: message.message_id,
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ReadBody {
+    /// Never moves the marker backwards.
+    up_to_seq: u64,
+}
+
+/// Move the caller's read marker (never backwards).
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/read", tag = "messages", operation_id = "mark_read",
+    params(ChatPath),
+    request_body = ReadBody,
+    responses((status = 200, description = "Done", body = ChatAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "seq_out_of_range"
+    ]))),
+)]
+async fn read(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+    ApiJson(b): ApiJson<ReadBody>,
+) -> Result<Json<Value>, ApiError> {
+    super::chats::simple(
+        &state,
+        &ctx,
+        path,
+        ChatAction::MarkRead {
+            up_to_seq: b.up_to_seq,
+        },
+    )
+    .await
+}

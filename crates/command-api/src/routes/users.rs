@@ -1,0 +1,149 @@
+//! `PUT /v1/me/profile`, `PUT /v1/me/settings`, `POST|DELETE /v1/users/{id}/block`.
+
+use axum::Json;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRef, Path, State};
+use chat_common::{ApiError, ApiJson};
+use chat_domain::{
+    AcceptRequestsFrom, LastSeenVisibility, User, UserAction, UserCommand, user_stream,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{answer, bad_path, existing_user};
+use crate::CommandState;
+use crate::openapi::{self, UserAnswer, UserPath};
+use crate::pipeline::{CommandContext, execute};
+
+pub(super) fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    CommandState: FromRef<S>,
+{
+    OpenApiRouter::new()
+        .routes(routes!(profile))
+        .routes(routes!(settings))
+        .routes(routes!(block, unblock))
+}
+
+/// Fields left out (or null) stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ProfileBody {
+    /// 1..=64 characters.
+    display_name: Option<String>,
+    /// An http(s) URL of at most 2048 characters.
+    avatar_url: Option<String>,
+    /// At most 512 characters.
+    bio: Option<String>,
+}
+
+/// Fields left out (or null) stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    read_receipts: Option<bool>,
+    #[schema(value_type = Option<openapi::LastSeenVisibility>)]
+    last_seen_visible_to: Option<LastSeenVisibility>,
+    #[schema(value_type = Option<openapi::AcceptRequestsFrom>)]
+    accept_requests_from: Option<AcceptRequestsFrom>,
+}
+
+/// Run a command on the caller's own user stream.
+async fn on_self(
+    state: &CommandState,
+    ctx: &CommandContext,
+    action: UserAction,
+) -> Result<Json<Value>, ApiError> {
+    let me = ctx.actor();
+    let action = &action;
+    let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
+        Ok(UserCommand {
+            actor: me,
+            at: ctx.at,
+            action: action.clone(),
+        })
+    })
+    .await?;
+    Ok(Json(answer(&outcome, json!({ "user_id": me }))))
+}
+
+/// Update the caller's profile.
+#[utoipa::path(
+    put, path = "/v1/me/profile", tag = "users", operation_id = "update_profile",
+    request_body = ProfileBody,
+    responses((status = 200, description = "Updated", body = UserAnswer)),
+    extensions(("x-error-codes" = json!([
+        "invalid_display_name", "invalid_avatar_url", "bio_too_long", "user_not_found"
+    ]))),
+)]
+async fn profile(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    ApiJson(b): ApiJson<ProfileBody>,
+) -> Result<Json<Value>, ApiError> {
+    let action = UserAction::UpdateProfile {
+        display_name: b.display_name,
+        avatar_url: b.avatar_url,
+        bio: b.bio,
+    };
+    on_self(&state, &ctx, action).await
+}
+
+/// Update the caller's privacy settings.
+#[utoipa::path(
+    put, path = "/v1/me/settings", tag = "users", operation_id = "update_settings",
+    request_body = SettingsBody,
+    responses((status = 200, description = "Updated", body = UserAnswer)),
+    extensions(("x-error-codes" = json!(["user_not_found"]))),
+)]
+async fn settings(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    ApiJson(b): ApiJson<SettingsBody>,
+) -> Result<Json<Value>, ApiError> {
+    let action = UserAction::UpdateSettings {
+        read_receipts: b.read_receipts,
+        last_seen_visible_to: b.last_seen_visible_to,
+        accept_requests_from: b.accept_requests_from,
+    };
+    on_self(&state, &ctx, action).await
+}
+
+/// Block a user: no more requests or messages from them in direct chats.
+#[utoipa::path(
+    post, path = "/v1/users/{user_id}/block", tag = "users", operation_id = "block_user",
+    params(UserPath),
+    responses((status = 200, description = "Blocked (or already blocked)", body = UserAnswer)),
+    extensions(("x-error-codes" = json!(["user_not_found", "cannot_block_self", "too_many_blocks"]))),
+)]
+async fn block(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(target) = path.map_err(bad_path)?;
+    existing_user(&state, target).await?;
+    on_self(&state, &ctx, UserAction::BlockUser { target }).await
+}
+
+/// Unblock a user.
+#[utoipa::path(
+    delete, path = "/v1/users/{user_id}/block", tag = "users", operation_id = "unblock_user",
+    params(UserPath),
+    responses((status = 200, description = "Unblocked (or was not blocked)", body = UserAnswer)),
+    extensions(("x-error-codes" = json!(["user_not_found", "cannot_block_self"]))),
+)]
+async fn unblock(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    path: Result<Path<Uuid>, PathRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(target) = path.map_err(bad_path)?;
+    existing_user(&state, target).await?;
+    on_self(&state, &ctx, UserAction::UnblockUser { target }).await
+}
