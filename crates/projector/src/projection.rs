@@ -1,0 +1,130 @@
+//! The projection contract and the registry of projections.
+//!
+//! A projection turns events into rows of the tables in its own Postgres
+//! schema. The runner hands every batch to [`Projection::apply_events`] (in
+//! global order, inside the batch transaction that also moves the
+//! checkpoint), whose effect is that of [`Projection::apply`] on each event
+//! in turn, so a handler only has to be correct for "each event once, in
+//! order". Handlers
+//! are additionally idempotent: every row carries the `position` of the
+//! last event that touched it and no statement touches a row whose position
+//! is at or past the event's, so re-applying a suffix of the log (a reset
+//! checkpoint) changes nothing.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_domain::{ChatEvent, StreamKind, UserEvent, parse_stream};
+use chat_store::RecordedEvent;
+use serde::de::DeserializeOwned;
+use sqlx::PgConnection;
+
+use crate::error::{ProjectorError, Result};
+use crate::{chats::ChatsProjection, messages::MessagesProjection, users::UsersProjection};
+
+/// One read model.
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    /// Short name used in commands, metrics and notifications:
+    /// `"users" | "chats" | "messages"`.
+    fn name(&self) -> &'static str;
+
+    /// The Postgres schema it owns (`"rm_users"`, …). A rebuild applies into
+    /// another schema, so handlers must use the `schema` argument instead.
+    fn schema(&self) -> &'static str;
+
+    /// Apply one event to the tables in `schema`. Events that do not concern
+    /// this projection are ignored. Must not commit: `conn` is inside the
+    /// batch transaction.
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        schema: &str,
+        event: &RecordedEvent,
+    ) -> Result<()>;
+
+    /// Apply `events` (in global order) to the tables in `schema`, with
+    /// exactly the effect of calling [`Projection::apply`] on each in turn.
+    /// The runner calls this once per batch, so a projection can apply runs
+    /// of frequent events with set-based statements; the default just loops.
+    /// Must not commit, like `apply`.
+    async fn apply_events(
+        &self,
+        conn: &mut PgConnection,
+        schema: &str,
+        events: &[RecordedEvent],
+    ) -> Result<()> {
+        for event in events {
+            self.apply(&mut *conn, schema, event).await?;
+        }
+        Ok(())
+    }
+
+    /// Copy what is not derived from events (e.g. presence written by the
+    /// gateway) from the live schema into a rebuilt one, right before the
+    /// swap. Most projections have nothing to carry.
+    async fn carry_over(&self, _conn: &mut PgConnection, _from: &str, _to: &str) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A decoded domain event of either stream family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "decoded one at a time and consumed at once, as the domain's own events"
+)]
+pub enum Fact {
+    Chat(ChatEvent),
+    User(UserEvent),
+}
+
+impl Fact {
+    /// Decode a stored event by its stream family. Events of streams that are
+    /// neither `chat-…` nor `user-…` are none of the read models' business.
+    pub fn decode(rec: &RecordedEvent) -> Result<Option<Fact>> {
+        Ok(match parse_stream(&rec.stream) {
+            Some((StreamKind::Chat, _)) => Some(Fact::Chat(typed(rec)?)),
+            Some((StreamKind::User, _)) => Some(Fact::User(typed(rec)?)),
+            None => None,
+        })
+    }
+}
+
+/// `chat_store::typed::decode` without copying the payload first: events
+/// deserialize straight from the borrowed JSON (the hot path of a replay).
+fn typed<E: DeserializeOwned>(rec: &RecordedEvent) -> Result<E> {
+    E::deserialize(&rec.payload).map_err(|e| ProjectorError::Decode {
+        position: rec.position,
+        message: chat_store::StoreError::Decode {
+            event_type: rec.event_type.clone(),
+            schema_version: rec.schema_version,
+            position: rec.position,
+            message: e.to_string(),
+        }
+        .to_string(),
+    })
+}
+
+/// Every projection, in a fixed order: users, chats, messages.
+pub fn all_projections() -> Vec<Arc<dyn Projection>> {
+    vec![
+        Arc::new(UsersProjection),
+        Arc::new(ChatsProjection),
+        Arc::new(MessagesProjection),
+    ]
+}
+
+/// The projections a command-line argument names: one name, or `"all"`.
+pub fn projection_by_name(name: &str) -> Result<Vec<Arc<dyn Projection>>> {
+    let all = all_projections();
+    if name == "all" {
+        return Ok(all);
+    }
+    let one: Vec<_> = all.into_iter().filter(|p| p.name() == name).collect();
+    if one.is_empty() {
+        Err(ProjectorError::UnknownProjection(name.to_owned()))
+    } else {
+        Ok(one)
+    }
+}

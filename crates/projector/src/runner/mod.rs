@@ -1,0 +1,222 @@
+//! The projection runner: one task per projection.
+//!
+//! Each task takes its projection's [lease] (or stands by, retrying),
+//! reads the committed checkpoint, subscribes to the event store after it and
+//! applies whatever is ready (up to `batch_size` events) in one transaction
+//! that also moves the checkpoint. On any failure (the database restarting,
+//! the store unavailable, a poison event) it logs, drops its lease, backs off
+//! and starts over from the committed checkpoint, so nothing is lost or
+//! applied twice. A shutdown signal is honoured between batches.
+
+pub mod batch;
+pub mod lease;
+pub mod status;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_store::EventStore;
+use futures::StreamExt;
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::error::{ProjectorError, Result};
+use crate::projection::Projection;
+use batch::{apply_batch, ensure_checkpoint, read_checkpoint};
+use lease::Lease;
+use status::{ProjectionStatus, ProjectorHandle, Slot, lock};
+
+/// Tuning knobs of the runner.
+#[derive(Debug, Clone)]
+pub struct ProjectorConfig {
+    /// Most events applied in one transaction.
+    pub batch_size: usize,
+    /// How often a standby tries to take the lease.
+    pub lease_retry: Duration,
+    /// How often the leader checks its lease connection is alive.
+    pub lease_check: Duration,
+    /// First back-off after a failure; doubles up to `max_backoff`.
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for ProjectorConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 2_000,
+            lease_retry: Duration::from_secs(1),
+            lease_check: Duration::from_secs(2),
+            min_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Start one runner task per projection. They stop between batches once
+/// `shutdown` turns `true` (or its sender is dropped).
+pub fn spawn(
+    pool: PgPool,
+    store: Arc<dyn EventStore>,
+    projections: Vec<Arc<dyn Projection>>,
+    config: ProjectorConfig,
+    shutdown: watch::Receiver<bool>,
+) -> ProjectorHandle {
+    let mut slots = Vec::with_capacity(projections.len());
+    let mut tasks = Vec::with_capacity(projections.len());
+    for projection in projections {
+        let slot: Slot = Arc::new(Mutex::new(ProjectionStatus::new(
+            projection.name(),
+            projection.schema(),
+        )));
+        let runner = Runner {
+            pool: pool.clone(),
+            store: store.clone(),
+            projection,
+            config: config.clone(),
+            slot: slot.clone(),
+            shutdown: shutdown.clone(),
+        };
+        slots.push(slot);
+        tasks.push(tokio::spawn(runner.run()));
+    }
+    ProjectorHandle::new(slots, tasks)
+}
+
+struct Runner {
+    pool: PgPool,
+    store: Arc<dyn EventStore>,
+    projection: Arc<dyn Projection>,
+    config: ProjectorConfig,
+    slot: Slot,
+    shutdown: watch::Receiver<bool>,
+}
+
+/// Why a leadership term ended without an error.
+enum Ended {
+    Shutdown,
+    NotLeader,
+}
+
+impl Runner {
+    async fn run(mut self) {
+        let name = self.projection.name();
+        let mut backoff = self.config.min_backoff;
+        while !*self.shutdown.borrow() {
+            let pause = match self.lead().await {
+                Ok(Ended::Shutdown) => break,
+                Ok(Ended::NotLeader) => {
+                    self.refresh_from_db().await;
+                    backoff = self.config.min_backoff;
+                    self.config.lease_retry
+                }
+                Err(e @ ProjectorError::CheckpointMoved { .. }) => {
+                    // A rebuild swapped the tables in (or a former leader
+                    // committed late): resume from the checkpoint as it is.
+                    info!(projection = name, reason = %e, "resuming from the moved checkpoint");
+                    self.config.min_backoff
+                }
+                Err(e) => {
+                    warn!(projection = name, error = %e, "projection failed; retrying from its checkpoint");
+                    lock(&self.slot).last_error = Some(e.to_string());
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    pause
+                }
+            };
+            lock(&self.slot).leader = false;
+            if self.sleep_or_shutdown(pause).await {
+                break;
+            }
+        }
+        lock(&self.slot).leader = false;
+        info!(projection = name, "projection runner stopped");
+    }
+
+    /// One term: take the lease, then tail and apply until shutdown or error.
+    async fn lead(&mut self) -> Result<Ended> {
+        let schema = self.projection.schema();
+        let Some(mut lease) = Lease::try_acquire(&self.pool, schema).await? else {
+            return Ok(Ended::NotLeader);
+        };
+        let result = self.apply_while_leading(&mut lease).await;
+        lease.release().await;
+        result
+    }
+
+    async fn apply_while_leading(&mut self, lease: &mut Lease) -> Result<Ended> {
+        let (name, schema) = (self.projection.name(), self.projection.schema());
+        let mut conn = self.pool.acquire().await?;
+        ensure_checkpoint(&mut conn, schema).await?;
+        drop(conn);
+        let mut checkpoint = read_checkpoint(&self.pool, schema).await?;
+        {
+            let mut st = lock(&self.slot);
+            st.leader = true;
+            st.position = checkpoint.position;
+            st.last_event_at = checkpoint.last_event_at;
+        }
+        info!(
+            projection = name,
+            position = checkpoint.position,
+            "took the lease; applying"
+        );
+        let mut events = self
+            .store
+            .subscribe(checkpoint.position)
+            .ready_chunks(self.config.batch_size.max(1));
+        let mut lease_check = tokio::time::interval(self.config.lease_check);
+        lease_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                stop = self.shutdown.changed() => {
+                    if stop.is_err() || *self.shutdown.borrow() {
+                        return Ok(Ended::Shutdown);
+                    }
+                    continue;
+                }
+                _ = lease_check.tick() => {
+                    lease.check().await?;
+                    continue;
+                }
+                chunk = events.next() => chunk,
+            };
+            let Some(chunk) = chunk else {
+                return Err(ProjectorError::Store(chat_store::StoreError::ShuttingDown));
+            };
+            let batch = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
+            checkpoint = apply_batch(
+                &self.pool,
+                self.projection.as_ref(),
+                schema,
+                checkpoint.position,
+                &batch,
+            )
+            .await?;
+            let mut st = lock(&self.slot);
+            st.position = checkpoint.position;
+            st.last_event_at = checkpoint.last_event_at;
+            st.batches += 1;
+            st.events += batch.len() as u64;
+            st.last_error = None;
+        }
+    }
+
+    /// While standing by, report the leader's committed progress.
+    async fn refresh_from_db(&self) {
+        if let Ok(cp) = read_checkpoint(&self.pool, self.projection.schema()).await {
+            let mut st = lock(&self.slot);
+            st.position = cp.position;
+            st.last_event_at = cp.last_event_at;
+        }
+    }
+
+    /// Sleep for `pause`; true if shutdown was signalled meanwhile.
+    async fn sleep_or_shutdown(&mut self, pause: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => *self.shutdown.borrow(),
+            stop = self.shutdown.changed() => stop.is_err() || *self.shutdown.borrow(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! # chat-query-api
+//!
+//! Owns the read side's HTTP surface: every query route of the API contract
+//! over the projector's read models (`rm_users`, `rm_chats`, `rm_messages`
+//! schemas). It depends on that schema, never on the projector's code.
+//!
+//! * Authorization is in the SQL: a user sees chats they are or were in, and
+//!   a chat's history only inside their visible range (after they joined,
+//!   up to when they left, after what they cleared, minus what they hid).
+//! * Lists are keyset-paginated with opaque cursors, stable while new
+//!   messages arrive.
+//! * `min_position` on any query waits (bounded) until every projection has
+//!   passed that position: read-your-writes for a client that just sent a
+//!   command ([`wait`]).
+
+mod cursor;
+mod routes;
+pub mod wait;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::FromRef;
+use chat_common::auth::Verifier;
+use sqlx::PgPool;
+
+/// Shared by every query route.
+#[derive(Clone)]
+pub struct QueryState {
+    pub pool: PgPool,
+    pub verifier: Arc<Verifier>,
+    /// How long a `min_position` wait may take before answering 503.
+    pub wait_timeout: Duration,
+    pub positions: wait::Positions,
+}
+
+impl FromRef<QueryState> for Arc<Verifier> {
+    fn from_ref(s: &QueryState) -> Self {
+        s.verifier.clone()
+    }
+}
+
+impl QueryState {
+    pub fn new(pool: PgPool, verifier: Arc<Verifier>, wait_timeout: Duration) -> Self {
+        let positions = wait::Positions::start(pool.clone());
+        QueryState {
+            pool,
+            verifier,
+            wait_timeout,
+            positions,
+        }
+    }
+}
+
+/// Every query route, behind the `min_position` wait, with its OpenAPI
+/// document (built from the same handler list).
+pub fn router_with_openapi(state: QueryState) -> (Router, utoipa::openapi::OpenApi) {
+    let (router, mut doc) = routes::routes().split_for_parts();
+    query_conventions(&mut doc);
+    let router = router
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            wait::min_position,
+        ))
+        .with_state(state);
+    (router, doc)
+}
+
+/// What every query shares in the document: bearer auth and the problems of
+/// tokens, the `min_position` wait and the database.
+fn query_conventions(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::SecurityRequirement;
+    const SHARED: &[&str] = &[
+        "missing_token",
+        "invalid_token",
+        "token_expired",
+        "invalid_min_position",
+        "projection_lagging",
+        "internal_error",
+        "service_unavailable",
+    ];
+    for item in doc.paths.paths.values_mut() {
+        if let Some(op) = item.get.as_mut() {
+            op.security = Some(vec![SecurityRequirement::new(
+                "bearer",
+                Vec::<String>::new(),
+            )]);
+            let ext = op.extensions.get_or_insert_with(Default::default);
+            let mut codes: Vec<serde_json::Value> = ext
+                .get("x-error-codes")
+                .and_then(|v| v.as_array().cloned())
+                .unwrap_or_default();
+            codes.extend(SHARED.iter().map(|c| serde_json::Value::from(*c)));
+            ext.insert("x-error-codes".to_owned(), serde_json::Value::Array(codes));
+        }
+    }
+}

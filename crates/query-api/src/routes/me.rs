@@ -1,0 +1,42 @@
+//! `GET /v1/me`: the caller's profile, settings and total unread.
+
+use axum::Json;
+use axum::extract::State;
+use chat_common::ApiError;
+use chat_common::auth::AuthUser;
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{UNREAD, db};
+use crate::QueryState;
+
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new().routes(routes!(me))
+}
+
+/// The caller: profile, settings, and unread messages over chats that are
+/// not archived (muted ones included: muting silences, it does not read).
+#[utoipa::path(get, path = "/v1/me", tag = "queries", operation_id = "get_me",
+    responses((status = 200, description = "The caller", body = Object)),
+    extensions(("x-error-codes" = json!(["user_not_found"]))))]
+async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<Value>, ApiError> {
+    let row: Option<(Value,)> = sqlx::query_as(&format!(
+        "SELECT jsonb_build_object( \
+            'user_id', u.user_id, 'username', u.username, 'display_name', u.display_name, \
+            'avatar_url', u.avatar_url, 'bio', u.bio, 'last_seen_at', u.last_seen_at, \
+            'settings', jsonb_build_object('read_receipts', u.read_receipts, \
+                'last_seen_visible_to', u.last_seen_visible_to, \
+                'accept_requests_from', u.accept_requests_from), \
+            'total_unread', (SELECT coalesce(sum({UNREAD}), 0) FROM rm_chats.user_chats uc \
+                JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
+               WHERE uc.user_id = u.user_id AND NOT uc.archived AND NOT uc.hidden)) \
+           FROM rm_users.users u WHERE u.user_id = $1"
+    ))
+    .bind(p.user_id)
+    .fetch_optional(&s.pool)
+    .await
+    .map_err(db)?;
+    row.map(|(v,)| Json(v))
+        .ok_or_else(|| ApiError::not_found("user_not_found", "no profile yet for this user"))
+}

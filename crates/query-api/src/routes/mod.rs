@@ -1,0 +1,82 @@
+//! The query routes, one module per resource, and the SQL they share.
+
+mod chats;
+mod me;
+mod messages;
+mod search;
+mod users;
+
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use chat_common::ApiError;
+use sqlx::PgPool;
+use utoipa_axum::router::OpenApiRouter;
+use uuid::Uuid;
+
+use crate::QueryState;
+
+pub fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new()
+        .merge(me::routes())
+        .merge(chats::routes())
+        .merge(messages::routes())
+        .merge(search::routes())
+        .merge(users::routes())
+}
+
+pub(crate) fn bad_path(r: PathRejection) -> ApiError {
+    ApiError::bad_request("invalid_id", r.body_text()).with_field("path")
+}
+
+pub(crate) fn bad_query(r: QueryRejection) -> ApiError {
+    ApiError::from(r)
+}
+
+pub(crate) fn db(e: sqlx::Error) -> ApiError {
+    ApiError::unavailable(&e)
+}
+
+/// Unread messages of `$user` in chat `c` (a `rm_chats.members` row `m`,
+/// a `rm_chats.user_chats` row `uc`): after their read marker, inside their
+/// visible range, not their own, not deleted, not hidden; capped at 9,999.
+pub(crate) const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM rm_messages.messages x \
+      WHERE x.chat_id = m.chat_id \
+        AND x.seq > greatest(m.read_up_to, m.joined_seq, coalesce(uc.cleared_up_to_seq, 0)) \
+        AND x.seq <= coalesce(m.left_seq, \
+                (SELECT c.last_seq FROM rm_chats.chats c WHERE c.chat_id = m.chat_id)) \
+        AND x.sender_id <> m.user_id AND x.deleted_at IS NULL \
+        AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
+                         WHERE h.user_id = m.user_id AND h.message_id = x.message_id) \
+      LIMIT 9999) unread)";
+
+/// What part of a chat's history `user` may see: seq in (lower, upper].
+/// The upper bound comes from the same projection as membership (the
+/// member's left_seq, else the chat's last_seq as `rm_chats` knows it), so a
+/// messages projection running ahead of the chats projection can never show
+/// a removed member what was sent after their removal.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Access {
+    pub lower: i64,
+    pub upper: i64,
+}
+
+/// The caller's visible range in a chat; 404 if they never were in it.
+pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<Access, ApiError> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT m.joined_seq, coalesce(m.left_seq, c.last_seq), coalesce(uc.cleared_up_to_seq, 0) \
+           FROM rm_chats.members m \
+           JOIN rm_chats.chats c ON c.chat_id = m.chat_id \
+           LEFT JOIN rm_chats.user_chats uc ON uc.user_id = m.user_id AND uc.chat_id = m.chat_id \
+          WHERE m.chat_id = $1 AND m.user_id = $2",
+    )
+    .bind(chat_id)
+    .bind(user)
+    .fetch_optional(pool)
+    .await
+    .map_err(db)?;
+    let (joined, upper, cleared) =
+        row.ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))?;
+    Ok(Access {
+        lower: joined.max(cleared),
+        upper,
+    })
+}

@@ -1,0 +1,152 @@
+//! `GET /v1/users?q=` (directory by prefix) and `GET /v1/users/{id}`.
+
+use axum::Json;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use chat_common::ApiError;
+use chat_common::auth::AuthUser;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::{bad_path, bad_query, db};
+use crate::{QueryState, cursor};
+
+pub(super) fn routes() -> OpenApiRouter<QueryState> {
+    OpenApiRouter::new()
+        .routes(routes!(directory))
+        .routes(routes!(profile))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct DirectoryQuery {
+    /// A username or display-name prefix (case-insensitive).
+    q: String,
+    cursor: Option<String>,
+    limit: Option<i64>,
+    /// Wait (briefly) until the read models reflect this global position.
+    #[allow(
+        dead_code,
+        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
+    )]
+    min_position: Option<u64>,
+}
+
+/// `LIKE` treats `%`, `_` and `\` specially; a prefix must match literally.
+fn like_prefix(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 1);
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Users whose username or display name starts with `q`.
+#[utoipa::path(get, path = "/v1/users", tag = "queries", operation_id = "search_users",
+    params(DirectoryQuery),
+    responses((status = 200, description = "`{items, next_cursor}` by username", body = Object)),
+    extensions(("x-error-codes" = json!(["invalid_search", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
+async fn directory(
+    State(s): State<QueryState>,
+    AuthUser(_): AuthUser,
+    q: Result<Query<DirectoryQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(q) = q.map_err(bad_query)?;
+    let text = q.q.trim();
+    if text.is_empty() || text.chars().count() > 64 {
+        return Err(
+            ApiError::bad_request("invalid_search", "q must be 1 to 64 characters").with_field("q"),
+        );
+    }
+    let limit = cursor::limit(q.limit)?;
+    let after: Option<(String, Uuid)> = q.cursor.as_deref().map(cursor::decode).transpose()?;
+    let rows: Vec<(Value, String, Uuid)> = sqlx::query_as(
+        "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
+                'display_name', u.display_name, 'avatar_url', u.avatar_url), \
+                lower(u.username), u.user_id \
+           FROM rm_users.users u \
+          WHERE (lower(u.username) LIKE $1 OR lower(u.display_name) LIKE $1) \
+            AND ($2::text IS NULL OR (lower(u.username), u.user_id) > ($2, $3)) \
+          ORDER BY lower(u.username), u.user_id LIMIT $4",
+    )
+    .bind(like_prefix(text))
+    .bind(after.as_ref().map(|a| a.0.clone()))
+    .bind(after.as_ref().map(|a| a.1))
+    .bind(limit + 1)
+    .fetch_all(&s.pool)
+    .await
+    .map_err(db)?;
+    let more = rows.len() as i64 > limit;
+    let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
+    let next = if more {
+        page.last().map(|(_, name, id)| cursor::encode(&(name, id)))
+    } else {
+        None
+    };
+    let items: Vec<Value> = page.into_iter().map(|(v, ..)| v).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ProfileQuery {
+    /// Wait (briefly) until the read models reflect this global position.
+    #[allow(
+        dead_code,
+        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
+    )]
+    min_position: Option<u64>,
+}
+
+/// A user's profile. `last_seen_at` only as their privacy setting allows:
+/// everyone; contacts (an accepted direct chat with the caller); nobody.
+#[utoipa::path(get, path = "/v1/users/{user_id}", tag = "queries", operation_id = "get_user",
+    params(("user_id" = Uuid, Path), ProfileQuery),
+    responses((status = 200, description = "The profile", body = Object)),
+    extensions(("x-error-codes" = json!(["user_not_found", "invalid_id"]))))]
+async fn profile(
+    State(s): State<QueryState>,
+    AuthUser(p): AuthUser,
+    path: Result<Path<Uuid>, PathRejection>,
+    q: Result<Query<ProfileQuery>, QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Path(user_id) = path.map_err(bad_path)?;
+    q.map_err(bad_query)?;
+    let row: Option<(Value,)> = sqlx::query_as(
+        "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
+                'display_name', u.display_name, 'avatar_url', u.avatar_url, 'bio', u.bio, \
+                'last_seen_at', CASE \
+                    WHEN u.user_id = $2 OR u.last_seen_visible_to = 'everyone' THEN u.last_seen_at \
+                    WHEN u.last_seen_visible_to = 'contacts' AND EXISTS ( \
+                        SELECT 1 FROM rm_chats.chats c WHERE c.kind = 'direct' AND c.status = 'active' \
+                           AND ((c.requester_id = $1 AND c.recipient_id = $2) \
+                             OR (c.requester_id = $2 AND c.recipient_id = $1))) THEN u.last_seen_at \
+                    ELSE NULL END) \
+           FROM rm_users.users u WHERE u.user_id = $1",
+    )
+    .bind(user_id)
+    .bind(p.user_id)
+    .fetch_optional(&s.pool)
+    .await
+    .map_err(db)?;
+    row.map(|(v,)| Json(v))
+        .ok_or_else(|| ApiError::not_found("user_not_found", format!("no user {user_id}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn like_wildcards_in_a_prefix_match_literally() {
+        assert_eq!(like_prefix("Al_i%"), "al\\_i\\%%");
+    }
+}
