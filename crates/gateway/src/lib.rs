@@ -1,0 +1,198 @@
+//! # chat-gateway: the real-time WebSocket gateway
+//!
+//! Owns `GET /v1/ws` and everything behind it:
+//!
+//! * **one tail per node** ([`tail`]): a single subscription to the event
+//!   store's global log; the [`hub`] routes each event to the sockets of the
+//!   users it concerns, with membership kept in memory from the events
+//!   themselves ([`members`], [`route`]), so adds and removals take effect at
+//!   their exact positions; start-up reads a consistent snapshot of the
+//!   `chats` read model and its checkpoint;
+//! * **exact resume** ([`replay`]): `subscribe` with `after_position`
+//!   replays the user's events from the store through indexed lookups, then
+//!   goes live without gap or duplicate at the seam;
+//! * **back-pressure** ([`session`]): a bounded queue per socket, filled
+//!   with `try_send`; a socket that falls behind is closed with 4008 and
+//!   resumes later; ping/pong keepalive reaps dead sockets; token expiry
+//!   closes with 4001;
+//! * **typing and presence** ([`signals`]): ephemeral, never in the event
+//!   store; in process, or over Redis (keys with TTLs, pub/sub) so several
+//!   nodes see each other's; last-seen written to `rm_users.users`.
+//!
+//! See `docs/decisions/0005-gateway.md`.
+
+pub mod config;
+pub mod hub;
+pub mod members;
+pub mod protocol;
+pub mod replay;
+pub mod route;
+pub mod session;
+pub mod signals;
+pub mod tail;
+pub mod ws;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use chat_common::ApiError;
+use chat_common::auth::{Principal, Verifier};
+use chat_store::{EventStore, Upcasters};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use uuid::Uuid;
+
+pub use config::{GatewayArgs, GatewayConfig};
+
+use crate::hub::Hub;
+use crate::members::Members;
+use crate::signals::dispatch::{self, Signals, Timing};
+use crate::signals::{Backend, BackendError, local::LocalBackend, redis::RedisBackend};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    #[error("reading the membership snapshot: {0}")]
+    Snapshot(#[from] sqlx::Error),
+    #[error(transparent)]
+    Signals(#[from] BackendError),
+}
+
+struct Inner {
+    hub: Arc<Hub>,
+    pool: PgPool,
+    store: Arc<dyn EventStore>,
+    upcasters: Upcasters,
+    verifier: Arc<Verifier>,
+    signals: Signals,
+    config: GatewayConfig,
+    node_id: Uuid,
+    stop: watch::Receiver<bool>,
+}
+
+/// A running gateway node. Cheap to clone.
+#[derive(Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+impl Gateway {
+    /// Read the membership snapshot, start the tail and the signal
+    /// dispatcher; both stop when `stop` turns true (as do the sessions).
+    pub async fn start(
+        pool: PgPool,
+        store: Arc<dyn EventStore>,
+        upcasters: Upcasters,
+        verifier: Arc<Verifier>,
+        config: GatewayConfig,
+        stop: watch::Receiver<bool>,
+    ) -> Result<Gateway, GatewayError> {
+        let (members, position) = Members::snapshot(&pool).await?;
+        let hub = Arc::new(Hub::new(members, position));
+        let (backend, rx): (Arc<dyn Backend>, _) = match &config.redis_url {
+            Some(url) => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let b = RedisBackend::connect(
+                    url,
+                    &config.redis_prefix,
+                    config.presence_ttl,
+                    config.typing_ttl,
+                    tx,
+                )
+                .await?;
+                (Arc::new(b), rx)
+            }
+            None => {
+                let (b, rx) = LocalBackend::new(config.presence_ttl);
+                (Arc::new(b), rx)
+            }
+        };
+        let timing = Timing {
+            typing_ttl: config.typing_ttl,
+            presence_ttl: config.presence_ttl,
+        };
+        tokio::spawn(dispatch::run(
+            hub.clone(),
+            backend.clone(),
+            pool.clone(),
+            rx,
+            timing,
+            stop.clone(),
+        ));
+        tokio::spawn(tail::run(
+            hub.clone(),
+            store.clone(),
+            position,
+            stop.clone(),
+        ));
+        Ok(Gateway {
+            inner: Arc::new(Inner {
+                hub,
+                signals: Signals::new(backend, pool.clone()),
+                pool,
+                store,
+                upcasters,
+                verifier,
+                config,
+                node_id: Uuid::now_v7(),
+                stop,
+            }),
+        })
+    }
+
+    /// `GET /v1/ws`.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/v1/ws", get(ws::upgrade))
+            .with_state(self.clone())
+    }
+
+    /// Open sockets on this node.
+    pub fn connections(&self) -> usize {
+        self.inner.hub.connections()
+    }
+
+    /// The newest position routed by this node's tail.
+    pub fn position(&self) -> u64 {
+        self.inner.hub.routed()
+    }
+
+    /// Verify a token: who it names and when it expires.
+    pub fn authenticate(&self, token: &str) -> Result<(Principal, Option<Instant>), ApiError> {
+        let who = self.inner.verifier.verify(token)?;
+        Ok((who, ws::deadline(token)))
+    }
+
+    pub(crate) fn hub(&self) -> &Hub {
+        &self.inner.hub
+    }
+
+    pub(crate) fn signals(&self) -> &Signals {
+        &self.inner.signals
+    }
+
+    pub(crate) fn config(&self) -> &GatewayConfig {
+        &self.inner.config
+    }
+
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub(crate) fn upcasters(&self) -> &Upcasters {
+        &self.inner.upcasters
+    }
+
+    pub(crate) fn node_id(&self) -> Uuid {
+        self.inner.node_id
+    }
+
+    pub(crate) fn stopping(&self) -> watch::Receiver<bool> {
+        self.inner.stop.clone()
+    }
+
+    pub(crate) async fn head_position(&self) -> Option<u64> {
+        self.inner.store.head_position().await.ok()
+    }
+}

@@ -1,0 +1,200 @@
+//! The node's side of signals: what sessions call ([`Signals`]) and the task
+//! delivering every node's signals to this node's sockets ([`run`]).
+//!
+//! * typing expires after the typing TTL without a refresh: the receiving
+//!   node keeps a deadline per (chat, user) and sends `stop` itself, so a
+//!   typist whose node died stops too;
+//! * presence is deduplicated per user; users seen online elsewhere are
+//!   re-checked every half heartbeat TTL, so a node that died without
+//!   closing shows its users offline once their entries expire;
+//! * the last disconnect writes `rm_users.users.last_seen_at`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::warn;
+use uuid::Uuid;
+
+use super::{Backend, Signal};
+use crate::hub::Hub;
+use crate::protocol::{Status, TypingState, presence_frame, typing_frame};
+
+/// What sessions use to announce typing and presence.
+#[derive(Clone)]
+pub struct Signals {
+    backend: Arc<dyn Backend>,
+    pool: PgPool,
+}
+
+impl Signals {
+    pub fn new(backend: Arc<dyn Backend>, pool: PgPool) -> Signals {
+        Signals { backend, pool }
+    }
+
+    pub async fn typing(&self, chat_id: Uuid, user_id: Uuid, state: TypingState) {
+        let typing = state == TypingState::Start;
+        if let Err(e) = self.backend.typing(chat_id, user_id, typing).await {
+            warn!(error = %e, "cannot record typing");
+        }
+        self.publish(Signal::Typing {
+            chat_id,
+            user_id,
+            state,
+        })
+        .await;
+    }
+
+    /// Record socket `conn` with `status`; announce the user's status if asked
+    /// (connect, explicit change), not on heartbeats.
+    pub async fn touch(&self, user_id: Uuid, conn: &str, status: Status, announce: bool) {
+        match self.backend.touch(user_id, conn, status).await {
+            Ok(status) if announce => {
+                self.publish(Signal::Presence {
+                    user_id,
+                    status,
+                    last_seen: None,
+                })
+                .await;
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "cannot record presence"),
+        }
+    }
+
+    /// The socket closed: announce what is left, and on the last device
+    /// write last-seen.
+    pub async fn gone(&self, user_id: Uuid, conn: &str) {
+        let status = match self.backend.remove(user_id, conn).await {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "cannot record presence");
+                return;
+            }
+        };
+        let last_seen = (status == Status::Offline).then(OffsetDateTime::now_utc);
+        if let Some(at) = last_seen {
+            write_last_seen(&self.pool, user_id, at).await;
+        }
+        self.publish(Signal::Presence {
+            user_id,
+            status,
+            last_seen,
+        })
+        .await;
+    }
+
+    async fn publish(&self, signal: Signal) {
+        if let Err(e) = self.backend.publish(&signal).await {
+            warn!(error = %e, "cannot publish a signal");
+        }
+    }
+}
+
+async fn write_last_seen(pool: &PgPool, user: Uuid, at: OffsetDateTime) {
+    let r = sqlx::query(
+        "UPDATE rm_users.users SET last_seen_at = $2 \
+         WHERE user_id = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)",
+    )
+    .bind(user)
+    .bind(at)
+    .execute(pool)
+    .await;
+    if let Err(e) = r {
+        warn!(error = %e, %user, "cannot write last seen");
+    }
+}
+
+/// Timing of the dispatcher.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub typing_ttl: Duration,
+    pub presence_ttl: Duration,
+}
+
+/// Deliver signals to this node's sockets until `stop`.
+pub async fn run(
+    hub: Arc<Hub>,
+    backend: Arc<dyn Backend>,
+    pool: PgPool,
+    mut rx: mpsc::UnboundedReceiver<Signal>,
+    timing: Timing,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut typing: HashMap<(Uuid, Uuid), Instant> = HashMap::new();
+    let mut known: HashMap<Uuid, Status> = HashMap::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    let sweep_every = (timing.presence_ttl / 2).max(Duration::from_millis(250));
+    let mut next_sweep = Instant::now() + sweep_every;
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            signal = rx.recv() => match signal {
+                None => return,
+                Some(Signal::Typing { chat_id, user_id, state }) => {
+                    match state {
+                        TypingState::Start => {
+                            typing.insert((chat_id, user_id), Instant::now() + timing.typing_ttl);
+                        }
+                        TypingState::Stop => {
+                            typing.remove(&(chat_id, user_id));
+                        }
+                    }
+                    hub.to_members(chat_id, user_id, &typing_frame(chat_id, user_id, state));
+                }
+                Some(Signal::Presence { user_id, status, last_seen }) => {
+                    let before = known.get(&user_id).copied().unwrap_or(Status::Offline);
+                    if before == status {
+                        continue;
+                    }
+                    if status == Status::Offline {
+                        known.remove(&user_id);
+                    } else {
+                        known.insert(user_id, status);
+                    }
+                    hub.to_viewers(user_id, &presence_frame(user_id, status, last_seen));
+                }
+            },
+            _ = tick.tick() => {
+                let now = Instant::now();
+                let expired: Vec<(Uuid, Uuid)> =
+                    typing.iter().filter(|(_, d)| **d <= now).map(|(k, _)| *k).collect();
+                for (chat, user) in expired {
+                    typing.remove(&(chat, user));
+                    hub.to_members(chat, user, &typing_frame(chat, user, TypingState::Stop));
+                }
+                if now >= next_sweep {
+                    next_sweep = now + sweep_every;
+                    sweep(&hub, backend.as_ref(), &pool, &mut known).await;
+                }
+            }
+        }
+    }
+}
+
+/// Users believed online with no socket here: still online anywhere?
+async fn sweep(hub: &Hub, backend: &dyn Backend, pool: &PgPool, known: &mut HashMap<Uuid, Status>) {
+    let remote: Vec<Uuid> = known
+        .keys()
+        .copied()
+        .filter(|u| !hub.has_connections(*u))
+        .collect();
+    for user in remote {
+        match backend.status(user).await {
+            Ok(Status::Offline) => {
+                known.remove(&user);
+                let now = OffsetDateTime::now_utc();
+                write_last_seen(pool, user, now).await;
+                hub.to_viewers(user, &presence_frame(user, Status::Offline, Some(now)));
+            }
+            Ok(status) => {
+                known.insert(user, status);
+            }
+            Err(e) => warn!(error = %e, "cannot check presence"),
+        }
+    }
+}
