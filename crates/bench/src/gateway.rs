@@ -1,0 +1,741 @@
+//! The WebSocket gateway under load, next to a minimal in-process broadcast.
+//!
+//! The server is the real binary (`chat serve`) in a child process, so its
+//! memory is measured apart from the client sockets, which live here:
+//!
+//! * idle sockets: N authenticated, subscribed sockets; memory per socket =
+//!   (server VmRSS after − before) ÷ N (target ≤ 20 KiB);
+//! * a group of M members, R msgs/s over HTTP: send → last member socket;
+//! * D direct chats at a total target rate: achieved throughput and
+//!   send → receive latency (the last of both sides' sockets);
+//! * the baseline: the same fan-out, rates and frames through
+//!   `tokio::sync::broadcast` in this process (no HTTP, no persistence), so
+//!   the cost of durability is a ratio.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use chat_common::auth::{JwtConfig, TokenSigner};
+use chat_common::config::Secret;
+use chat_domain::direct_chat_id;
+use chat_store::Upcasters;
+use chat_store::postgres::{self, PgEventStore, PgStoreConfig};
+use clap::Args;
+use futures::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use tokio::sync::Semaphore;
+use tokio_tungstenite::tungstenite::Message;
+use uuid::Uuid;
+
+use crate::report::{Summary, ms};
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+/// Marks a bench message's sequence number inside its text: `bench#{seq}#`.
+const MARK: &str = "bench#";
+
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    server: String,
+    /// The `chat` binary to run as the server (default: next to this one).
+    #[arg(long)]
+    chat_bin: Option<PathBuf>,
+    /// Idle sockets (capped by the open-file limit).
+    #[arg(long, default_value_t = 10_000)]
+    sockets: usize,
+    /// Members of the fan-out group.
+    #[arg(long, default_value_t = 1_000)]
+    group_members: usize,
+    /// Messages per second into the group.
+    #[arg(long, default_value_t = 100)]
+    group_rate: u32,
+    /// Seconds of sending in each timed run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Direct chats.
+    #[arg(long, default_value_t = 1_000)]
+    direct_chats: usize,
+    /// Target messages per second over all direct chats.
+    #[arg(long, default_value_t = 2_000)]
+    direct_rate: u32,
+    /// Most HTTP sends in flight at once (the open-loop pacer waits beyond).
+    #[arg(long, default_value_t = 256)]
+    in_flight: usize,
+}
+
+/// Send and last-receive times (ns since `origin`) per message sequence.
+struct Clock {
+    origin: Instant,
+    sent: Vec<AtomicU64>,
+    acked: Vec<AtomicU64>,
+    last: Vec<AtomicU64>,
+    got: Vec<AtomicU32>,
+}
+
+impl Clock {
+    fn new(n: usize) -> Clock {
+        Clock {
+            origin: Instant::now(),
+            sent: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            acked: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            last: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            got: (0..n).map(|_| AtomicU32::new(0)).collect(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        self.origin.elapsed().as_nanos() as u64
+    }
+
+    fn mark_sent(&self, seq: usize) {
+        self.sent[seq].store(self.now(), Ordering::Relaxed);
+    }
+
+    fn mark_acked(&self, seq: usize) {
+        self.acked[seq].store(self.now(), Ordering::Relaxed);
+    }
+
+    /// The HTTP answer's latency (send → 2xx) of each message in `range`.
+    fn acks(&self, range: std::ops::Range<usize>) -> Summary {
+        let lat = range
+            .filter_map(|s| {
+                let (a, b) = (
+                    self.sent[s].load(Ordering::Relaxed),
+                    self.acked[s].load(Ordering::Relaxed),
+                );
+                (b > 0).then(|| Duration::from_nanos(b.saturating_sub(a)))
+            })
+            .collect();
+        Summary::from_latencies(lat, Duration::from_secs(1))
+    }
+
+    /// A socket received a frame: if it carries a bench message, record it.
+    fn received(&self, text: &str) {
+        let Some(at) = text.find(MARK) else { return };
+        let rest = &text[at + MARK.len()..];
+        let Some(end) = rest.find('#') else { return };
+        let Ok(seq) = rest[..end].parse::<usize>() else {
+            return;
+        };
+        if seq < self.last.len() {
+            self.last[seq].fetch_max(self.now(), Ordering::Relaxed);
+            self.got[seq].fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn complete(&self, range: std::ops::Range<usize>, expected: u32) -> usize {
+        range
+            .filter(|&s| self.got[s].load(Ordering::Relaxed) >= expected)
+            .count()
+    }
+
+    /// Wait until every message in `range` reached `expected` sockets (or
+    /// `patience` passes with no progress).
+    async fn settle(&self, range: std::ops::Range<usize>, expected: u32, patience: Duration) {
+        let mut seen = 0;
+        let mut since = Instant::now();
+        loop {
+            let done = self.complete(range.clone(), expected);
+            if done == range.len() {
+                return;
+            }
+            if done != seen {
+                seen = done;
+                since = Instant::now();
+            } else if since.elapsed() > patience {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Send → last receiver latencies of the complete messages, and the
+    /// span from the first send to the last receive.
+    fn latencies(
+        &self,
+        range: std::ops::Range<usize>,
+        expected: u32,
+    ) -> (Vec<Duration>, Duration, usize) {
+        let (mut lat, mut first, mut end, mut lost) = (Vec::new(), u64::MAX, 0, 0);
+        for s in range {
+            let sent = self.sent[s].load(Ordering::Relaxed);
+            first = first.min(sent);
+            if self.got[s].load(Ordering::Relaxed) >= expected {
+                let last = self.last[s].load(Ordering::Relaxed);
+                end = end.max(last);
+                lat.push(Duration::from_nanos(last.saturating_sub(sent)));
+            } else {
+                lost += 1;
+            }
+        }
+        (lat, Duration::from_nanos(end.saturating_sub(first)), lost)
+    }
+}
+
+fn text(seq: usize) -> String {
+    format!("{MARK}{seq}# the quick brown fox jumps over the lazy dog")
+}
+
+/// The open-file limit of this process (the child inherits it).
+fn nofile_limit() -> Option<usize> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| anyhow!("no VmRSS in /proc/{pid}/status"))
+}
+
+/// `chat serve` on port 0; answers the child and its address.
+async fn spawn_server(bin: &PathBuf, url: &str) -> anyhow::Result<(Child, String)> {
+    let mut child = Command::new(bin)
+        .arg("serve")
+        .env("BIND_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", url)
+        .env("DATABASE_MAX_CONNECTIONS", "40")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .env("JWT_SECRET", SECRET)
+        .env("RATE_MESSAGES_PER_SEC", "1000000000")
+        .env("RATE_MESSAGES_BURST", u32::MAX.to_string())
+        .env("RATE_COMMANDS_PER_SEC", "1000000000")
+        .env("RATE_COMMANDS_BURST", u32::MAX.to_string())
+        .env("GATEWAY_QUEUE_CAPACITY", "4096")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("starting {}", bin.display()))?;
+    let stdout = child.stdout.take().context("the child's stdout")?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    // Keep draining the log after the address so the child never blocks.
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && v["message"] == "listening"
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(v["addr"].as_str().map(str::to_owned));
+            }
+        }
+    });
+    let addr = tokio::time::timeout(Duration::from_secs(120), rx)
+        .await
+        .context("the server did not log its address")?
+        .ok()
+        .flatten()
+        .context("a listening line with the address")?;
+    Ok((child, addr))
+}
+
+struct Bench {
+    base: String,
+    http: reqwest::Client,
+    signer: TokenSigner,
+    store: Arc<PgEventStore>,
+}
+
+impl Bench {
+    fn token(&self, user: Uuid) -> anyhow::Result<String> {
+        let claims = self.signer.claims(
+            user,
+            vec![],
+            OffsetDateTime::now_utc(),
+            time::Duration::hours(4),
+        );
+        self.signer.sign(&claims).map_err(|e| anyhow!(e))
+    }
+
+    async fn user(&self, i: usize) -> anyhow::Result<(Uuid, String)> {
+        let id = crate::seed::register_user(self.store.as_ref(), "gw", i).await?;
+        Ok((id, self.token(id)?))
+    }
+
+    /// Users straight into the event store, 16 appends at a time.
+    async fn users(self: &Arc<Self>, n: usize) -> anyhow::Result<Vec<(Uuid, String)>> {
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let b = self.clone();
+                async move { b.user(i).await }
+            })
+            .buffered(16)
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> anyhow::Result<Value> {
+        let res = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        if !status.is_success() {
+            return Err(anyhow!("{path}: {status} {text}"));
+        }
+        Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn send(&self, chat: Uuid, token: &str, seq: usize) -> anyhow::Result<()> {
+        self.post(
+            &format!("/v1/chats/{chat}/messages"),
+            token,
+            json!({ "client_msg_id": format!("gw-{seq}"), "kind": "text", "text": text(seq) }),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Open, authenticate and subscribe one socket; a task then reads it for
+/// good, recording bench messages (and answering pings while reading).
+async fn open_socket(base: &str, token: &str, clock: Arc<Clock>) -> anyhow::Result<()> {
+    let url = format!(
+        "{}/v1/ws?access_token={token}",
+        base.replacen("http", "ws", 1)
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
+    ws.send(Message::text(json!({"type": "subscribe"}).to_string()))
+        .await?;
+    loop {
+        match tokio::time::timeout(Duration::from_secs(60), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) if t.as_str().contains("\"subscribed\"") => break,
+            Ok(Some(Ok(_))) => continue,
+            other => return Err(anyhow!("no subscribed frame: {other:?}")),
+        }
+    }
+    tokio::spawn(async move {
+        while let Some(Ok(msg)) = ws.next().await {
+            if let Message::Text(t) = msg {
+                clock.received(t.as_str());
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn open_sockets(
+    base: &str,
+    users: &[(Uuid, String)],
+    clock: &Arc<Clock>,
+) -> anyhow::Result<()> {
+    let opened: Vec<anyhow::Result<()>> = futures::stream::iter(users)
+        .map(|(_, token)| open_socket(base, token, clock.clone()))
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    opened.into_iter().collect()
+}
+
+/// Send `count` messages at `rate`/s, open loop (each send its own task,
+/// at most `in_flight` at once); `target(i)` picks the chat and token.
+async fn paced<F>(
+    rate: u32,
+    count: usize,
+    in_flight: usize,
+    first_seq: usize,
+    clock: &Arc<Clock>,
+    send: F,
+) -> anyhow::Result<()>
+where
+    F: Fn(usize) -> futures::future::BoxFuture<'static, anyhow::Result<()>>,
+{
+    let gate = Arc::new(Semaphore::new(in_flight));
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(count);
+    for i in 0..count {
+        tick.tick().await;
+        let permit = gate.clone().acquire_owned().await?;
+        let seq = first_seq + i;
+        clock.mark_sent(seq);
+        let fut = send(seq);
+        let clock = clock.clone();
+        tasks.push(tokio::spawn(async move {
+            let r = fut.await;
+            clock.mark_acked(seq);
+            drop(permit);
+            r
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(())
+}
+
+/// The same fan-out through `tokio::sync::broadcast`: `channels` channels
+/// with `fanout` receivers each, `count` frames at `rate`/s round-robin.
+async fn baseline(
+    channels: usize,
+    fanout: usize,
+    rate: u32,
+    count: usize,
+) -> anyhow::Result<(Summary, usize)> {
+    let clock = Arc::new(Clock::new(count));
+    let mut senders = Vec::with_capacity(channels);
+    for _ in 0..channels {
+        let (tx, _) = tokio::sync::broadcast::channel::<Arc<str>>(4096);
+        for _ in 0..fanout {
+            let mut rx = tx.subscribe();
+            let clock = clock.clone();
+            tokio::spawn(async move {
+                while let Ok(frame) = rx.recv().await {
+                    clock.received(&frame);
+                }
+            });
+        }
+        senders.push(tx);
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    for seq in 0..count {
+        tick.tick().await;
+        // Rendered like the gateway's event frame, once per event.
+        let frame: Arc<str> = json!({"type": "event", "position": seq, "chat_id": Uuid::nil(),
+            "event": {"type": "MessageSent", "text": text(seq)}})
+        .to_string()
+        .into();
+        clock.mark_sent(seq);
+        let _ = senders[seq % channels].send(frame);
+    }
+    clock
+        .settle(0..count, fanout as u32, Duration::from_secs(5))
+        .await;
+    let (lat, span, lost) = clock.latencies(0..count, fanout as u32);
+    Ok((Summary::from_latencies(lat, span), lost))
+}
+
+pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
+    let bin = match &args.chat_bin {
+        Some(b) => b.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("the bench's directory")?
+            .join("chat"),
+    };
+    // Both processes hold one descriptor per socket; keep some spare.
+    let mut sockets = args.sockets;
+    if let Some(limit) = nofile_limit() {
+        let room = limit.saturating_sub(256);
+        if sockets > room {
+            println!(
+                "note: the open-file limit is {limit}; capping idle sockets at {room} \
+                 (raise it with `ulimit -n` to measure {sockets})\n"
+            );
+            sockets = room;
+        }
+    }
+    let group = args.group_members.max(3);
+    let chats = args.direct_chats.max(1);
+    let n_users = sockets.max(group).max(2 * chats);
+
+    let name = format!("chat_bench_gw_{}", std::process::id());
+    let base_url = args
+        .server
+        .rsplit_once('/')
+        .map_or(args.server.as_str(), |(b, _)| b)
+        .to_owned();
+    let url = format!("{base_url}/{name}");
+    let (mut child, addr) = spawn_server(&bin, &url).await?;
+    let result = measure(&args, &child, &addr, &url, sockets, group, chats, n_users).await;
+
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    let admin = postgres::connect(&format!("{base_url}/postgres"), 1).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&admin)
+        .await?;
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    args: &GatewayArgs,
+    child: &Child,
+    addr: &str,
+    url: &str,
+    sockets: usize,
+    group: usize,
+    chats: usize,
+    n_users: usize,
+) -> anyhow::Result<()> {
+    let pool = postgres::connect(url, 20).await?;
+    let bench = Arc::new(Bench {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::builder()
+            .pool_max_idle_per_host(args.in_flight)
+            .build()?,
+        signer: TokenSigner::new(&JwtConfig::new(Secret::new(SECRET))).map_err(|e| anyhow!(e))?,
+        store: Arc::new(PgEventStore::new(
+            pool,
+            Upcasters::new(),
+            PgStoreConfig::default(),
+        )),
+    });
+    let pid = child.id();
+    let group_msgs = args.group_rate as usize * args.seconds as usize;
+    let direct_msgs = args.direct_rate as usize * args.seconds as usize;
+    // Sequence numbers: [group warm-up | group | direct warm-up | direct].
+    let clock = Arc::new(Clock::new(1 + group_msgs + chats + direct_msgs));
+
+    let t = Instant::now();
+    let users = bench.users(n_users).await?;
+    eprintln!("{n_users} users in {:.1?}", t.elapsed());
+
+    // 1. Idle sockets.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let before = rss_kib(pid)?;
+    let t = Instant::now();
+    open_sockets(&bench.base, &users[..sockets], &clock).await?;
+    let opened = t.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = rss_kib(pid)?;
+    let per_socket = (after.saturating_sub(before)) as f64 / sockets.max(1) as f64;
+    eprintln!("{sockets} sockets in {opened:.1?}");
+    // Sockets for the members and chat sides beyond the idle ones.
+    let needed = group.max(2 * chats);
+    if needed > sockets {
+        open_sockets(&bench.base, &users[sockets..needed], &clock).await?;
+    }
+
+    // 2. A group: users[0] creates it with the next group-1 users.
+    let (owner, owner_token) = users[0].clone();
+    let _ = owner;
+    let ids: Vec<Uuid> = users[1..group].iter().map(|(id, _)| *id).collect();
+    let created = bench
+        .post(
+            "/v1/chats/group",
+            &owner_token,
+            json!({ "title": "bench", "member_ids": ids }),
+        )
+        .await?;
+    let group_chat: Uuid = serde_json::from_value(created["chat_id"].clone())?;
+    // Warm-up: one message every member receives (membership has reached the tail).
+    clock.mark_sent(0);
+    bench.send(group_chat, &owner_token, 0).await?;
+    clock
+        .settle(0..1, group as u32, Duration::from_secs(30))
+        .await;
+    let senders: Arc<Vec<String>> = Arc::new(users[..10].iter().map(|u| u.1.clone()).collect());
+    let t = Instant::now();
+    {
+        let (bench, senders) = (bench.clone(), senders.clone());
+        paced(
+            args.group_rate,
+            group_msgs,
+            args.in_flight,
+            1,
+            &clock,
+            move |seq| {
+                let (bench, senders) = (bench.clone(), senders.clone());
+                Box::pin(async move {
+                    bench
+                        .send(group_chat, &senders[seq % senders.len()], seq)
+                        .await
+                })
+            },
+        )
+        .await?;
+    }
+    let group_send = t.elapsed();
+    let g_range = 1..1 + group_msgs;
+    clock
+        .settle(g_range.clone(), group as u32, Duration::from_secs(15))
+        .await;
+    let g_ack = clock.acks(g_range.clone());
+    let (lat, span, g_lost) = clock.latencies(g_range, group as u32);
+    let g = Summary::from_latencies(lat, span);
+    eprintln!("group run: {group_msgs} sends in {group_send:.1?}");
+
+    // 3. Direct chats between users[2i] and users[2i+1].
+    let pairs: Vec<(Uuid, String, String)> = futures::stream::iter(0..chats)
+        .map(|i| {
+            let bench = bench.clone();
+            let ((a, ta), (b, tb)) = (users[2 * i].clone(), users[2 * i + 1].clone());
+            async move {
+                bench
+                    .post("/v1/chats/direct", &ta, json!({ "recipient_id": b }))
+                    .await?;
+                let chat = direct_chat_id(a, b);
+                bench
+                    .post(&format!("/v1/chats/{chat}/accept"), &tb, json!({}))
+                    .await?;
+                Ok::<_, anyhow::Error>((chat, ta, tb))
+            }
+        })
+        .buffer_unordered(32)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+    let pairs = Arc::new(pairs);
+    // Warm-up: one message per chat, both sides receive it.
+    let warm = 1 + group_msgs;
+    {
+        let (bench, pairs) = (bench.clone(), pairs.clone());
+        paced(5_000, chats, 32, warm, &clock, move |seq| {
+            let (bench, pairs) = (bench.clone(), pairs.clone());
+            Box::pin(async move {
+                let (chat, ta, _) = &pairs[seq - warm];
+                bench.send(*chat, ta, seq).await
+            })
+        })
+        .await?;
+    }
+    clock
+        .settle(warm..warm + chats, 2, Duration::from_secs(30))
+        .await;
+    let first = warm + chats;
+    let t = Instant::now();
+    {
+        let (bench, pairs) = (bench.clone(), pairs.clone());
+        paced(
+            args.direct_rate,
+            direct_msgs,
+            args.in_flight,
+            first,
+            &clock,
+            move |seq| {
+                let (bench, pairs) = (bench.clone(), pairs.clone());
+                Box::pin(async move {
+                    let i = seq - first;
+                    let (chat, ta, tb) = &pairs[(i * 7919) % pairs.len()];
+                    bench
+                        .send(*chat, if i % 2 == 0 { ta } else { tb }, seq)
+                        .await
+                })
+            },
+        )
+        .await?;
+    }
+    let direct_send = t.elapsed();
+    let d_range = first..first + direct_msgs;
+    clock
+        .settle(d_range.clone(), 2, Duration::from_secs(15))
+        .await;
+    let d_ack = clock.acks(d_range.clone());
+    let (lat, span, d_lost) = clock.latencies(d_range, 2);
+    let d = Summary::from_latencies(lat, span);
+    eprintln!("direct run: {direct_msgs} sends in {direct_send:.1?}");
+    let rss_end = rss_kib(pid)?;
+
+    // 4. Baselines: the same fan-outs through tokio::sync::broadcast.
+    let (bg, bg_lost) = baseline(1, group, args.group_rate, group_msgs).await?;
+    let (bd, bd_lost) = baseline(chats, 2, args.direct_rate, direct_msgs).await?;
+
+    println!("# Gateway: idle sockets");
+    println!();
+    println!(
+        "| sockets | server RSS before MiB | after MiB | KiB per socket | target | opened in s |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {sockets} | {:.1} | {:.1} | {per_socket:.1} | ≤ 20 | {:.1} |",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        opened.as_secs_f64()
+    );
+    println!();
+    println!(
+        "# Gateway fan-out: HTTP send → WebSocket receive ({} sockets open, {} s runs)",
+        sockets.max(needed),
+        args.seconds
+    );
+    println!();
+    println!(
+        "| load | path | target msgs/s | achieved msgs/s | deliveries/s | p50 ms | p99 ms | lost |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    let row = |load: &str, path: &str, rate: u32, s: &Summary, fan: usize, lost: usize| {
+        println!(
+            "| {load} | {path} | {rate} | {:.0} | {:.0} | {} | {} | {lost} |",
+            s.per_sec(),
+            s.per_sec() * fan as f64,
+            ms(s.p50),
+            ms(s.p99)
+        );
+    };
+    let gl = format!("group of {group}, send → last member");
+    let dl = format!("{chats} direct chats, send → both sides");
+    row(
+        &gl,
+        "gateway (HTTP, event store, tail)",
+        args.group_rate,
+        &g,
+        group,
+        g_lost,
+    );
+    row(
+        &gl,
+        "tokio broadcast (baseline)",
+        args.group_rate,
+        &bg,
+        group,
+        bg_lost,
+    );
+    row(
+        &dl,
+        "gateway (HTTP, event store, tail)",
+        args.direct_rate,
+        &d,
+        2,
+        d_lost,
+    );
+    row(
+        &dl,
+        "tokio broadcast (baseline)",
+        args.direct_rate,
+        &bd,
+        2,
+        bd_lost,
+    );
+    println!();
+    let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
+    println!(
+        "durability cost (gateway ÷ baseline): group p50 ×{:.0}, p99 ×{:.0}; direct p50 ×{:.0}, p99 ×{:.0}, throughput {:.2}",
+        ratio(g.p50, bg.p50),
+        ratio(g.p99, bg.p99),
+        ratio(d.p50, bd.p50),
+        ratio(d.p99, bd.p99),
+        d.per_sec() / bd.per_sec().max(1e-9)
+    );
+    println!(
+        "pacing: group sends took {:.1} s for {} s of schedule, direct {:.1} s; server RSS at the end {:.1} MiB",
+        group_send.as_secs_f64(),
+        args.seconds,
+        direct_send.as_secs_f64(),
+        rss_end as f64 / 1024.0
+    );
+    println!(
+        "HTTP answer (send → 2xx) p50/p99 ms: group {}/{}, direct {}/{}",
+        ms(g_ack.p50),
+        ms(g_ack.p99),
+        ms(d_ack.p50),
+        ms(d_ack.p99)
+    );
+    Ok(())
+}

@@ -1,0 +1,45 @@
+//! `chat-bench`: performance figures for docs/performance.md.
+//!
+//! `chat-bench append` measures single-event appends through the event store
+//! from 1, 8 and 64 concurrent writers, next to a baseline measured in the
+//! same run on the same server: the same number of plain
+//! `BEGIN; INSERT …; COMMIT` transactions into an unindexed table. The ratio
+//! (store ÷ baseline) is the figure to watch; ≥ 0.8 at 64 writers is the target.
+
+mod append;
+mod commands;
+mod gateway;
+mod reads;
+mod report;
+mod seed;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "chat-bench", about = "Benchmarks of the chat backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Event-store appends vs plain INSERT+COMMIT transactions.
+    Append(append::AppendArgs),
+    /// SendMessage over HTTP vs store appends; send latency vs history length.
+    Commands(commands::CommandArgs),
+    /// WebSocket gateway: idle-socket memory, group and direct fan-out vs tokio broadcast.
+    Gateway(gateway::GatewayArgs),
+    /// Projection throughput vs COPY; query latency vs history length.
+    Reads(reads::ReadArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Append(args) => append::run(args).await,
+        Command::Commands(args) => commands::run(args).await,
+        Command::Gateway(args) => gateway::run(args).await,
+        Command::Reads(args) => reads::run(args).await,
+    }
+}
