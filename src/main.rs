@@ -1,0 +1,113 @@
+//! The `chat` binary: parse configuration, set up telemetry, run.
+
+use chat::App;
+use chat::app::Parts;
+use chat::cli::{Cli, Command, ProjectorAction, ServeArgs};
+use chat_common::{shutdown_signal, telemetry};
+use chat_store::Upcasters;
+use chat_store::postgres::{self, PgEventStore, PgStoreConfig};
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args, Parts::ALL).await,
+        Command::CommandApi(args) => {
+            serve(
+                args,
+                Parts {
+                    commands: true,
+                    queries: false,
+                    projector: false,
+                    gateway: false,
+                },
+            )
+            .await
+        }
+        Command::QueryApi(args) => {
+            serve(
+                args,
+                Parts {
+                    commands: false,
+                    queries: true,
+                    projector: false,
+                    gateway: false,
+                },
+            )
+            .await
+        }
+        Command::Gateway(args) => {
+            serve(
+                args,
+                Parts {
+                    commands: false,
+                    queries: false,
+                    projector: false,
+                    gateway: true,
+                },
+            )
+            .await
+        }
+        Command::Projector(args) => match args.action {
+            None => {
+                serve(
+                    args.serve,
+                    Parts {
+                        commands: false,
+                        queries: false,
+                        projector: true,
+                        gateway: false,
+                    },
+                )
+                .await
+            }
+            Some(ProjectorAction::Rebuild { name }) => {
+                telemetry::init(args.serve.log.log_format);
+                let url = args.serve.database.database_url.expose();
+                let pool = postgres::connect(url, 4).await?;
+                chat::app::migrate(&pool).await?;
+                let store = PgEventStore::new(
+                    pool.clone(),
+                    Upcasters::new(),
+                    PgStoreConfig {
+                        listen: false,
+                        ..PgStoreConfig::default()
+                    },
+                );
+                let which = (name != "all").then_some(name.as_str());
+                let report = chat_projector::rebuild(&pool, &store, which).await?;
+                for p in report.projections {
+                    println!(
+                        "{}: {} events up to position {} in {:.1?}",
+                        p.name, p.events, p.position, p.elapsed
+                    );
+                }
+                Ok(())
+            }
+        },
+        Command::Replay(args) => chat::audit_cli::replay(args).await,
+        Command::Audit(args) => {
+            if chat::audit_cli::audit(args).await? {
+                Ok(())
+            } else {
+                std::process::exit(1)
+            }
+        }
+        Command::Migrate(args) => {
+            telemetry::init(args.log.log_format);
+            let url = args.database.database_url.expose();
+            postgres::ensure_database(url).await?;
+            let pool = postgres::connect(url, 2).await?;
+            chat::app::migrate(&pool).await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, parts: Parts) -> anyhow::Result<()> {
+    telemetry::init(args.log.log_format);
+    let app = App::build_with_gateway(args.app_config(parts)?, args.gateway_config()).await?;
+    app.run_until_stopped(shutdown_signal()).await
+}

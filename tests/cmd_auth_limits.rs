@@ -1,0 +1,225 @@
+//! Auth and rate limits through the whole app.
+
+mod support;
+
+use chat_common::auth::{ExternalIssuer, ExternalKey, JwtConfig, TokenSigner};
+use chat_common::config::Secret;
+use chat_testkit::TestDb;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::{TestApp, test_config};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+fn token(secret: &str, issuer: &str, audience: &str, sub: &str, ttl: time::Duration) -> String {
+    let mut cfg = JwtConfig::new(Secret::new(secret));
+    cfg.issuer = issuer.into();
+    cfg.audience = audience.into();
+    let signer = TokenSigner::new(&cfg).unwrap();
+    let mut claims = signer.claims(Uuid::now_v7(), vec![], OffsetDateTime::now_utc(), ttl);
+    claims.sub = sub.into();
+    signer.sign(&claims).unwrap()
+}
+
+#[tokio::test]
+async fn refresh_token_reuse_revokes_the_whole_family() {
+    let app = TestApp::spawn().await;
+    let u = app.register("rotating_user").await;
+    let refresh = |t: String| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                "/v1/auth/refresh",
+                None,
+                Some(json!({ "refresh_token": t })),
+            )
+            .await
+        }
+    };
+    let second = refresh(u.refresh.clone()).await;
+    assert_eq!(second.status, StatusCode::OK, "{}", second.raw);
+    let newest = second.body["refresh_token"].as_str().unwrap().to_owned();
+    refresh(u.refresh.clone())
+        .await
+        .problem(401, "refresh_token_reused");
+    refresh(newest).await.problem(401, "invalid_refresh_token");
+}
+
+#[tokio::test]
+async fn expired_and_foreign_tokens_are_unauthorized() {
+    let app = TestApp::spawn().await;
+    let u = app.register("token_owner").await;
+    let sub = u.id.to_string();
+    let expired = token(
+        support::SECRET,
+        "chat",
+        "chat",
+        &sub,
+        time::Duration::minutes(-10),
+    );
+    let forged = token(
+        "some-other-secret-of-enough-length!!",
+        "chat",
+        "chat",
+        &sub,
+        time::Duration::minutes(5),
+    );
+    for (t, code) in [(expired, "token_expired"), (forged, "invalid_token")] {
+        let r = app
+            .call(
+                Method::PUT,
+                "/v1/me/profile",
+                Some(&t),
+                Some(json!({ "bio": "x" })),
+            )
+            .await;
+        r.problem(401, code);
+    }
+    app.call(
+        Method::PUT,
+        "/v1/me/profile",
+        None,
+        Some(json!({ "bio": "x" })),
+    )
+    .await
+    .problem(401, "missing_token");
+}
+
+#[tokio::test]
+async fn an_external_issuers_token_works_and_creates_the_profile() {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    let external_secret = "the-identity-providers-own-hs256-secret";
+    config.command.auth.jwt.external = Some(ExternalIssuer {
+        issuer: "https://id.example".into(),
+        audience: "chat-app".into(),
+        key: ExternalKey::Hs256(Secret::new(external_secret)),
+    });
+    let app = TestApp::spawn_with(db, config).await;
+    let t = token(
+        external_secret,
+        "https://id.example",
+        "chat-app",
+        "alice@idp",
+        time::Duration::minutes(5),
+    );
+    let r = app
+        .call(
+            Method::PUT,
+            "/v1/me/profile",
+            Some(&t),
+            Some(json!({ "bio": "from outside" })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let user_id = r.id("user_id");
+    let types: Vec<String> = app
+        .events(&format!("user-{user_id}"))
+        .await
+        .into_iter()
+        .map(|(t, _)| t)
+        .collect();
+    assert_eq!(types, ["UserRegistered", "ProfileUpdated"]);
+}
+
+async fn limited_app(redis: bool) -> TestApp {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.command.rate_limits.messages.per_second = 1.0;
+    config.command.rate_limits.messages.burst = 5;
+    config.command.rate_limits.redis_url = redis.then(|| {
+        std::env::var("REDIS_URL_TEST").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    });
+    TestApp::spawn_with(db, config).await
+}
+
+async fn sends_trip_at_the_burst(app: &TestApp) {
+    let users = app.users(2).await;
+    let chat = app.accepted_direct(&users[0], &users[1]).await;
+    for i in 0..5 {
+        let r = app.send(chat, &users[0], &format!("m{i}"), "hi").await;
+        assert_eq!(r.status, StatusCode::CREATED, "send {i}: {}", r.raw);
+    }
+    let before = app.event_count().await;
+    let over = app.send(chat, &users[0], "m-over", "hi").await;
+    over.problem(429, "rate_limited");
+    let retry: u64 = over.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry >= 1);
+    assert_eq!(
+        app.event_count().await,
+        before,
+        "a limited send appends nothing"
+    );
+    // The other user has a bucket of their own.
+    assert_eq!(
+        app.send(chat, &users[1], "theirs", "hi").await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn the_message_rate_limit_trips_at_the_burst_in_process() {
+    sends_trip_at_the_burst(&limited_app(false).await).await;
+}
+
+#[tokio::test]
+async fn the_message_rate_limit_trips_at_the_burst_with_redis() {
+    sends_trip_at_the_burst(&limited_app(true).await).await;
+}
+
+#[tokio::test]
+async fn auth_endpoints_are_limited_per_ip() {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.command.rate_limits.auth.per_second = 0.01;
+    config.command.rate_limits.auth.burst = 3;
+    let app = TestApp::spawn_with(db, config).await;
+    let login = json!({ "username": "nobody_here", "password": "wrong password" });
+    for _ in 0..3 {
+        let r = app
+            .call(Method::POST, "/v1/auth/login", None, Some(login.clone()))
+            .await;
+        r.problem(401, "invalid_credentials");
+    }
+    app.call(Method::POST, "/v1/auth/login", None, Some(login))
+        .await
+        .problem(429, "rate_limited");
+}
+
+#[tokio::test]
+async fn other_commands_share_a_per_user_limit_too() {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.command.rate_limits.commands.per_second = 0.01;
+    config.command.rate_limits.commands.burst = 4;
+    let app = TestApp::spawn_with(db, config).await;
+    let users = app.users(2).await;
+    // Creating and accepting the chat take one command each of the users' buckets.
+    let chat = app.accepted_direct(&users[0], &users[1]).await;
+    let m = app.send(chat, &users[0], "m", "hi").await.id("message_id");
+    for emoji in ["%F0%9F%91%8D", "%F0%9F%8E%89", "%F0%9F%94%A5"] {
+        let r = app
+            .call(
+                Method::PUT,
+                &format!("/v1/chats/{chat}/messages/{m}/reactions/{emoji}"),
+                Some(&users[0].token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    }
+    let over = app
+        .call(
+            Method::PUT,
+            &format!("/v1/chats/{chat}/messages/{m}/reactions/%E2%9D%A4"),
+            Some(&users[0].token),
+            None,
+        )
+        .await;
+    over.problem(429, "rate_limited");
+}

@@ -1,0 +1,168 @@
+//! Concurrency and idempotency of commands, end to end (design.md hard
+//! problems 1 and 2).
+
+mod support;
+
+use std::collections::BTreeSet;
+
+use futures::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use support::TestApp;
+
+#[tokio::test]
+async fn fifty_concurrent_sends_from_five_users_get_seqs_one_to_fifty() {
+    let app = TestApp::spawn().await;
+    let users = app.users(5).await;
+    let others: Vec<_> = users[1..].iter().collect();
+    let chat = app.group(&users[0], &others, "busy").await;
+
+    let sends = (0..50).map(|i| {
+        let (app, user) = (&app, &users[i % 5]);
+        async move {
+            app.send(chat, user, &format!("m-{i}"), &format!("message {i}"))
+                .await
+        }
+    });
+    let answers = join_all(sends).await;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.raw);
+    }
+    let seqs: BTreeSet<u64> = answers
+        .iter()
+        .map(|a| a.body["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=50).collect(), "no gaps, no duplicates");
+
+    let stored: Vec<u64> = app
+        .events(&format!("chat-{chat}"))
+        .await
+        .into_iter()
+        .filter(|(t, _)| t == "MessageSent")
+        .map(|(_, p)| p["seq"].as_u64().unwrap())
+        .collect();
+    assert_eq!(stored, (1..=50).collect::<Vec<_>>(), "stored in seq order");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_requests_with_one_idempotency_key_append_once() {
+    let app = TestApp::spawn().await;
+    let users = app.users(3).await;
+    let chat = app.group(&users[0], &[&users[1], &users[2]], "idem").await;
+    let before = app.event_count().await;
+
+    let calls = (0..20).map(|_| {
+        let app = &app;
+        let token = users[0].token.clone();
+        async move {
+            let body = json!({ "title": "renamed" });
+            app.call_with(
+                Method::PATCH,
+                &format!("/v1/chats/{chat}"),
+                Some(&token),
+                Some(body),
+                &[("Idempotency-Key", "rename-1")],
+            )
+            .await
+        }
+    });
+    let answers = join_all(calls).await;
+    let first = &answers[0];
+    assert_eq!(first.status, StatusCode::OK, "{}", first.raw);
+    for a in &answers {
+        assert_eq!(
+            (a.status, &a.raw),
+            (first.status, &first.raw),
+            "identical answers"
+        );
+    }
+    assert_eq!(app.event_count().await, before + 1, "exactly one append");
+    let replayed = answers
+        .iter()
+        .filter(|a| a.headers.get("idempotent-replayed").is_some())
+        .count();
+    assert_eq!(replayed, 19);
+}
+
+#[tokio::test]
+async fn the_same_key_with_a_different_body_is_refused() {
+    let app = TestApp::spawn().await;
+    let users = app.users(3).await;
+    let chat = app.group(&users[0], &[&users[1], &users[2]], "idem").await;
+    let path = format!("/v1/chats/{chat}");
+    let key = [("Idempotency-Key", "k-1")];
+    let a = app
+        .call_with(
+            Method::PATCH,
+            &path,
+            Some(&users[0].token),
+            Some(json!({"title": "one"})),
+            &key,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.raw);
+    let before = app.event_count().await;
+    let b = app
+        .call_with(
+            Method::PATCH,
+            &path,
+            Some(&users[0].token),
+            Some(json!({"title": "two"})),
+            &key,
+        )
+        .await;
+    b.problem(422, "idempotency_key_reused");
+    assert_eq!(app.event_count().await, before);
+}
+
+#[tokio::test]
+async fn idempotency_survives_a_restart_of_the_app() {
+    let app = TestApp::spawn().await;
+    let users = app.users(3).await;
+    let chat = app
+        .group(&users[0], &[&users[1], &users[2]], "before")
+        .await;
+    let key = [("Idempotency-Key", "send-after-restart")];
+    let body = json!({ "client_msg_id": "c-1", "kind": "text", "text": "hello" });
+    let path = format!("/v1/chats/{chat}/messages");
+    let first = app
+        .call_with(
+            Method::POST,
+            &path,
+            Some(&users[1].token),
+            Some(body.clone()),
+            &key,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
+
+    let app = app.restart().await;
+    let before = app.event_count().await;
+    let again = app
+        .call_with(Method::POST, &path, Some(&users[1].token), Some(body), &key)
+        .await;
+    assert_eq!(
+        (again.status, again.raw.as_str()),
+        (first.status, first.raw.as_str()),
+        "byte-for-byte"
+    );
+    assert_eq!(app.event_count().await, before, "nothing appended");
+}
+
+#[tokio::test]
+async fn a_resent_client_msg_id_without_a_key_returns_the_original_message() {
+    let app = TestApp::spawn().await;
+    let users = app.users(2).await;
+    let chat = app.accepted_direct(&users[0], &users[1]).await;
+    let a = app.send(chat, &users[0], "same", "hi").await;
+    assert_eq!(a.status, StatusCode::CREATED);
+    let app = app.restart().await;
+    let before = app.event_count().await;
+    let b = app.send(chat, &users[0], "same", "hi").await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.raw);
+    assert_eq!(
+        (b.body["message_id"].clone(), b.body["seq"].clone()),
+        (a.body["message_id"].clone(), a.body["seq"].clone())
+    );
+    assert_eq!(app.event_count().await, before);
+}

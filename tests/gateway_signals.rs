@@ -1,0 +1,168 @@
+//! Typing and presence across two gateway nodes sharing Redis.
+
+mod gateway_client;
+mod support;
+
+use std::time::Duration;
+
+use chat_gateway::GatewayConfig;
+use gateway_client::{Ws, app_without_gateway, gateway_node, redis_config, start};
+use serde_json::json;
+use uuid::Uuid;
+
+/// Two nodes over one database and one Redis prefix.
+async fn two_nodes(
+    app: &support::TestApp,
+    tune: impl Fn(&mut GatewayConfig),
+) -> (String, String, GatewayConfig) {
+    let mut config = redis_config();
+    tune(&mut config);
+    let (a, node_a) = gateway_node(app, config.clone()).await;
+    let (b, node_b) = gateway_node(app, config.clone()).await;
+    start(node_a);
+    start(node_b);
+    (a, b, config)
+}
+
+#[tokio::test]
+async fn typing_on_one_node_reaches_a_member_on_another_and_expires_without_refresh() {
+    let app = app_without_gateway().await;
+    let (node_a, node_b, _) = two_nodes(&app, |c| c.typing_ttl = Duration::from_secs(1)).await;
+    let users = app.users(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    let chat = app.group(a, &[b, c], "typing").await;
+    // Both nodes know the group before anyone types.
+    let mut on_a = Ws::connect(&node_a, a).await;
+    on_a.subscribe(None).await;
+    let mut on_b = Ws::connect(&node_b, b).await;
+    on_b.subscribe(None).await;
+    wait_until_member(&mut on_a, chat).await;
+    wait_until_member(&mut on_b, chat).await;
+
+    on_a.send(json!({"type": "typing", "chat_id": chat, "state": "start"}))
+        .await;
+    // (The probes above sent `stop`s; skip them.)
+    let mut t = on_b.next_of("typing").await;
+    while t["state"] == "stop" {
+        t = on_b.next_of("typing").await;
+    }
+    assert_eq!(t["chat_id"], chat.to_string());
+    assert_eq!(t["user_id"], a.id.to_string());
+    assert_eq!(t["state"], "start");
+    // No refresh: it stops by itself after the TTL.
+    let t = on_b.next_of("typing").await;
+    assert_eq!(t["state"], "stop");
+    assert_eq!(t["user_id"], a.id.to_string());
+}
+
+/// Typing succeeds once the node has routed the chat's creation (until
+/// then it answers `not_a_member`).
+async fn wait_until_member(ws: &mut Ws, chat: Uuid) {
+    for _ in 0..100 {
+        ws.send(json!({"type": "typing", "chat_id": chat, "state": "stop"}))
+            .await;
+        ws.send(json!({"type": "ping"})).await;
+        let f = ws.next(gateway_client::WAIT).await.expect("open");
+        if f["type"] == "pong" {
+            return;
+        }
+        let _ = ws.next_of("pong").await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the node never learned the membership");
+}
+
+#[tokio::test]
+async fn presence_goes_offline_on_every_node_when_the_last_device_disconnects() {
+    let app = app_without_gateway().await;
+    let (node_a, node_b, _) = two_nodes(&app, |_| {}).await;
+    let users = app.users(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    let chat = app.group(a, &[b, c], "presence").await;
+    let mut watcher = Ws::connect(&node_b, b).await;
+    wait_until_member(&mut watcher, chat).await;
+
+    let phone = Ws::connect(&node_a, a).await;
+    let p = watcher.next_of("presence").await;
+    assert_eq!(
+        (p["user_id"].as_str(), p["status"].as_str()),
+        (Some(&*a.id.to_string()), Some("online"))
+    );
+    let mut laptop = Ws::connect(&node_b, a).await;
+    laptop
+        .send(json!({"type": "presence", "status": "away"}))
+        .await;
+    phone.close().await;
+    // Still online on the laptop (away is only that device's status, and
+    // the phone was online until it left): now away, not offline.
+    let p = watcher.next_of("presence").await;
+    assert_eq!(p["status"], "away");
+    laptop.close().await;
+    let p = watcher.next_of("presence").await;
+    assert_eq!(p["status"], "offline");
+    assert!(p["last_seen"].is_string(), "{p}");
+
+    let pool = app.db().pool(1).await;
+    let (seen,): (Option<time::OffsetDateTime>,) =
+        sqlx::query_as("SELECT last_seen_at FROM rm_users.users WHERE user_id = $1")
+            .bind(a.id)
+            .fetch_one(&pool)
+            .await
+            .expect("a user row");
+    assert!(
+        seen.is_some(),
+        "last seen is written on the last disconnect"
+    );
+}
+
+#[tokio::test]
+async fn a_node_that_dies_without_closing_leaves_its_users_offline_after_the_heartbeat_ttl() {
+    let app = app_without_gateway().await;
+    let mut config = redis_config();
+    config.presence_ttl = Duration::from_secs(1);
+    let (node, gateway) = gateway_node(&app, config.clone()).await;
+    start(gateway);
+    let users = app.users(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    let chat = app.group(a, &[b, c], "dead node").await;
+    let mut watcher = Ws::connect(&node, b).await;
+    wait_until_member(&mut watcher, chat).await;
+
+    // A node that registered `a` once, announced it, and died: nothing
+    // refreshes or removes its entry.
+    let client = redis::Client::open(config.redis_url.clone().expect("a URL")).expect("a client");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis");
+    let (secs, micros): (u64, u64) = redis::cmd("TIME")
+        .query_async(&mut conn)
+        .await
+        .expect("TIME");
+    let now_ms = secs * 1000 + micros / 1000;
+    let key = format!("{}:presence:{}", config.redis_prefix, a.id);
+    let _: () = redis::pipe()
+        .cmd("ZADD")
+        .arg(&key)
+        .arg(now_ms + 1000)
+        .arg("dead-node:1")
+        .cmd("HSET")
+        .arg(format!("{key}:s"))
+        .arg("dead-node:1")
+        .arg("online")
+        .query_async(&mut conn)
+        .await
+        .expect("presence written");
+    let online = json!({"type": "presence", "user_id": a.id, "status": "online"});
+    let _: () = redis::cmd("PUBLISH")
+        .arg(format!("{}:signals", config.redis_prefix))
+        .arg(online.to_string())
+        .query_async(&mut conn)
+        .await
+        .expect("published");
+
+    assert_eq!(watcher.next_of("presence").await["status"], "online");
+    let p = watcher.next_of("presence").await;
+    assert_eq!(p["status"], "offline");
+    assert_eq!(p["user_id"], a.id.to_string());
+}
