@@ -49,8 +49,22 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 }
 
 /// A connection pool for `url`.
+/// Session settings every connection of ours gets.
+///
+/// `plan_cache_mode = force_custom_plan`: sqlx prepares every statement, and
+/// after five runs Postgres may switch a prepared statement to a generic
+/// plan, costed once and kept. Our tables start empty and grow by millions
+/// of rows, so a generic plan chosen while a table was small (a sequential
+/// scan for `event_id = ANY($2)`, say) stays in use long after it became a
+/// full scan per call: appends into a 200k-event log took 3 s each before
+/// this. Planning every execution costs tens of microseconds; a stale plan
+/// can cost seconds.
+pub fn tuned(opts: PgConnectOptions) -> PgConnectOptions {
+    opts.options([("plan_cache_mode", "force_custom_plan")])
+}
+
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    let opts = PgConnectOptions::from_str(url)?;
+    let opts = tuned(PgConnectOptions::from_str(url)?);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
