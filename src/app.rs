@@ -17,6 +17,7 @@ use chat_common::auth::Verifier;
 use chat_common::config::Secret;
 use chat_common::http::standard_layers;
 use chat_gateway::{Gateway, GatewayConfig};
+use chat_projector::kafka::KafkaConfig;
 use chat_projector::{ProjectorConfig, ProjectorHandle};
 use chat_query_api::QueryState;
 use chat_store::postgres::{self, PgEventStore, PgStoreConfig};
@@ -72,6 +73,8 @@ pub struct AppConfig {
     pub command: CommandConfig,
     /// How long a query's `min_position` wait may take before a 503.
     pub query_wait_timeout: Duration,
+    /// The Kafka publisher, run with the projector part when set.
+    pub kafka: Option<KafkaConfig>,
     pub parts: Parts,
 }
 
@@ -82,6 +85,8 @@ pub struct AppState {
     pub store: Arc<PgEventStore>,
     pub commands: Option<CommandState>,
     pub projector: Option<ProjectorHandle>,
+    /// The Kafka publisher (its position and lag, like a projection's).
+    pub publisher: Option<ProjectorHandle>,
     pub gateway: Option<Gateway>,
 }
 
@@ -130,9 +135,18 @@ impl App {
                 dyn_store,
                 chat_projector::all_projections(),
                 ProjectorConfig::default(),
-                stopping,
+                stopping.clone(),
             )
         });
+        let publisher = match (&config.kafka, parts.projector) {
+            (Some(kafka), true) => Some(chat_projector::kafka::spawn_publisher(
+                pool.clone(),
+                store.clone(),
+                kafka.clone(),
+                stopping,
+            )),
+            _ => None,
+        };
 
         // Commands issue tokens; the other parts only verify them.
         let commands = if parts.commands {
@@ -174,6 +188,7 @@ impl App {
             store: store.clone(),
             commands: commands.clone(),
             projector,
+            publisher,
             gateway: gateway.clone(),
         };
         // The document is built from the same handler lists as the routes.
@@ -247,8 +262,11 @@ impl App {
             .context("serving HTTP");
         let _ = self.stop_gateway.send(true);
         let _ = self.stop_projector.send(true);
-        if let Some(projector) = &self.state.projector {
-            projector.join().await;
+        for handle in [&self.state.projector, &self.state.publisher]
+            .into_iter()
+            .flatten()
+        {
+            handle.join().await;
         }
         self.state.pool.close().await;
         info!("stopped");

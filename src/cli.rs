@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use chat_command_api::config::CommandArgs;
 use chat_common::config::{DatabaseConfig, LogConfig};
+use chat_projector::kafka::{KafkaConfig, Redaction};
 use clap::{Args, Parser, Subcommand};
 
 use crate::AppConfig;
@@ -51,7 +52,51 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub gateway: chat_gateway::GatewayArgs,
     #[command(flatten)]
+    pub kafka: KafkaArgs,
+    #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// The Kafka publisher (runs with the projector when `KAFKA_BROKERS` is set).
+#[derive(Debug, Args)]
+pub struct KafkaArgs {
+    /// Bootstrap brokers, `host:port[,host:port…]`; unset = no publishing.
+    #[arg(long, env = "KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// The topic every event goes to (key = stream id).
+    #[arg(long, env = "KAFKA_TOPIC", default_value = "chat.events.v1")]
+    pub kafka_topic: String,
+    /// Partitions of the topic when the publisher creates it.
+    #[arg(long, env = "KAFKA_PARTITIONS", default_value_t = 6)]
+    pub kafka_partitions: i32,
+    #[arg(long, env = "KAFKA_REPLICATION", default_value_t = 1)]
+    pub kafka_replication: i32,
+    /// Replace message text with its length and a salted sha256.
+    #[arg(long, env = "KAFKA_REDACT_BODIES", default_value_t = false, action = clap::ArgAction::Set)]
+    pub kafka_redact_bodies: bool,
+    /// Salt of the redaction hash (keep it secret; change it and hashes change).
+    #[arg(long, env = "KAFKA_REDACT_SALT", default_value = "", hide_env_values = true)]
+    pub kafka_redact_salt: String,
+    /// How long one record may wait for the broker before the batch is re-sent.
+    #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 30_000)]
+    pub kafka_message_timeout_ms: u64,
+}
+
+impl KafkaArgs {
+    pub fn config(&self) -> Option<KafkaConfig> {
+        let brokers = self.kafka_brokers.as_deref().filter(|b| !b.trim().is_empty())?;
+        let mut c = KafkaConfig::new(brokers);
+        c.topic = self.kafka_topic.clone();
+        c.partitions = self.kafka_partitions;
+        c.replication = self.kafka_replication;
+        c.message_timeout = std::time::Duration::from_millis(self.kafka_message_timeout_ms);
+        if self.kafka_redact_bodies {
+            c.redaction = Redaction::Bodies {
+                salt: self.kafka_redact_salt.clone(),
+            };
+        }
+        Some(c)
+    }
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +130,7 @@ impl ServeArgs {
             database_max_connections: self.database.database_max_connections,
             command: self.commands.config().map_err(anyhow::Error::msg)?,
             query_wait_timeout: std::time::Duration::from_millis(self.query_wait_timeout_ms),
+            kafka: self.kafka.config(),
             parts,
         })
     }

@@ -96,11 +96,10 @@ pub struct ProjectionLag {
 }
 
 fn lags(state: &AppState, head: u64) -> Vec<ProjectionLag> {
-    let Some(p) = &state.projector else {
-        return Vec::new();
-    };
-    p.status()
+    [&state.projector, &state.publisher]
         .into_iter()
+        .flatten()
+        .flat_map(|p| p.status())
         .map(|s| ProjectionLag {
             name: s.name.to_owned(),
             position: s.position,

@@ -43,6 +43,7 @@ pub fn test_config(db: &TestDb) -> AppConfig {
         database_max_connections: 10,
         command,
         query_wait_timeout: std::time::Duration::from_secs(5),
+        kafka: None,
         parts: chat::app::Parts::ALL,
     }
 }

@@ -130,6 +130,7 @@ async fn start(url: &str) -> anyhow::Result<(App, Bench)> {
         database_max_connections: 90,
         command,
         query_wait_timeout: std::time::Duration::from_secs(5),
+        kafka: None,
         parts: chat::app::Parts::ALL,
     })
     .await?;

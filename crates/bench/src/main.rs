@@ -9,6 +9,7 @@
 mod append;
 mod commands;
 mod gateway;
+mod log;
 mod reads;
 mod report;
 mod seed;
@@ -32,6 +33,10 @@ enum Command {
     Gateway(gateway::GatewayArgs),
     /// Projection throughput vs COPY; query latency vs history length.
     Reads(reads::ReadArgs),
+    /// Kafka publisher throughput vs the store's own read rate.
+    Kafka(log::KafkaArgs),
+    /// `verify --all` rate over a large log.
+    Verify(log::LogArgs),
 }
 
 #[tokio::main]
@@ -41,5 +46,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Commands(args) => commands::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Reads(args) => reads::run(args).await,
+        Command::Kafka(args) => log::run_kafka(args).await,
+        Command::Verify(args) => log::run_verify(args).await,
     }
 }

@@ -259,6 +259,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
         database_max_connections: 20,
         command,
         query_wait_timeout: Duration::from_secs(5),
+        kafka: None,
         parts: Parts::ALL,
     })
     .await?;

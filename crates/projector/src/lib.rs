@@ -21,11 +21,14 @@
 //!   tables and swap them in while the old ones keep serving.
 //!
 //! The query API reads the tables directly (it depends on this schema, not on
-//! this code). See `docs/decisions/0004-read-models.md`. The Kafka publisher
-//! (issue 6) will live here too.
+//! this code). See `docs/decisions/0004-read-models.md`.
+//!
+//! * the Kafka publisher ([`kafka`]): the same log, in order, to a Kafka
+//!   topic for analysts, checkpointed only after the broker acknowledges.
 
 pub mod chats;
 pub mod error;
+pub mod kafka;
 pub mod messages;
 pub mod projection;
 pub mod rebuild;

@@ -1,0 +1,410 @@
+//! The Kafka publisher: every stored event, in log order, to one topic.
+//!
+//! It is a projection whose "read model" is a Kafka topic:
+//!
+//! * **key** = the stream id (`chat-<id>` / `user-<id>`), so all events of a
+//!   chat land on one partition in their stream order;
+//! * **value** = the JSON envelope (see [`record`]), optionally with message
+//!   bodies redacted; **headers** = type, schema version, event id, position,
+//!   stream, version, content type;
+//! * **idempotent producer** (`enable.idempotence`, `acks=all`): librdkafka's
+//!   own retries neither duplicate nor reorder within a partition;
+//! * **checkpoint after ack**: a batch is handed to the producer, every
+//!   delivery report is awaited, and only then does the checkpoint move (in
+//!   Postgres, `kafka_publisher.checkpoints`). A crash or a failed delivery
+//!   re-sends from the checkpoint: at-least-once, at most one batch of
+//!   duplicates, never a gap. Consumers dedupe on `event_id`;
+//! * a broker that is down makes deliveries time out; the publisher backs
+//!   off and re-sends the same batch, so it waits rather than skips;
+//! * one publisher per topic at a time (a lease, as for the projections);
+//!   others stand by;
+//! * the topic is created if missing, with a configurable partition count.
+
+pub mod record;
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_store::{EventStore, RecordedEvent};
+use futures::StreamExt;
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
+use sqlx::PgPool;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::error::{ProjectorError, Result};
+use crate::runner::lease::Lease;
+use crate::runner::status::{ProjectionStatus, ProjectorHandle, Slot, lock};
+pub use record::{Record, Redaction};
+
+/// Name of the publisher in `/readyz` and `/metrics`.
+pub const PUBLISHER_NAME: &str = "kafka";
+const SCHEMA: &str = "kafka_publisher";
+
+/// Settings of the publisher.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port…]`
+    pub brokers: String,
+    pub topic: String,
+    /// Partitions of the topic when the publisher creates it.
+    pub partitions: i32,
+    pub replication: i32,
+    pub redaction: Redaction,
+    /// Most events handed to the producer before waiting for their acks.
+    pub batch_size: usize,
+    /// How long librdkafka keeps retrying one record before reporting it
+    /// failed (the publisher then re-sends from its checkpoint).
+    pub message_timeout: Duration,
+    pub client_id: String,
+    pub lease_retry: Duration,
+    pub lease_check: Duration,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl KafkaConfig {
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            topic: "chat.events.v1".to_owned(),
+            partitions: 6,
+            replication: 1,
+            redaction: Redaction::None,
+            batch_size: 5_000,
+            message_timeout: Duration::from_secs(30),
+            client_id: "chat-publisher".to_owned(),
+            lease_retry: Duration::from_secs(1),
+            lease_check: Duration::from_secs(2),
+            min_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+        }
+    }
+
+    fn producer(&self) -> std::result::Result<FutureProducer, KafkaError> {
+        ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
+            .create()
+    }
+
+    fn admin(&self) -> std::result::Result<AdminClient<DefaultClientContext>, KafkaError> {
+        ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            .create()
+    }
+}
+
+/// Why the publisher stopped a term.
+#[derive(Debug, thiserror::Error)]
+enum PublishError {
+    #[error(transparent)]
+    Projector(#[from] ProjectorError),
+    #[error("kafka: {0}")]
+    Kafka(#[from] KafkaError),
+    #[error("kafka delivery of position {position} failed: {error}")]
+    Delivery { position: u64, error: String },
+}
+
+impl From<sqlx::Error> for PublishError {
+    fn from(e: sqlx::Error) -> Self {
+        PublishError::Projector(e.into())
+    }
+}
+
+impl From<chat_store::StoreError> for PublishError {
+    fn from(e: chat_store::StoreError) -> Self {
+        PublishError::Projector(e.into())
+    }
+}
+
+/// Start the publisher task. It stops between batches once `shutdown` turns
+/// `true`. The handle reports its position and lag like a projection's.
+pub fn spawn_publisher(
+    pool: PgPool,
+    store: Arc<dyn EventStore>,
+    config: KafkaConfig,
+    shutdown: watch::Receiver<bool>,
+) -> ProjectorHandle {
+    let slot: Slot = Arc::new(Mutex::new(ProjectionStatus::new(PUBLISHER_NAME, SCHEMA)));
+    let publisher = Publisher {
+        pool,
+        store,
+        config,
+        slot: slot.clone(),
+        shutdown,
+    };
+    ProjectorHandle::new(vec![slot], vec![tokio::spawn(publisher.run())])
+}
+
+/// The committed position of `topic` (0 when nothing was published).
+pub async fn published_position(pool: &PgPool, topic: &str) -> Result<u64> {
+    let row: Option<(i64,)> =
+        sqlx::query_as("SELECT position FROM kafka_publisher.checkpoints WHERE topic = $1")
+            .bind(topic)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map_or(0, |(p,)| u64::try_from(p).unwrap_or(0)))
+}
+
+enum Ended {
+    Shutdown,
+    NotLeader,
+}
+
+struct Publisher {
+    pool: PgPool,
+    store: Arc<dyn EventStore>,
+    config: KafkaConfig,
+    slot: Slot,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Publisher {
+    async fn run(mut self) {
+        let topic = self.config.topic.clone();
+        let mut backoff = self.config.min_backoff;
+        while !*self.shutdown.borrow() {
+            let pause = match self.lead().await {
+                Ok(Ended::Shutdown) => break,
+                Ok(Ended::NotLeader) => {
+                    self.refresh_from_db().await;
+                    backoff = self.config.min_backoff;
+                    self.config.lease_retry
+                }
+                Err(e) => {
+                    warn!(%topic, error = %e, "kafka publisher failed; re-sending from its checkpoint");
+                    lock(&self.slot).last_error = Some(e.to_string());
+                    let pause = backoff;
+                    backoff = (backoff * 2).min(self.config.max_backoff);
+                    pause
+                }
+            };
+            lock(&self.slot).leader = false;
+            if self.sleep_or_shutdown(pause).await {
+                break;
+            }
+        }
+        lock(&self.slot).leader = false;
+        info!(%topic, "kafka publisher stopped");
+    }
+
+    async fn lead(&mut self) -> std::result::Result<Ended, PublishError> {
+        let key = format!("{SCHEMA}/{}", self.config.topic);
+        let Some(mut lease) = Lease::try_acquire(&self.pool, &key).await? else {
+            return Ok(Ended::NotLeader);
+        };
+        let result = self.publish_while_leading(&mut lease).await;
+        lease.release().await;
+        result
+    }
+
+    async fn publish_while_leading(
+        &mut self,
+        lease: &mut Lease,
+    ) -> std::result::Result<Ended, PublishError> {
+        let topic = self.config.topic.clone();
+        self.ensure_topic().await?;
+        let producer = self.config.producer()?;
+        let mut position = self.checkpoint().await?;
+        {
+            let mut st = lock(&self.slot);
+            st.leader = true;
+            st.position = position;
+        }
+        info!(%topic, position, "took the kafka publisher lease; publishing");
+        let mut events = self
+            .store
+            .subscribe(position)
+            .ready_chunks(self.config.batch_size.max(1));
+        let mut lease_check = tokio::time::interval(self.config.lease_check);
+        lease_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                stop = self.shutdown.changed() => {
+                    if stop.is_err() || *self.shutdown.borrow() {
+                        return Ok(Ended::Shutdown);
+                    }
+                    continue;
+                }
+                _ = lease_check.tick() => {
+                    lease.check().await?;
+                    continue;
+                }
+                chunk = events.next() => chunk,
+            };
+            let Some(chunk) = chunk else {
+                return Err(chat_store::StoreError::ShuttingDown.into());
+            };
+            let batch = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
+            let Some(last) = batch.last() else { continue };
+            let (last_position, last_at) = (last.position, last.occurred_at);
+            let mut stop = self.shutdown.clone();
+            let delivered = tokio::select! {
+                biased;
+                // Un-acked records are re-sent by whoever publishes next.
+                _ = stop.changed() => return Ok(Ended::Shutdown),
+                r = self.deliver(&producer, &batch) => r,
+            };
+            delivered?;
+            self.advance(position, last_position, last_at).await?;
+            position = last_position;
+            let mut st = lock(&self.slot);
+            st.position = position;
+            st.last_event_at = Some(last_at);
+            st.batches += 1;
+            st.events += batch.len() as u64;
+            st.last_error = None;
+        }
+    }
+
+    /// Hand every event of `batch` to the producer in order, then wait for
+    /// every delivery report. Any failure fails the whole batch.
+    async fn deliver(
+        &self,
+        producer: &FutureProducer,
+        batch: &[RecordedEvent],
+    ) -> std::result::Result<(), PublishError> {
+        let mut pending: VecDeque<(u64, DeliveryFuture)> = VecDeque::with_capacity(batch.len());
+        for event in batch {
+            let record =
+                Record::build(event, &self.config.redaction).map_err(|e| PublishError::Delivery {
+                    position: event.position,
+                    error: format!("encoding: {e}"),
+                })?;
+            let headers = record.kafka_headers();
+            let mut fr = FutureRecord::to(&self.config.topic)
+                .key(&record.key)
+                .payload(&record.value)
+                .headers(headers);
+            loop {
+                match producer.send_result(fr) {
+                    Ok(delivery) => {
+                        pending.push_back((event.position, delivery));
+                        break;
+                    }
+                    // The local queue is full: wait for the oldest report
+                    // (which frees room) and try again, keeping the order.
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                        fr = back;
+                        match pending.pop_front() {
+                            Some((pos, d)) => check_delivery(pos, d.await)?,
+                            None => tokio::time::sleep(Duration::from_millis(10)).await,
+                        }
+                    }
+                    Err((e, _)) => {
+                        return Err(PublishError::Delivery {
+                            position: event.position,
+                            error: e.to_string(),
+                        });
+                    }
+                }
+            }
+        }
+        for (pos, d) in pending {
+            check_delivery(pos, d.await)?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_topic(&self) -> std::result::Result<(), PublishError> {
+        let admin = self.config.admin()?;
+        let topic = NewTopic::new(
+            &self.config.topic,
+            self.config.partitions,
+            TopicReplication::Fixed(self.config.replication),
+        );
+        let opts = AdminOptions::new().request_timeout(Some(self.config.message_timeout));
+        for result in admin.create_topics([&topic], &opts).await? {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(PublishError::Kafka(KafkaError::AdminOp(code)))
+                        .inspect_err(|_| warn!(topic = %name, ?code, "creating the topic failed"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&self) -> std::result::Result<u64, PublishError> {
+        sqlx::query("INSERT INTO kafka_publisher.checkpoints (topic) VALUES ($1) ON CONFLICT DO NOTHING")
+            .bind(&self.config.topic)
+            .execute(&self.pool)
+            .await?;
+        Ok(published_position(&self.pool, &self.config.topic).await?)
+    }
+
+    /// Move the checkpoint from `from` to `to`; fails if someone else moved it.
+    async fn advance(
+        &self,
+        from: u64,
+        to: u64,
+        at: OffsetDateTime,
+    ) -> std::result::Result<(), PublishError> {
+        let moved = sqlx::query(
+            "UPDATE kafka_publisher.checkpoints \
+             SET position = $3, last_event_at = $4, updated_at = now() \
+             WHERE topic = $1 AND position = $2",
+        )
+        .bind(&self.config.topic)
+        .bind(from as i64)
+        .bind(to as i64)
+        .bind(at)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if moved == 1 {
+            return Ok(());
+        }
+        let found = published_position(&self.pool, &self.config.topic).await?;
+        Err(ProjectorError::CheckpointMoved {
+            schema: format!("{SCHEMA}/{}", self.config.topic),
+            expected: from,
+            found,
+        }
+        .into())
+    }
+
+    async fn refresh_from_db(&self) {
+        if let Ok(p) = published_position(&self.pool, &self.config.topic).await {
+            lock(&self.slot).position = p;
+        }
+    }
+
+    async fn sleep_or_shutdown(&mut self, pause: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(pause) => *self.shutdown.borrow(),
+            stop = self.shutdown.changed() => stop.is_err() || *self.shutdown.borrow(),
+        }
+    }
+}
+
+fn check_delivery(
+    position: u64,
+    report: std::result::Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+) -> std::result::Result<(), PublishError> {
+    match report {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err((e, _))) => Err(PublishError::Delivery {
+            position,
+            error: e.to_string(),
+        }),
+        Err(_) => Err(PublishError::Delivery {
+            position,
+            error: "the producer dropped the delivery report".to_owned(),
+        }),
+    }
+}
