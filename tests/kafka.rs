@@ -266,6 +266,7 @@ async fn a_publisher_stopped_mid_stream_resumes_losing_nothing_and_duplicating_a
 
     let mut cfg = config(&brokers());
     cfg.batch_size = 250;
+    cfg.max_in_flight = 250;
     let topic = cfg.topic.clone();
     let (stop, stopping) = watch::channel(false);
     let first = kafka::spawn_publisher(pool.clone(), store.clone(), cfg.clone(), stopping);
@@ -289,7 +290,7 @@ async fn a_publisher_stopped_mid_stream_resumes_losing_nothing_and_duplicating_a
     let duplicates = consumed.len() - stored.len();
     assert!(
         duplicates <= 250,
-        "{duplicates} duplicates: more than the one un-acked batch"
+        "{duplicates} duplicates: more than the un-acked window"
     );
 }
 

@@ -207,6 +207,8 @@ pub async fn run_kafka(args: KafkaArgs) -> anyhow::Result<()> {
     let publish_rate = head as f64 / t.elapsed().as_secs_f64();
     let _ = stop.send(true);
     publisher.join().await;
+    let sample = seeded.store.read_all(head - 1, 1).await?;
+    let raw_rate = raw_produce_rate(&args.brokers, args.partitions, head, &sample[0]).await?;
 
     println!();
     println!(
@@ -218,10 +220,73 @@ pub async fn run_kafka(args: KafkaArgs) -> anyhow::Result<()> {
     println!("| path | events/s |");
     println!("|---|---:|");
     println!("| store subscription, position 0 to head (baseline) | {store_rate:.0} |");
+    println!("| raw rdkafka producer, same record size, no store (broker ceiling) | {raw_rate:.0} |");
     println!("| publisher: store → acked by the broker, checkpointed | {publish_rate:.0} |");
     println!();
     println!("ratio publisher ÷ store read: {:.3}", publish_rate / store_rate);
+    println!("ratio publisher ÷ raw producer: {:.3}", publish_rate / raw_rate);
     seeded.drop_database().await
+}
+
+/// The broker's ceiling in this run: `n` records of the size of `sample`,
+/// produced by the same idempotent producer settings as fast as the local
+/// queue allows, all acked.
+async fn raw_produce_rate(
+    brokers: &str,
+    partitions: i32,
+    n: u64,
+    sample: &chat_store::RecordedEvent,
+) -> anyhow::Result<f64> {
+    use rdkafka::ClientConfig;
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let topic = format!("chat.bench.raw-{}", Uuid::new_v4().simple());
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .create()?;
+    admin
+        .create_topics(
+            [&NewTopic::new(&topic, partitions, TopicReplication::Fixed(1))],
+            &AdminOptions::new(),
+        )
+        .await?;
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "5")
+        .create()?;
+    let value = serde_json::to_vec(sample)?;
+    let keys: Vec<String> = (0..1_000).map(|i| format!("chat-{i}")).collect();
+    let t = Instant::now();
+    let mut pending = std::collections::VecDeque::new();
+    for i in 0..n {
+        let mut record = FutureRecord::to(&topic)
+            .key(&keys[(i % 1_000) as usize])
+            .payload(&value);
+        loop {
+            match producer.send_result(record) {
+                Ok(d) => {
+                    pending.push_back(d);
+                    break;
+                }
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    record = back;
+                    if let Some(d) = pending.pop_front() {
+                        d.await?.map_err(|(e, _)| e)?;
+                    }
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+    }
+    for d in pending {
+        d.await?.map_err(|(e, _)| e)?;
+    }
+    Ok(n as f64 / t.elapsed().as_secs_f64())
 }
 
 pub async fn run_verify(args: LogArgs) -> anyhow::Result<()> {

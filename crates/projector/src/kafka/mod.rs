@@ -9,10 +9,11 @@
 //!   stream, version, content type;
 //! * **idempotent producer** (`enable.idempotence`, `acks=all`): librdkafka's
 //!   own retries neither duplicate nor reorder within a partition;
-//! * **checkpoint after ack**: a batch is handed to the producer, every
-//!   delivery report is awaited, and only then does the checkpoint move (in
-//!   Postgres, `kafka_publisher.checkpoints`). A crash or a failed delivery
-//!   re-sends from the checkpoint: at-least-once, at most one batch of
+//! * **checkpoint after ack**: batches are handed to the producer without
+//!   waiting (up to `max_in_flight` events un-acked), and the checkpoint (in
+//!   Postgres, `kafka_publisher.checkpoints`) moves behind the delivery
+//!   reports, batch by batch, in order. A crash or a failed delivery
+//!   re-sends from the checkpoint: at-least-once, at most `max_in_flight`
 //!   duplicates, never a gap. Consumers dedupe on `event_id`;
 //! * a broker that is down makes deliveries time out; the publisher backs
 //!   off and re-sends the same batch, so it waits rather than skips;
@@ -22,7 +23,6 @@
 
 pub mod record;
 
-use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord};
 use sqlx::PgPool;
 use time::OffsetDateTime;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::{info, warn};
 
 use crate::error::{ProjectorError, Result};
@@ -57,8 +57,11 @@ pub struct KafkaConfig {
     pub partitions: i32,
     pub replication: i32,
     pub redaction: Redaction,
-    /// Most events handed to the producer before waiting for their acks.
+    /// Most events per batch (one checkpoint move per batch).
     pub batch_size: usize,
+    /// Most events sent and not yet acknowledged. A crash re-sends at most
+    /// this many.
+    pub max_in_flight: usize,
     /// How long librdkafka keeps retrying one record before reporting it
     /// failed (the publisher then re-sends from its checkpoint).
     pub message_timeout: Duration,
@@ -78,6 +81,7 @@ impl KafkaConfig {
             replication: 1,
             redaction: Redaction::None,
             batch_size: 5_000,
+            max_in_flight: 20_000,
             message_timeout: Duration::from_secs(30),
             client_id: "chat-publisher".to_owned(),
             lease_retry: Duration::from_secs(1),
@@ -104,6 +108,16 @@ impl KafkaConfig {
             .set("client.id", &self.client_id)
             .create()
     }
+}
+
+/// A batch handed to the producer and not yet acknowledged.
+struct InFlight {
+    last_position: u64,
+    last_at: OffsetDateTime,
+    events: usize,
+    acks: Vec<(u64, DeliveryFuture)>,
+    /// Its share of the in-flight window, given back once acked.
+    _permit: OwnedSemaphorePermit,
 }
 
 /// Why the publisher stopped a term.
@@ -210,6 +224,11 @@ impl Publisher {
         result
     }
 
+    /// One term as the publisher: a sender hands batches to the producer
+    /// without waiting, and an acker awaits their delivery reports in order
+    /// and moves the checkpoint behind them. At most `max_in_flight` events
+    /// are sent and not yet acknowledged: that bounds both memory and what
+    /// a crash can duplicate.
     async fn publish_while_leading(
         &mut self,
         lease: &mut Lease,
@@ -217,13 +236,37 @@ impl Publisher {
         let topic = self.config.topic.clone();
         self.ensure_topic().await?;
         let producer = self.config.producer()?;
-        let mut position = self.checkpoint().await?;
+        let position = self.checkpoint().await?;
         {
             let mut st = lock(&self.slot);
             st.leader = true;
             st.position = position;
         }
         info!(%topic, position, "took the kafka publisher lease; publishing");
+        let window = self.config.max_in_flight.max(self.config.batch_size).max(1);
+        let permits = Arc::new(Semaphore::new(window));
+        let (tx, rx) = mpsc::unbounded_channel::<InFlight>();
+        let this = &*self;
+        let sender = this.send_batches(&producer, position, lease, permits, tx);
+        let acker = this.ack_batches(position, rx);
+        // Whichever ends first ends the term: the sender on shutdown or a
+        // store failure, the acker on a failed delivery. Un-acked records
+        // are re-sent by the next term, from the checkpoint.
+        tokio::select! {
+            r = sender => r,
+            r = acker => r.map(|()| Ended::Shutdown),
+        }
+    }
+
+    async fn send_batches(
+        &self,
+        producer: &FutureProducer,
+        position: u64,
+        lease: &mut Lease,
+        permits: Arc<Semaphore>,
+        tx: mpsc::UnboundedSender<InFlight>,
+    ) -> std::result::Result<Ended, PublishError> {
+        let mut shutdown = self.shutdown.clone();
         let mut events = self
             .store
             .subscribe(position)
@@ -233,8 +276,8 @@ impl Publisher {
         loop {
             let chunk = tokio::select! {
                 biased;
-                stop = self.shutdown.changed() => {
-                    if stop.is_err() || *self.shutdown.borrow() {
+                stop = shutdown.changed() => {
+                    if stop.is_err() || *shutdown.borrow() {
                         return Ok(Ended::Shutdown);
                     }
                     continue;
@@ -250,34 +293,59 @@ impl Publisher {
             };
             let batch = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
             let Some(last) = batch.last() else { continue };
-            let (last_position, last_at) = (last.position, last.occurred_at);
-            let mut stop = self.shutdown.clone();
-            let delivered = tokio::select! {
+            let n = u32::try_from(batch.len()).unwrap_or(u32::MAX);
+            let permit = tokio::select! {
                 biased;
-                // Un-acked records are re-sent by whoever publishes next.
-                _ = stop.changed() => return Ok(Ended::Shutdown),
-                r = self.deliver(&producer, &batch) => r,
+                _ = shutdown.changed() => return Ok(Ended::Shutdown),
+                p = permits.clone().acquire_many_owned(n) => p.map_err(|_| {
+                    PublishError::Delivery { position: last.position, error: "publisher closing".to_owned() }
+                })?,
             };
-            delivered?;
-            self.advance(position, last_position, last_at).await?;
-            position = last_position;
-            let mut st = lock(&self.slot);
-            st.position = position;
-            st.last_event_at = Some(last_at);
-            st.batches += 1;
-            st.events += batch.len() as u64;
-            st.last_error = None;
+            let acks = self.enqueue(producer, &batch).await?;
+            let sent = InFlight {
+                last_position: last.position,
+                last_at: last.occurred_at,
+                events: batch.len(),
+                acks,
+                _permit: permit,
+            };
+            if tx.send(sent).is_err() {
+                // The acker ended (its error wins the select).
+                return Ok(Ended::Shutdown);
+            }
         }
     }
 
-    /// Hand every event of `batch` to the producer in order, then wait for
-    /// every delivery report. Any failure fails the whole batch.
-    async fn deliver(
+    async fn ack_batches(
+        &self,
+        mut position: u64,
+        mut rx: mpsc::UnboundedReceiver<InFlight>,
+    ) -> std::result::Result<(), PublishError> {
+        while let Some(batch) = rx.recv().await {
+            for (pos, delivery) in batch.acks {
+                check_delivery(pos, delivery.await)?;
+            }
+            self.advance(position, batch.last_position, batch.last_at)
+                .await?;
+            position = batch.last_position;
+            let mut st = lock(&self.slot);
+            st.position = position;
+            st.last_event_at = Some(batch.last_at);
+            st.batches += 1;
+            st.events += batch.events as u64;
+            st.last_error = None;
+        }
+        Ok(())
+    }
+
+    /// Hand every event of `batch` to the producer, in order; returns the
+    /// delivery reports to await.
+    async fn enqueue(
         &self,
         producer: &FutureProducer,
         batch: &[RecordedEvent],
-    ) -> std::result::Result<(), PublishError> {
-        let mut pending: VecDeque<(u64, DeliveryFuture)> = VecDeque::with_capacity(batch.len());
+    ) -> std::result::Result<Vec<(u64, DeliveryFuture)>, PublishError> {
+        let mut acks = Vec::with_capacity(batch.len());
         for event in batch {
             let record =
                 Record::build(event, &self.config.redaction).map_err(|e| PublishError::Delivery {
@@ -292,17 +360,14 @@ impl Publisher {
             loop {
                 match producer.send_result(fr) {
                     Ok(delivery) => {
-                        pending.push_back((event.position, delivery));
+                        acks.push((event.position, delivery));
                         break;
                     }
-                    // The local queue is full: wait for the oldest report
-                    // (which frees room) and try again, keeping the order.
+                    // librdkafka's local queue is full (the in-flight window
+                    // is larger than it): let it drain, keep the order.
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
                         fr = back;
-                        match pending.pop_front() {
-                            Some((pos, d)) => check_delivery(pos, d.await)?,
-                            None => tokio::time::sleep(Duration::from_millis(10)).await,
-                        }
+                        tokio::time::sleep(Duration::from_millis(2)).await;
                     }
                     Err((e, _)) => {
                         return Err(PublishError::Delivery {
@@ -313,10 +378,7 @@ impl Publisher {
                 }
             }
         }
-        for (pos, d) in pending {
-            check_delivery(pos, d.await)?;
-        }
-        Ok(())
+        Ok(acks)
     }
 
     async fn ensure_topic(&self) -> std::result::Result<(), PublishError> {
