@@ -50,6 +50,9 @@ pub struct ReadArgs {
     /// Requests per measured query.
     #[arg(long, default_value_t = 200)]
     samples: usize,
+    /// Keep the database afterwards (to EXPLAIN the queries).
+    #[arg(long)]
+    keep: bool,
 }
 
 fn word(i: u64) -> String {
@@ -371,6 +374,10 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     let _ = stop.send(());
     let _ = server.await;
     pool.close().await;
+    if args.keep {
+        println!("kept database {name}");
+        return Ok(());
+    }
     let admin = postgres::connect(&format!("{base}/postgres"), 1).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&admin)

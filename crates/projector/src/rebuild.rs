@@ -97,6 +97,8 @@ pub async fn rebuild_one(
             events += page.len() as u64;
             position = last;
         }
+        // Fresh statistics before the tables start serving queries.
+        crate::sql::analyze_schema(pool, &fresh).await?;
         let (position, tail) = swap(pool, store, projection.as_ref(), &fresh, position).await?;
         Ok(RebuiltProjection {
             name: projection.name(),

@@ -25,6 +25,28 @@ pub(crate) fn check_schema(schema: &str) -> Result<()> {
     }
 }
 
+/// Refresh the planner's statistics of every table of `schema`.
+///
+/// Read models go from empty to millions of rows in one catch-up or
+/// rebuild, faster than autovacuum re-analyzes them; until it does, the
+/// planner believes the tables are tiny. Measured on 1,000,000 messages: a
+/// search planned on stale statistics walked every message of the caller's
+/// chats (450 ms); after `ANALYZE` it starts from the GIN index (23 ms).
+pub(crate) async fn analyze_schema(pool: &sqlx::PgPool, schema: &str) -> Result<()> {
+    check_schema(schema)?;
+    let tables: Vec<(String,)> =
+        sqlx::query_as("SELECT tablename::text FROM pg_tables WHERE schemaname = $1")
+            .bind(schema)
+            .fetch_all(pool)
+            .await?;
+    for (table,) in tables {
+        sqlx::query(&format!("ANALYZE {schema}.\"{table}\""))
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Seconds between `at` and now, never negative.
 pub(crate) fn seconds_since(at: OffsetDateTime) -> f64 {
     (OffsetDateTime::now_utc() - at).as_seconds_f64().max(0.0)

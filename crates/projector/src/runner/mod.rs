@@ -23,6 +23,10 @@ use tracing::{info, warn};
 
 use crate::error::{ProjectorError, Result};
 use crate::projection::Projection;
+use crate::sql::analyze_schema;
+
+/// Events applied before the runner refreshes its tables' statistics.
+const ANALYZE_AFTER: u64 = 100_000;
 use batch::{apply_batch, ensure_checkpoint, read_checkpoint};
 use lease::Lease;
 use status::{ProjectionStatus, ProjectorHandle, Slot, lock};
@@ -167,6 +171,7 @@ impl Runner {
             .ready_chunks(self.config.batch_size.max(1));
         let mut lease_check = tokio::time::interval(self.config.lease_check);
         lease_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut since_analyze = 0u64;
         loop {
             let chunk = tokio::select! {
                 biased;
@@ -194,6 +199,16 @@ impl Runner {
                 &batch,
             )
             .await?;
+            // After a large catch-up, re-analyze once caught up (or every
+            // million events on the way) rather than wait for autovacuum.
+            since_analyze += batch.len() as u64;
+            let caught_up = batch.len() < self.config.batch_size;
+            if since_analyze >= ANALYZE_AFTER && (caught_up || since_analyze >= 10 * ANALYZE_AFTER) {
+                since_analyze = 0;
+                if let Err(e) = analyze_schema(&self.pool, schema).await {
+                    warn!(projection = name, error = %e, "refreshing statistics failed");
+                }
+            }
             let mut st = lock(&self.slot);
             st.position = checkpoint.position;
             st.last_event_at = checkpoint.last_event_at;
