@@ -202,8 +202,10 @@ impl Runner {
             // After a large catch-up, re-analyze once caught up (or every
             // million events on the way) rather than wait for autovacuum.
             since_analyze += batch.len() as u64;
-            let caught_up = batch.len() < self.config.batch_size;
-            if since_analyze >= ANALYZE_AFTER && (caught_up || since_analyze >= 10 * ANALYZE_AFTER) {
+            if since_analyze >= ANALYZE_AFTER
+                && (since_analyze >= 10 * ANALYZE_AFTER
+                    || self.store.head_position().await? <= checkpoint.position)
+            {
                 since_analyze = 0;
                 if let Err(e) = analyze_schema(&self.pool, schema).await {
                     warn!(projection = name, error = %e, "refreshing statistics failed");
