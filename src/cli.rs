@@ -75,7 +75,12 @@ pub struct KafkaArgs {
     #[arg(long, env = "KAFKA_REDACT_BODIES", default_value_t = false, action = clap::ArgAction::Set)]
     pub kafka_redact_bodies: bool,
     /// Salt of the redaction hash (keep it secret; change it and hashes change).
-    #[arg(long, env = "KAFKA_REDACT_SALT", default_value = "", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "KAFKA_REDACT_SALT",
+        default_value = "",
+        hide_env_values = true
+    )]
     pub kafka_redact_salt: String,
     /// How long one record may wait for the broker before the batch is re-sent.
     #[arg(long, env = "KAFKA_MESSAGE_TIMEOUT_MS", default_value_t = 30_000)]
@@ -84,7 +89,10 @@ pub struct KafkaArgs {
 
 impl KafkaArgs {
     pub fn config(&self) -> Option<KafkaConfig> {
-        let brokers = self.kafka_brokers.as_deref().filter(|b| !b.trim().is_empty())?;
+        let brokers = self
+            .kafka_brokers
+            .as_deref()
+            .filter(|b| !b.trim().is_empty())?;
         let mut c = KafkaConfig::new(brokers);
         c.topic = self.kafka_topic.clone();
         c.partitions = self.kafka_partitions;

@@ -46,7 +46,10 @@ struct Consumed {
 
 impl Consumed {
     fn event_id(&self) -> String {
-        self.value["event_id"].as_str().expect("an event id").to_owned()
+        self.value["event_id"]
+            .as_str()
+            .expect("an event id")
+            .to_owned()
     }
 }
 
@@ -116,7 +119,9 @@ async fn consume(brokers: &str, topic: &str, want: usize) -> Vec<Consumed> {
 async fn wait_published(pool: &sqlx::PgPool, topic: &str, head: u64) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let at = kafka::published_position(pool, topic).await.expect("checkpoint");
+        let at = kafka::published_position(pool, topic)
+            .await
+            .expect("checkpoint");
         if at >= head {
             return;
         }
@@ -172,7 +177,8 @@ async fn every_event_of_a_scripted_history_reaches_the_topic_in_stream_order() {
     for i in 0..20 {
         app.send(chat, &u[i % 3], &format!("g{i}"), &format!("hello {i}"))
             .await;
-        app.send(direct, &u[1 + i % 2], &format!("d{i}"), "psst").await;
+        app.send(direct, &u[1 + i % 2], &format!("d{i}"), "psst")
+            .await;
     }
     let pool = app.db().pool(2).await;
     let store = PgEventStore::new(pool.clone(), Upcasters::new(), PgStoreConfig::default());
@@ -201,7 +207,10 @@ async fn every_event_of_a_scripted_history_reaches_the_topic_in_stream_order() {
         .iter()
         .find(|c| c.value["type"] == "MessageSent")
         .expect("a message");
-    assert!(sent.value["payload"]["text"].is_string(), "bodies by default");
+    assert!(
+        sent.value["payload"]["text"].is_string(),
+        "bodies by default"
+    );
 
     // /readyz reports the publisher like a projection.
     let ready: Value = app
@@ -273,13 +282,19 @@ async fn a_publisher_stopped_mid_stream_resumes_losing_nothing_and_duplicating_a
     // Stop it once it is well under way, wherever it is in its batch.
     let deadline = Instant::now() + Duration::from_secs(60);
     while kafka::published_position(&pool, &topic).await.expect("pos") < 2_000 {
-        assert!(Instant::now() < deadline, "the first publisher made no progress");
+        assert!(
+            Instant::now() < deadline,
+            "the first publisher made no progress"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     stop.send(true).expect("stopping");
     first.join().await;
     let stopped_at = kafka::published_position(&pool, &topic).await.expect("pos");
-    assert!(stopped_at < head, "stopped mid-stream ({stopped_at} of {head})");
+    assert!(
+        stopped_at < head,
+        "stopped mid-stream ({stopped_at} of {head})"
+    );
 
     let (_stop2, stopping2) = watch::channel(false);
     let _second = kafka::spawn_publisher(pool.clone(), store.clone(), cfg, stopping2);
@@ -396,10 +411,7 @@ async fn redaction_replaces_message_text_with_its_length_and_a_salted_hash() {
     assert_eq!(sent.value["redacted"], true);
     assert_eq!(sent.value["payload"]["text"], Value::Null);
     assert_eq!(sent.value["payload"]["text_redacted"]["length"], 15);
-    let raw: Vec<String> = consumed
-        .iter()
-        .map(|c| c.value.to_string())
-        .collect();
+    let raw: Vec<String> = consumed.iter().map(|c| c.value.to_string()).collect();
     assert!(
         raw.iter().all(|v| !v.contains("secret plan")),
         "the body appears nowhere on the topic"
@@ -408,5 +420,8 @@ async fn redaction_replaces_message_text_with_its_length_and_a_salted_hash() {
         .iter()
         .find(|c| c.value["type"] == "UserRegistered")
         .expect("a registration");
-    assert!(profile.value.get("redacted").is_none(), "only bodies change");
+    assert!(
+        profile.value.get("redacted").is_none(),
+        "only bodies change"
+    );
 }

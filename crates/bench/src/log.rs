@@ -79,7 +79,11 @@ impl Seeded {
         let t = Instant::now();
         seed(&store, args.events, args.streams.max(1)).await?;
         let head = store.head_position().await?;
-        println!("seeded {head} events over {} streams in {:.1?}", args.streams, t.elapsed());
+        println!(
+            "seeded {head} events over {} streams in {:.1?}",
+            args.streams,
+            t.elapsed()
+        );
         Ok(Seeded {
             name,
             base,
@@ -93,9 +97,12 @@ impl Seeded {
         drop(self.store);
         self.pool.close().await;
         let admin = postgres::connect(&format!("{}/postgres", self.base), 1).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-            .execute(&admin)
-            .await?;
+        sqlx::query(&format!(
+            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+            self.name
+        ))
+        .execute(&admin)
+        .await?;
         Ok(())
     }
 }
@@ -164,7 +171,10 @@ async fn read_rate(store: &Arc<PgEventStore>, head: u64) -> anyhow::Result<f64> 
     let mut events = store.subscribe(0).ready_chunks(5_000);
     let mut at = 0;
     while at < head {
-        let chunk = events.next().await.ok_or_else(|| anyhow!("subscription ended"))?;
+        let chunk = events
+            .next()
+            .await
+            .ok_or_else(|| anyhow!("subscription ended"))?;
         for e in chunk {
             at = e?.position;
         }
@@ -188,12 +198,8 @@ pub async fn run_kafka(args: KafkaArgs) -> anyhow::Result<()> {
     let topic = config.topic.clone();
     let (stop, stopping) = watch::channel(false);
     let t = Instant::now();
-    let publisher = kafka::spawn_publisher(
-        seeded.pool.clone(),
-        seeded.store.clone(),
-        config,
-        stopping,
-    );
+    let publisher =
+        kafka::spawn_publisher(seeded.pool.clone(), seeded.store.clone(), config, stopping);
     loop {
         let at = kafka::published_position(&seeded.pool, &topic).await?;
         if at >= head {
@@ -220,11 +226,19 @@ pub async fn run_kafka(args: KafkaArgs) -> anyhow::Result<()> {
     println!("| path | events/s |");
     println!("|---|---:|");
     println!("| store subscription, position 0 to head (baseline) | {store_rate:.0} |");
-    println!("| raw rdkafka producer, same record size, no store (broker ceiling) | {raw_rate:.0} |");
+    println!(
+        "| raw rdkafka producer, same record size, no store (broker ceiling) | {raw_rate:.0} |"
+    );
     println!("| publisher: store → acked by the broker, checkpointed | {publish_rate:.0} |");
     println!();
-    println!("ratio publisher ÷ store read: {:.3}", publish_rate / store_rate);
-    println!("ratio publisher ÷ raw producer: {:.3}", publish_rate / raw_rate);
+    println!(
+        "ratio publisher ÷ store read: {:.3}",
+        publish_rate / store_rate
+    );
+    println!(
+        "ratio publisher ÷ raw producer: {:.3}",
+        publish_rate / raw_rate
+    );
     seeded.drop_database().await
 }
 
@@ -249,7 +263,11 @@ async fn raw_produce_rate(
         .create()?;
     admin
         .create_topics(
-            [&NewTopic::new(&topic, partitions, TopicReplication::Fixed(1))],
+            [&NewTopic::new(
+                &topic,
+                partitions,
+                TopicReplication::Fixed(1),
+            )],
             &AdminOptions::new(),
         )
         .await?;
@@ -300,7 +318,10 @@ pub async fn run_verify(args: LogArgs) -> anyhow::Result<()> {
     }
     let read_rate = read_rate(&seeded.store, head).await?;
     println!();
-    println!("# Hash-chain verification ({head} events, {} streams)", args.streams);
+    println!(
+        "# Hash-chain verification ({head} events, {} streams)",
+        args.streams
+    );
     println!();
     println!("| path | events/s |");
     println!("|---|---:|");

@@ -98,7 +98,10 @@ impl KafkaConfig {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
-            .set("message.timeout.ms", self.message_timeout.as_millis().to_string())
+            .set(
+                "message.timeout.ms",
+                self.message_timeout.as_millis().to_string(),
+            )
             .create()
     }
 
@@ -347,11 +350,12 @@ impl Publisher {
     ) -> std::result::Result<Vec<(u64, DeliveryFuture)>, PublishError> {
         let mut acks = Vec::with_capacity(batch.len());
         for event in batch {
-            let record =
-                Record::build(event, &self.config.redaction).map_err(|e| PublishError::Delivery {
+            let record = Record::build(event, &self.config.redaction).map_err(|e| {
+                PublishError::Delivery {
                     position: event.position,
                     error: format!("encoding: {e}"),
-                })?;
+                }
+            })?;
             let headers = record.kafka_headers();
             let mut fr = FutureRecord::to(&self.config.topic)
                 .key(&record.key)
@@ -402,10 +406,12 @@ impl Publisher {
     }
 
     async fn checkpoint(&self) -> std::result::Result<u64, PublishError> {
-        sqlx::query("INSERT INTO kafka_publisher.checkpoints (topic) VALUES ($1) ON CONFLICT DO NOTHING")
-            .bind(&self.config.topic)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO kafka_publisher.checkpoints (topic) VALUES ($1) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.config.topic)
+        .execute(&self.pool)
+        .await?;
         Ok(published_position(&self.pool, &self.config.topic).await?)
     }
 
@@ -456,7 +462,10 @@ impl Publisher {
 
 fn check_delivery(
     position: u64,
-    report: std::result::Result<rdkafka::producer::future_producer::OwnedDeliveryResult, futures::channel::oneshot::Canceled>,
+    report: std::result::Result<
+        rdkafka::producer::future_producer::OwnedDeliveryResult,
+        futures::channel::oneshot::Canceled,
+    >,
 ) -> std::result::Result<(), PublishError> {
     match report {
         Ok(Ok(_)) => Ok(()),

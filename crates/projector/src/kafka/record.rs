@@ -35,7 +35,10 @@ pub struct Record {
 }
 
 impl Record {
-    pub fn build(event: &RecordedEvent, redaction: &Redaction) -> Result<Record, serde_json::Error> {
+    pub fn build(
+        event: &RecordedEvent,
+        redaction: &Redaction,
+    ) -> Result<Record, serde_json::Error> {
         // Straight to bytes unless a body must change: the intermediate
         // `Value` tree costs more than the rest of the record.
         let value = match redaction {
@@ -62,14 +65,15 @@ impl Record {
     }
 
     pub fn kafka_headers(&self) -> OwnedHeaders {
-        self.headers
-            .iter()
-            .fold(OwnedHeaders::new_with_capacity(self.headers.len()), |h, (k, v)| {
+        self.headers.iter().fold(
+            OwnedHeaders::new_with_capacity(self.headers.len()),
+            |h, (k, v)| {
                 h.insert(Header {
                     key: k,
                     value: Some(v.as_bytes()),
                 })
-            })
+            },
+        )
     }
 }
 
@@ -133,7 +137,8 @@ mod tests {
 
     #[test]
     fn other_events_are_untouched() {
-        let mut v = json!({"type": "ProfileUpdated", "payload": {"display_name": "Ann", "text": "x"}});
+        let mut v =
+            json!({"type": "ProfileUpdated", "payload": {"display_name": "Ann", "text": "x"}});
         let before = v.clone();
         redact(&mut v, "s");
         assert_eq!(v, before);
