@@ -76,8 +76,32 @@ pub struct Ready {
     pub status: String,
     pub checks: ReadyChecks,
     pub event_store: EventStoreHead,
-    /// The read models this process projects, with their lag.
+    /// The read models this process projects (and the Kafka publisher), with their lag.
     pub projections: Vec<ProjectionLag>,
+    /// The WebSocket gateway of this process, if it runs one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayStatus>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct GatewayStatus {
+    /// The newest global position this node's tail has routed to sockets.
+    pub position: u64,
+    /// Events between the head of the log and `position`.
+    pub lag_events: u64,
+    /// Open WebSocket connections on this node.
+    pub connections: usize,
+}
+
+fn gateway_status(state: &AppState, head: u64) -> Option<GatewayStatus> {
+    state.gateway.as_ref().map(|g| {
+        let position = g.position();
+        GatewayStatus {
+            position,
+            lag_events: head.saturating_sub(position),
+            connections: g.connections(),
+        }
+    })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -154,6 +178,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> 
             head_position: head,
         },
         projections: lags(&state, head),
+        gateway: gateway_status(&state, head),
     }))
 }
 
@@ -209,6 +234,30 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
         let _ = writeln!(out, "# TYPE {name} gauge");
         for l in &lags {
             let _ = writeln!(out, "{name}{{projection=\"{}\"}} {}", l.name, value(l));
+        }
+    }
+    if let Some(g) = gateway_status(&state, head) {
+        let gauges = [
+            (
+                "chat_gateway_position",
+                "Newest position routed to sockets.",
+                g.position as f64,
+            ),
+            (
+                "chat_gateway_lag_events",
+                "Events not yet routed to sockets.",
+                g.lag_events as f64,
+            ),
+            (
+                "chat_gateway_connections",
+                "Open WebSocket connections.",
+                g.connections as f64,
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} gauge");
+            let _ = writeln!(out, "{name} {value}");
         }
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
