@@ -83,7 +83,7 @@ async fn list(
             'peer_id', peer.user_id, \
             'status', CASE WHEN c.status = 'rejected' AND c.requester_id = $1 THEN 'pending' \
                            ELSE c.status END, \
-            'role', m.role, 'members_count', c.members_count, \
+            'role', m.role, 'members_count', CASE WHEN m.left_seq IS NULL THEN c.members_count END, \
             'last_message', CASE \
                 WHEN m.left_seq IS NULL \
                  AND (c.last_message->>'seq')::bigint > greatest(m.joined_seq, uc.cleared_up_to_seq) \
@@ -153,7 +153,10 @@ struct DetailQuery {
 }
 
 /// A chat the caller is (or was) in: details, current members with roles,
-/// message count and the pinned messages they can see.
+/// message count and the pinned messages they can see. Someone who left
+/// (or was removed) no longer follows the group: `members` is empty,
+/// `members_count` and `message_count` are null and `last_seq` is where
+/// they left.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}", tag = "queries", operation_id = "get_chat",
     params(("chat_id" = Uuid, Path), DetailQuery),
     responses((status = 200, description = "The chat", body = Object)),
@@ -175,11 +178,13 @@ async fn detail(
                            ELSE c.status END, \
             'owner_id', c.owner_id, \
             'requester_id', c.requester_id, 'recipient_id', c.recipient_id, \
-            'members_count', c.members_count, 'message_count', c.message_count, \
-            'last_seq', c.last_seq, 'created_at', c.created_at, \
+            'members_count', CASE WHEN NOT $5 THEN c.members_count END, \
+            'message_count', CASE WHEN NOT $5 THEN c.message_count END, \
+            'last_seq', $4::bigint, 'created_at', c.created_at, \
             'members', (SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', mm.user_id, \
                     'role', mm.role, 'joined_at', mm.joined_at) ORDER BY mm.joined_at, mm.user_id), '[]') \
-                  FROM rm_chats.members mm WHERE mm.chat_id = c.chat_id AND mm.left_seq IS NULL), \
+                  FROM rm_chats.members mm WHERE mm.chat_id = c.chat_id AND mm.left_seq IS NULL \
+                   AND NOT $5), \
             'pinned', (SELECT coalesce(jsonb_agg(jsonb_build_object('message_id', x.message_id, \
                     'seq', x.seq, 'sender_id', x.sender_id, 'kind', x.kind, 'text', x.text, \
                     'sent_at', x.sent_at) ORDER BY x.seq), '[]') \
@@ -196,6 +201,7 @@ async fn detail(
     .bind(p.user_id)
     .bind(a.lower)
     .bind(a.upper)
+    .bind(a.left)
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;

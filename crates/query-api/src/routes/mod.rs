@@ -57,12 +57,15 @@ pub(crate) const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM rm_message
 pub(crate) struct Access {
     pub lower: i64,
     pub upper: i64,
+    /// They left or were removed: they see the chat as it was then.
+    pub left: bool,
 }
 
 /// The caller's visible range in a chat; 404 if they never were in it.
 pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<Access, ApiError> {
-    let row: Option<(i64, i64, i64)> = sqlx::query_as(
-        "SELECT m.joined_seq, coalesce(m.left_seq, c.last_seq), coalesce(uc.cleared_up_to_seq, 0) \
+    let row: Option<(i64, i64, i64, bool)> = sqlx::query_as(
+        "SELECT m.joined_seq, coalesce(m.left_seq, c.last_seq), coalesce(uc.cleared_up_to_seq, 0), \
+                m.left_seq IS NOT NULL \
            FROM rm_chats.members m \
            JOIN rm_chats.chats c ON c.chat_id = m.chat_id \
            LEFT JOIN rm_chats.user_chats uc ON uc.user_id = m.user_id AND uc.chat_id = m.chat_id \
@@ -73,10 +76,11 @@ pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<A
     .fetch_optional(pool)
     .await
     .map_err(db)?;
-    let (joined, upper, cleared) =
+    let (joined, upper, cleared, left) =
         row.ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))?;
     Ok(Access {
         lower: joined.max(cleared),
         upper,
+        left,
     })
 }
