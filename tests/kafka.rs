@@ -259,8 +259,11 @@ async fn append_events(store: &PgEventStore, streams: usize, n: usize) {
     }
 }
 
-#[tokio::test]
-async fn a_publisher_stopped_mid_stream_resumes_losing_nothing_and_duplicating_at_most_a_batch() {
+/// A fresh database holding `n` events over `streams` streams.
+async fn logged(
+    streams: usize,
+    n: usize,
+) -> (TestDb, sqlx::PgPool, Arc<PgEventStore>, Vec<RecordedEvent>) {
     let db = TestDb::create().await;
     let pool = db.pool(6).await;
     chat::app::migrate(&pool).await.expect("migrated");
@@ -269,8 +272,14 @@ async fn a_publisher_stopped_mid_stream_resumes_losing_nothing_and_duplicating_a
         Upcasters::new(),
         PgStoreConfig::default(),
     ));
-    append_events(&store, 7, 6_000).await;
+    append_events(&store, streams, n).await;
     let stored = all_events(store.as_ref()).await;
+    (db, pool, store, stored)
+}
+
+#[tokio::test]
+async fn a_publisher_stopped_mid_stream_resumes_losing_nothing_and_duplicating_at_most_a_batch() {
+    let (_db, pool, store, stored) = logged(7, 6_000).await;
     let head = stored.last().expect("events").position;
 
     let mut cfg = config(&brokers());
@@ -320,16 +329,7 @@ fn tansu_bin() -> String {
 
 #[tokio::test]
 async fn a_broker_that_is_down_makes_the_publisher_wait_and_retry_not_skip() {
-    let db = TestDb::create().await;
-    let pool = db.pool(6).await;
-    chat::app::migrate(&pool).await.expect("migrated");
-    let store = Arc::new(PgEventStore::new(
-        pool.clone(),
-        Upcasters::new(),
-        PgStoreConfig::default(),
-    ));
-    append_events(&store, 3, 600).await;
-    let stored = all_events(store.as_ref()).await;
+    let (_db, pool, store, stored) = logged(3, 600).await;
     let head = stored.last().expect("events").position;
 
     // A port nobody listens on yet.

@@ -15,7 +15,7 @@ use crate::report::{Summary, ms};
 
 #[derive(Debug, Args)]
 pub struct AppendArgs {
-    /// Server to benchmark against; a fresh database `chat_bench_<pid>` is
+    /// Server to benchmark against; a fresh database `chat_bench_append_<pid>` is
     /// created on it and dropped afterwards.
     #[arg(
         long,
@@ -43,17 +43,11 @@ fn payload(i: usize) -> serde_json::Value {
 }
 
 pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
-    let name = format!("chat_bench_{}", std::process::id());
-    let base = args
-        .server
-        .rsplit_once('/')
-        .map_or(args.server.as_str(), |(b, _)| b);
-    let url = format!("{base}/{name}");
-    postgres::ensure_database(&url)
+    let scratch = crate::scratch::Scratch::create(&args.server, "append")
         .await
         .context("creating the bench database")?;
     let max_writers = args.writers.iter().copied().max().unwrap_or(1);
-    let pool = postgres::connect(&url, (max_writers as u32) + 4).await?;
+    let pool = postgres::connect(&scratch.url, (max_writers as u32) + 4).await?;
     postgres::migrate(&pool).await?;
     sqlx::query(
         "CREATE TABLE baseline (stream text, version bigint, payload jsonb, at timestamptz)",
@@ -91,11 +85,7 @@ pub async fn run(args: AppendArgs) -> anyhow::Result<()> {
     }
     drop(store);
     pool.close().await;
-    let admin = postgres::connect(&format!("{base}/postgres"), 1).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
-    Ok(())
+    scratch.drop_database().await
 }
 
 async fn baseline(pool: &PgPool, writers: usize, ops: usize) -> anyhow::Result<Summary> {

@@ -19,7 +19,7 @@ use chat_domain::{
     Aggregate, Chat, ChatAction, ChatCommand, MessageKind, Policy, chat_stream, direct_chat_id,
     message_id,
 };
-use chat_store::postgres::{self, PgEventStore};
+use chat_store::postgres::PgEventStore;
 use chat_store::{EventStore, ExpectedVersion, Metadata, typed};
 use clap::Args;
 use serde_json::json;
@@ -146,14 +146,8 @@ async fn start(url: &str) -> anyhow::Result<(App, Bench)> {
 }
 
 pub async fn run(args: CommandArgs) -> anyhow::Result<()> {
-    let name = format!("chat_bench_cmd_{}", std::process::id());
-    let base = args
-        .server
-        .rsplit_once('/')
-        .map_or(args.server.as_str(), |(b, _)| b)
-        .to_owned();
-    let url = format!("{base}/{name}");
-    let (app, bench) = start(&url).await?;
+    let scratch = crate::scratch::Scratch::create(&args.server, "cmd").await?;
+    let (app, bench) = start(&scratch.url).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
         let _ = stopped.await;
@@ -239,7 +233,7 @@ pub async fn run(args: CommandArgs) -> anyhow::Result<()> {
     let new = sequential(&bench, fresh, &fresh_token, args.latency_sends, "new").await?;
 
     // A second node on the same database: cold cache, but a snapshot exists.
-    let (app2, bench2) = start(&url).await?;
+    let (app2, bench2) = start(&scratch.url).await?;
     let (stop2, stopped2) = tokio::sync::oneshot::channel::<()>();
     let server2 = tokio::spawn(app2.run_until_stopped(async {
         let _ = stopped2.await;
@@ -276,11 +270,7 @@ pub async fn run(args: CommandArgs) -> anyhow::Result<()> {
     let _ = server2.await;
     let _ = stop.send(());
     let _ = server.await;
-    let admin = postgres::connect(&format!("{base}/postgres"), 1).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
-    Ok(())
+    scratch.drop_database().await
 }
 
 async fn sequential(

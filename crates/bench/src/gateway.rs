@@ -451,13 +451,8 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     let chats = args.direct_chats.max(1);
     let n_users = sockets.max(group).max(2 * chats);
 
-    let name = format!("chat_bench_gw_{}", std::process::id());
-    let base_url = args
-        .server
-        .rsplit_once('/')
-        .map_or(args.server.as_str(), |(b, _)| b)
-        .to_owned();
-    let url = format!("{base_url}/{name}");
+    let scratch = crate::scratch::Scratch::create(&args.server, "gw").await?;
+    let url = scratch.url.clone();
     let (mut child, addr) = spawn_server(&bin, &url).await?;
     let result = measure(&args, &child, &addr, &url, sockets, group, chats, n_users).await;
 
@@ -465,10 +460,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
         .args(["-TERM", &child.id().to_string()])
         .status();
     let _ = tokio::task::spawn_blocking(move || child.wait()).await;
-    let admin = postgres::connect(&format!("{base_url}/postgres"), 1).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
+    scratch.drop_database().await?;
     result
 }
 

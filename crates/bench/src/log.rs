@@ -52,8 +52,7 @@ pub struct KafkaArgs {
 
 /// A database with `events` chat events in it.
 struct Seeded {
-    name: String,
-    base: String,
+    scratch: crate::scratch::Scratch,
     pool: sqlx::PgPool,
     store: Arc<PgEventStore>,
     head: u64,
@@ -61,15 +60,8 @@ struct Seeded {
 
 impl Seeded {
     async fn create(args: &LogArgs) -> anyhow::Result<Seeded> {
-        let name = format!("chat_bench_log_{}", std::process::id());
-        let base = args
-            .server
-            .rsplit_once('/')
-            .map_or(args.server.as_str(), |(b, _)| b)
-            .to_owned();
-        let url = format!("{base}/{name}");
-        postgres::ensure_database(&url).await?;
-        let pool = postgres::connect(&url, 8).await?;
+        let scratch = crate::scratch::Scratch::create(&args.server, "log").await?;
+        let pool = postgres::connect(&scratch.url, 8).await?;
         chat::app::migrate(&pool).await?;
         let store = Arc::new(PgEventStore::new(
             pool.clone(),
@@ -85,8 +77,7 @@ impl Seeded {
             t.elapsed()
         );
         Ok(Seeded {
-            name,
-            base,
+            scratch,
             pool,
             store,
             head,
@@ -96,14 +87,7 @@ impl Seeded {
     async fn drop_database(self) -> anyhow::Result<()> {
         drop(self.store);
         self.pool.close().await;
-        let admin = postgres::connect(&format!("{}/postgres", self.base), 1).await?;
-        sqlx::query(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        ))
-        .execute(&admin)
-        .await?;
-        Ok(())
+        self.scratch.drop_database().await
     }
 }
 

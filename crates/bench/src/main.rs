@@ -12,6 +12,7 @@ mod gateway;
 mod log;
 mod reads;
 mod report;
+mod scratch;
 mod seed;
 
 use clap::{Parser, Subcommand};

@@ -157,14 +157,8 @@ fn group(chat_id: Uuid, owner: Uuid, members: Vec<Uuid>, title: &str) -> ChatCom
 }
 
 pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
-    let name = format!("chat_bench_reads_{}", std::process::id());
-    let base = args
-        .server
-        .rsplit_once('/')
-        .map_or(args.server.as_str(), |(b, _)| b)
-        .to_owned();
-    let url = format!("{base}/{name}");
-    postgres::ensure_database(&url).await?;
+    let scratch = crate::scratch::Scratch::create(&args.server, "reads").await?;
+    let url = scratch.url.clone();
     let pool = postgres::connect(&url, 8).await?;
     chat::app::migrate(&pool).await?;
     let store = Arc::new(PgEventStore::new(
@@ -375,12 +369,8 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     let _ = server.await;
     pool.close().await;
     if args.keep {
-        println!("kept database {name}");
+        println!("kept database {}", scratch.name);
         return Ok(());
     }
-    let admin = postgres::connect(&format!("{base}/postgres"), 1).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&admin)
-        .await?;
-    Ok(())
+    scratch.drop_database().await
 }
