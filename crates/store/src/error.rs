@@ -35,6 +35,10 @@ pub enum StoreError {
     /// The database (or broker) failed; the cause is logged, callers answer 503.
     #[error("event store unavailable: {0}")]
     Unavailable(Arc<sqlx::Error>),
+    /// A remote event store (EventStoreDB/KurrentDB) failed or could not be
+    /// reached; like `Unavailable`, callers answer 503.
+    #[error("event store unavailable: {0}")]
+    Remote(Arc<dyn std::error::Error + Send + Sync>),
     #[error("event store is shutting down")]
     ShuttingDown,
 }
@@ -42,7 +46,10 @@ pub enum StoreError {
 impl StoreError {
     /// Whether a retry of the same call may succeed (infrastructure trouble).
     pub fn is_transient(&self) -> bool {
-        matches!(self, StoreError::Unavailable(_) | StoreError::ShuttingDown)
+        matches!(
+            self,
+            StoreError::Unavailable(_) | StoreError::Remote(_) | StoreError::ShuttingDown
+        )
     }
 }
 

@@ -3,7 +3,9 @@
 //! Owns the [`EventStore`] trait (append with an expected version, idempotent
 //! event ids, stream / global / subject reads, subscriptions from a global
 //! position), the event envelope and its JSON serialization, upcasting of old
-//! schema versions, and the Postgres implementation ([`postgres::PgEventStore`]).
+//! schema versions, and the Postgres implementation ([`postgres::PgEventStore`]);
+//! with the `kurrentdb` feature also an EventStoreDB/KurrentDB one
+//! (`kurrent::KurrentEventStore`, see `docs/decisions/0006-kurrentdb-backend.md`).
 //!
 //! The event store is the only source of truth of the system: every read
 //! model, Kafka topic and WebSocket push is derived from what it returns.
@@ -20,6 +22,8 @@
 pub mod chain;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "kurrentdb")]
+pub mod kurrent;
 pub mod postgres;
 pub mod typed;
 pub mod upcast;
