@@ -39,3 +39,36 @@ pub async fn take(sub: &mut EventStream, n: usize) -> Vec<RecordedEvent> {
     }
     out
 }
+
+/// A stream name no other test (or earlier run sharing the same KurrentDB)
+/// uses: `chat-<label>-<uuid>`.
+pub fn unique_stream(label: &str) -> String {
+    format!("chat-{label}-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// The KurrentDB store at `EVENTSTORE_URL`, or `None` (with a note on
+/// stderr) when it is not set: the one skip the contract suite allows.
+#[cfg(feature = "kurrentdb")]
+pub async fn kurrent_store() -> Option<chat_store::kurrent::KurrentEventStore> {
+    let Ok(url) = std::env::var("EVENTSTORE_URL") else {
+        eprintln!("note: EVENTSTORE_URL is not set; skipping the KurrentDB run of this case");
+        return None;
+    };
+    let store = chat_store::kurrent::KurrentEventStore::connect(&url, Upcasters::new())
+        .await
+        .unwrap_or_else(|e| panic!("EVENTSTORE_URL={url} is set but unusable: {e}"));
+    Some(store)
+}
+
+/// Take `n` events of `streams` from a subscription, skipping events of other
+/// streams (a shared KurrentDB carries other tests' events too).
+pub async fn take_of(sub: &mut EventStream, streams: &[&str], n: usize) -> Vec<RecordedEvent> {
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let next = take(sub, 1).await.remove(0);
+        if streams.contains(&next.stream.as_str()) {
+            out.push(next);
+        }
+    }
+    out
+}
