@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -42,6 +42,70 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .await
         .context("running read-model migrations")?;
     Ok(())
+}
+
+/// Where the event log lives. The audit routes and `chat audit` always read
+/// the Postgres store: the hash chain is a Postgres-store feature (ADR 0006).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum EventStoreBackend {
+    #[default]
+    Postgres,
+    /// EventStoreDB/KurrentDB at this connection string (`EVENTSTORE_URL`,
+    /// cargo feature `kurrentdb`).
+    Kurrent(Secret),
+}
+
+impl EventStoreBackend {
+    /// Postgres when `url` is unset or blank; KurrentDB otherwise, which
+    /// needs a binary built with the `kurrentdb` feature (never ignored).
+    pub fn from_url(url: Option<&Secret>) -> anyhow::Result<Self> {
+        match url.filter(|u| !u.expose().trim().is_empty()) {
+            None => Ok(EventStoreBackend::Postgres),
+            Some(_) if !cfg!(feature = "kurrentdb") => anyhow::bail!(
+                "EVENTSTORE_URL is set, but this binary was built without the kurrentdb \
+                 feature (build with `--features kurrentdb`, or unset EVENTSTORE_URL)"
+            ),
+            Some(u) => Ok(EventStoreBackend::Kurrent(u.clone())),
+        }
+    }
+}
+
+static SELECTED_EVENT_STORE: OnceLock<EventStoreBackend> = OnceLock::new();
+
+/// Choose the event store of every app this process builds with
+/// [`App::build`] / [`App::build_with_gateway`] (the CLI does, from
+/// `EVENTSTORE_URL`); unselected, they use Postgres. Choosing twice
+/// differently is refused.
+pub fn select_event_store(backend: EventStoreBackend) -> anyhow::Result<()> {
+    let chosen = SELECTED_EVENT_STORE.get_or_init(|| backend.clone());
+    anyhow::ensure!(
+        *chosen == backend,
+        "the event store was already selected as {chosen:?}"
+    );
+    Ok(())
+}
+
+/// The store the command side, projector, Kafka publisher and gateway use.
+async fn open_event_store(
+    backend: &EventStoreBackend,
+    postgres: &Arc<PgEventStore>,
+) -> anyhow::Result<Arc<dyn EventStore>> {
+    match backend {
+        EventStoreBackend::Postgres => Ok(postgres.clone()),
+        #[cfg(feature = "kurrentdb")]
+        EventStoreBackend::Kurrent(url) => {
+            let store =
+                chat_store::kurrent::KurrentEventStore::connect(url.expose(), Upcasters::new())
+                    .await
+                    .context("connecting to EventStoreDB/KurrentDB (EVENTSTORE_URL)")?;
+            info!("event store: EventStoreDB/KurrentDB (audit routes stay on Postgres)");
+            Ok(Arc::new(store))
+        }
+        #[cfg(not(feature = "kurrentdb"))]
+        EventStoreBackend::Kurrent(_) => anyhow::bail!(
+            "EVENTSTORE_URL is set, but this binary was built without the kurrentdb feature"
+        ),
+    }
 }
 
 /// Which parts this process runs.
@@ -82,7 +146,12 @@ pub struct AppConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
+    /// The Postgres event store: the audit routes (hash chain) use it, and
+    /// it is the event log unless `EVENTSTORE_URL` selects KurrentDB.
     pub store: Arc<PgEventStore>,
+    /// The event log the command side, projector, publisher and gateway
+    /// use: `store`, or KurrentDB (see [`EventStoreBackend`]).
+    pub event_store: Arc<dyn EventStore>,
     pub commands: Option<CommandState>,
     pub projector: Option<ProjectorHandle>,
     /// The Kafka publisher (its position and lag, like a projection's).
@@ -112,6 +181,16 @@ impl App {
         config: AppConfig,
         gateway_config: GatewayConfig,
     ) -> anyhow::Result<App> {
+        let backend = SELECTED_EVENT_STORE.get().cloned().unwrap_or_default();
+        Self::build_with_event_store(config, gateway_config, backend).await
+    }
+
+    /// [`App::build_with_gateway`] on the given event store.
+    pub async fn build_with_event_store(
+        config: AppConfig,
+        gateway_config: GatewayConfig,
+        backend: EventStoreBackend,
+    ) -> anyhow::Result<App> {
         let url = config.database_url.expose();
         postgres::ensure_database(url)
             .await
@@ -125,14 +204,14 @@ impl App {
             Upcasters::new(),
             PgStoreConfig::default(),
         ));
+        let event_store = open_event_store(&backend, &store).await?;
         let parts = config.parts;
 
         let (stop_projector, stopping) = watch::channel(false);
         let projector = parts.projector.then(|| {
-            let dyn_store: Arc<dyn EventStore> = store.clone();
             chat_projector::spawn(
                 pool.clone(),
-                dyn_store,
+                event_store.clone(),
                 chat_projector::all_projections(),
                 ProjectorConfig::default(),
                 stopping.clone(),
@@ -141,7 +220,7 @@ impl App {
         let publisher = match (&config.kafka, parts.projector) {
             (Some(kafka), true) => Some(chat_projector::kafka::spawn_publisher(
                 pool.clone(),
-                store.clone(),
+                event_store.clone(),
                 kafka.clone(),
                 stopping,
             )),
@@ -151,7 +230,7 @@ impl App {
         // Commands issue tokens; the other parts only verify them.
         let commands = if parts.commands {
             Some(
-                CommandState::build(pool.clone(), store.clone(), config.command.clone())
+                CommandState::build(pool.clone(), event_store.clone(), config.command.clone())
                     .await
                     .map_err(anyhow::Error::msg)
                     .context("starting the command side")?,
@@ -166,11 +245,10 @@ impl App {
 
         let (stop_gateway, gateway_stopping) = watch::channel(false);
         let gateway = if parts.gateway {
-            let dyn_store: Arc<dyn EventStore> = store.clone();
             Some(
                 Gateway::start(
                     pool.clone(),
-                    dyn_store,
+                    event_store.clone(),
                     Upcasters::new(),
                     verifier.clone(),
                     gateway_config,
@@ -186,6 +264,7 @@ impl App {
         let state = AppState {
             pool: pool.clone(),
             store: store.clone(),
+            event_store: event_store.clone(),
             commands: commands.clone(),
             projector,
             publisher,
@@ -271,5 +350,31 @@ impl App {
         self.state.pool.close().await;
         info!("stopped");
         served
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eventstore_url_selects_kurrentdb_or_fails_without_the_feature() {
+        assert_eq!(
+            EventStoreBackend::from_url(None).unwrap(),
+            EventStoreBackend::Postgres
+        );
+        let blank = Secret::new("  ");
+        assert_eq!(
+            EventStoreBackend::from_url(Some(&blank)).unwrap(),
+            EventStoreBackend::Postgres
+        );
+        let url = Secret::new("kurrentdb://admin:changeit@localhost:2113?tls=false");
+        let chosen = EventStoreBackend::from_url(Some(&url));
+        if cfg!(feature = "kurrentdb") {
+            assert_eq!(chosen.unwrap(), EventStoreBackend::Kurrent(url));
+        } else {
+            let err = chosen.unwrap_err().to_string();
+            assert!(err.contains("built without the kurrentdb feature"), "{err}");
+        }
     }
 }

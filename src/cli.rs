@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 
 use chat_command_api::config::CommandArgs;
-use chat_common::config::{DatabaseConfig, LogConfig};
+use chat_common::config::{DatabaseConfig, LogConfig, Secret};
 use chat_projector::kafka::{KafkaConfig, Redaction};
 use clap::{Args, Parser, Subcommand};
 
@@ -44,6 +44,12 @@ pub struct ServeArgs {
     pub bind_addr: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseConfig,
+    /// EventStoreDB/KurrentDB connection string, e.g.
+    /// `kurrentdb://admin:changeit@localhost:2113?tls=false`. Set, the event
+    /// log lives there instead of Postgres (binary built with the `kurrentdb`
+    /// feature; start fails otherwise). Audit routes stay on Postgres.
+    #[arg(long, env = "EVENTSTORE_URL", hide_env_values = true)]
+    pub eventstore_url: Option<Secret>,
     #[command(flatten)]
     pub commands: CommandArgs,
     /// How long a query with `min_position` waits for the read models, in ms.
@@ -131,7 +137,12 @@ pub struct MigrateArgs {
 }
 
 impl ServeArgs {
+    /// The app's settings. Also selects the event store from
+    /// `EVENTSTORE_URL` for the apps this process builds, failing when it is
+    /// set in a binary built without the `kurrentdb` feature.
     pub fn app_config(&self, parts: crate::app::Parts) -> anyhow::Result<AppConfig> {
+        let backend = crate::app::EventStoreBackend::from_url(self.eventstore_url.as_ref())?;
+        crate::app::select_event_store(backend)?;
         Ok(AppConfig {
             bind_addr: self.bind_addr,
             database_url: self.database.database_url.clone(),
