@@ -2,7 +2,9 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin chat
+# With the EventStoreDB/KurrentDB backend compiled in (used only when
+# EVENTSTORE_URL is set; see docs/decisions/0006-kurrentdb-backend.md).
+RUN cargo build --release --locked --bin chat --features kurrentdb
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
