@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -70,23 +70,8 @@ impl EventStoreBackend {
     }
 }
 
-static SELECTED_EVENT_STORE: OnceLock<EventStoreBackend> = OnceLock::new();
-
-/// Choose the event store of every app this process builds with
-/// [`App::build`] / [`App::build_with_gateway`] (the CLI does, from
-/// `EVENTSTORE_URL`); unselected, they use Postgres. Choosing twice
-/// differently is refused.
-pub fn select_event_store(backend: EventStoreBackend) -> anyhow::Result<()> {
-    let chosen = SELECTED_EVENT_STORE.get_or_init(|| backend.clone());
-    anyhow::ensure!(
-        *chosen == backend,
-        "the event store was already selected as {chosen:?}"
-    );
-    Ok(())
-}
-
 /// The store the command side, projector, Kafka publisher and gateway use.
-async fn open_event_store(
+pub async fn open_event_store(
     backend: &EventStoreBackend,
     postgres: &Arc<PgEventStore>,
 ) -> anyhow::Result<Arc<dyn EventStore>> {
@@ -139,6 +124,8 @@ pub struct AppConfig {
     pub query_wait_timeout: Duration,
     /// The Kafka publisher, run with the projector part when set.
     pub kafka: Option<KafkaConfig>,
+    /// Where the event log lives (Postgres unless `EVENTSTORE_URL`).
+    pub event_store: EventStoreBackend,
     pub parts: Parts,
 }
 
@@ -181,16 +168,6 @@ impl App {
         config: AppConfig,
         gateway_config: GatewayConfig,
     ) -> anyhow::Result<App> {
-        let backend = SELECTED_EVENT_STORE.get().cloned().unwrap_or_default();
-        Self::build_with_event_store(config, gateway_config, backend).await
-    }
-
-    /// [`App::build_with_gateway`] on the given event store.
-    pub async fn build_with_event_store(
-        config: AppConfig,
-        gateway_config: GatewayConfig,
-        backend: EventStoreBackend,
-    ) -> anyhow::Result<App> {
         let url = config.database_url.expose();
         postgres::ensure_database(url)
             .await
@@ -204,7 +181,7 @@ impl App {
             Upcasters::new(),
             PgStoreConfig::default(),
         ));
-        let event_store = open_event_store(&backend, &store).await?;
+        let event_store = open_event_store(&config.event_store, &store).await?;
         let parts = config.parts;
 
         let (stop_projector, stopping) = watch::channel(false);
@@ -244,6 +221,8 @@ impl App {
         };
 
         let (stop_gateway, gateway_stopping) = watch::channel(false);
+        let mut gateway_config = gateway_config;
+        gateway_config.exact_resume &= config.event_store == EventStoreBackend::Postgres;
         let gateway = if parts.gateway {
             Some(
                 Gateway::start(

@@ -137,12 +137,10 @@ pub struct MigrateArgs {
 }
 
 impl ServeArgs {
-    /// The app's settings. Also selects the event store from
-    /// `EVENTSTORE_URL` for the apps this process builds, failing when it is
-    /// set in a binary built without the `kurrentdb` feature.
+    /// The app's settings; fails when `EVENTSTORE_URL` is set in a binary
+    /// built without the `kurrentdb` feature.
     pub fn app_config(&self, parts: crate::app::Parts) -> anyhow::Result<AppConfig> {
-        let backend = crate::app::EventStoreBackend::from_url(self.eventstore_url.as_ref())?;
-        crate::app::select_event_store(backend)?;
+        let event_store = crate::app::EventStoreBackend::from_url(self.eventstore_url.as_ref())?;
         Ok(AppConfig {
             bind_addr: self.bind_addr,
             database_url: self.database.database_url.clone(),
@@ -150,6 +148,7 @@ impl ServeArgs {
             command: self.commands.config().map_err(anyhow::Error::msg)?,
             query_wait_timeout: std::time::Duration::from_millis(self.query_wait_timeout_ms),
             kafka: self.kafka.config(),
+            event_store,
             parts,
         })
     }

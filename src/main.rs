@@ -4,6 +4,8 @@ use chat::App;
 use chat::app::Parts;
 use chat::cli::{Cli, Command, ProjectorAction, ServeArgs};
 use chat_common::{shutdown_signal, telemetry};
+use std::sync::Arc;
+
 use chat_store::Upcasters;
 use chat_store::postgres::{self, PgEventStore, PgStoreConfig};
 use clap::Parser;
@@ -67,16 +69,20 @@ async fn main() -> anyhow::Result<()> {
                 let url = args.serve.database.database_url.expose();
                 let pool = postgres::connect(url, 4).await?;
                 chat::app::migrate(&pool).await?;
-                let store = PgEventStore::new(
+                let pg = Arc::new(PgEventStore::new(
                     pool.clone(),
                     Upcasters::new(),
                     PgStoreConfig {
                         listen: false,
                         ..PgStoreConfig::default()
                     },
-                );
+                ));
+                // Replay the log from wherever it lives (EVENTSTORE_URL).
+                let backend =
+                    chat::app::EventStoreBackend::from_url(args.serve.eventstore_url.as_ref())?;
+                let store = chat::app::open_event_store(&backend, &pg).await?;
                 let which = (name != "all").then_some(name.as_str());
-                let report = chat_projector::rebuild(&pool, &store, which).await?;
+                let report = chat_projector::rebuild(&pool, store.as_ref(), which).await?;
                 for p in report.projections {
                     println!(
                         "{}: {} events up to position {} in {:.1?}",

@@ -14,7 +14,6 @@ use chat_command_api::openapi::utoipa::{self, ToSchema};
 use chat_command_api::openapi::utoipa_axum::router::OpenApiRouter;
 use chat_command_api::openapi::{self as api_doc, utoipa_axum};
 use chat_common::ApiError;
-use chat_store::EventStore;
 use serde::Serialize;
 use utoipa_axum::routes;
 
@@ -165,7 +164,7 @@ async fn healthz() -> Json<Health> {
     extensions(("x-error-codes" = json!(["service_unavailable"]))),
 )]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>, ApiError> {
-    let head = tokio::time::timeout(Duration::from_secs(2), state.store.head_position())
+    let head = tokio::time::timeout(Duration::from_secs(2), state.event_store.head_position())
         .await
         .map_err(|_| ApiError::unavailable(&"event store did not answer within 2s"))?
         .map_err(|e| ApiError::unavailable(&e))?;
@@ -195,7 +194,7 @@ type Gauge = (&'static str, &'static str, fn(&ProjectionLag) -> f64);
 async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, ApiError> {
     use std::fmt::Write;
     let head = state
-        .store
+        .event_store
         .head_position()
         .await
         .map_err(|e| ApiError::unavailable(&e))?;

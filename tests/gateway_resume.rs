@@ -126,3 +126,31 @@ async fn a_resume_has_no_gap_or_duplicate_while_new_events_keep_arriving() {
     expected.extend(sent);
     assert_eq!(positions(&got), expected);
 }
+
+/// Where missed events cannot be replayed exactly (the event log is in
+/// KurrentDB), a resume is refused out loud, never answered with silence;
+/// subscribing from now still works.
+#[tokio::test]
+async fn a_node_without_exact_resume_refuses_a_resume_and_still_goes_live() {
+    let app = app_without_gateway().await;
+    let config = GatewayConfig {
+        exact_resume: false,
+        ..GatewayConfig::default()
+    };
+    let (base, node) = gateway_node(&app, config).await;
+    start(node);
+    let users = app.users(2).await;
+    let (u, a) = (&users[0], &users[1]);
+    let direct = app.accepted_direct(a, u).await;
+    let before = message(&app, direct, a, "missed").await;
+
+    let mut ws = Ws::connect(&base, u).await;
+    ws.send(serde_json::json!({"type": "subscribe", "after_position": before - 1}))
+        .await;
+    let refused = ws.next_of("error").await;
+    assert_eq!(refused["code"], "resume_unavailable");
+
+    ws.subscribe(None).await;
+    let live = message(&app, direct, a, "live").await;
+    assert_eq!(ws.event().await["position"], live);
+}

@@ -21,6 +21,7 @@ async fn the_app_creates_its_database_and_answers_health_checks() {
         command: chat_command_api::CommandConfig::dev(),
         query_wait_timeout: std::time::Duration::from_secs(5),
         kafka: None,
+        event_store: Default::default(),
         parts: chat::app::Parts::ALL,
     })
     .await

@@ -131,6 +131,7 @@ async fn start(url: &str) -> anyhow::Result<(App, Bench)> {
         command,
         query_wait_timeout: std::time::Duration::from_secs(5),
         kafka: None,
+        event_store: Default::default(),
         parts: chat::app::Parts::ALL,
     })
     .await?;

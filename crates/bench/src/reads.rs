@@ -257,6 +257,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
         command,
         query_wait_timeout: Duration::from_secs(5),
         kafka: None,
+        event_store: Default::default(),
         parts: Parts::ALL,
     })
     .await?;

@@ -30,6 +30,12 @@ pub struct GatewayConfig {
     pub max_frame_bytes: usize,
     /// Events read per round of a resume.
     pub replay_page: usize,
+    /// Whether `after_position` resumes can be answered exactly. They read
+    /// the Postgres `events` table through its indexes; with the event log
+    /// in KurrentDB (`EVENTSTORE_URL`) that table is empty, so a resume is
+    /// refused with `resume_unavailable` (the client refetches through the
+    /// query API) rather than answered with silence.
+    pub exact_resume: bool,
 }
 
 impl Default for GatewayConfig {
@@ -45,6 +51,7 @@ impl Default for GatewayConfig {
             presence_ttl: Duration::from_secs(60),
             max_frame_bytes: 16 * 1024,
             replay_page: 500,
+            exact_resume: true,
         }
     }
 }

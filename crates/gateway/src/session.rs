@@ -216,6 +216,14 @@ impl Session {
             let f = error_frame("already_subscribed", "this socket is subscribed already");
             return self.send(socket, slow, f).await;
         }
+        if after.is_some() && !self.gw.config().exact_resume {
+            let f = error_frame(
+                "resume_unavailable",
+                "this deployment cannot replay missed events; subscribe without \
+                 after_position and refetch through the query API",
+            );
+            return self.send(socket, slow, f).await;
+        }
         if let Some(a) = after
             && a > self.gw.hub().routed()
             && a > self.gw.head_position().await.unwrap_or(u64::MAX)
