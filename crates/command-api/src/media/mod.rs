@@ -142,8 +142,19 @@ where
     Arc<chat_common::auth::Verifier>: FromRef<S>,
 {
     let max = usize::try_from(limits.largest() + MULTIPART_SLACK).unwrap_or(usize::MAX);
-    OpenApiRouter::new()
+    documented_routes().layer(DefaultBodyLimit::max(max))
+}
+
+/// The media routes with their conventions in their document.
+pub(crate) fn documented_routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    CommandState: FromRef<S>,
+    Arc<chat_common::auth::Verifier>: FromRef<S>,
+{
+    let mut r = OpenApiRouter::new()
         .routes(routes!(upload::upload))
-        .routes(routes!(download::download))
-        .layer(DefaultBodyLimit::max(max))
+        .routes(routes!(download::download));
+    crate::openapi::media_conventions(r.get_openapi_mut());
+    r
 }
