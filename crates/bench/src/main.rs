@@ -9,6 +9,7 @@
 mod append;
 mod commands;
 mod gateway;
+mod media;
 mod reads;
 mod report;
 mod seed;
@@ -32,6 +33,8 @@ enum Command {
     Gateway(gateway::GatewayArgs),
     /// Projection throughput vs COPY; query latency vs history length.
     Reads(reads::ReadArgs),
+    /// Media upload/download throughput vs a file copy; server peak RSS.
+    Media(media::MediaArgs),
 }
 
 #[tokio::main]
@@ -41,5 +44,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Commands(args) => commands::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Reads(args) => reads::run(args).await,
+        Command::Media(args) => media::run(args).await,
     }
 }

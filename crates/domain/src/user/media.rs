@@ -27,10 +27,10 @@ impl MediaState {
         let mut state = MediaState::Unknown;
         for event in events {
             match event {
-                UserEvent::MediaUploaded { media, .. } if media.media_id == media_id => {
-                    if state == MediaState::Unknown {
-                        state = MediaState::Uploaded(media.clone());
-                    }
+                UserEvent::MediaUploaded { media, .. }
+                    if media.media_id == media_id && state == MediaState::Unknown =>
+                {
+                    state = MediaState::Uploaded(media.clone());
                 }
                 UserEvent::MediaDeleted { media_id: id, .. } if *id == media_id => {
                     state = MediaState::Deleted;
