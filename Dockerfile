@@ -2,7 +2,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
-RUN cargo build --release --locked --bin chat
+# `s3`: media in MinIO/S3 (docker-compose sets S3_*).
+RUN cargo build --release --locked --features s3 --bin chat
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
