@@ -158,6 +158,17 @@ async fn a_participant_downloads_the_exact_bytes_an_outsider_gets_404() {
     let media_id = up.id("media_id");
     let events = support::types(&app, &format!("user-{}", alice.id)).await;
     assert!(events.contains(&"MediaUploaded".to_owned()), "{events:?}");
+    // The uploader may fetch it at once (from their stream, before the
+    // read model has it).
+    let res = get(
+        &app,
+        &format!("/v1/media/{media_id}"),
+        Some(&alice.token),
+        None,
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(sha(&res.bytes().await.unwrap()), sha(&bytes));
 
     let sent = send_media(&app, chat, &alice, "image", media_id, "m1").await;
     assert_eq!(sent.status, StatusCode::CREATED, "{:?}", sent.body);
