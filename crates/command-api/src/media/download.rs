@@ -90,9 +90,16 @@ pub(super) async fn download(
             .with_field("sig"));
         }
     };
-    let row = visible_media(&state, media_id, viewer)
-        .await?
-        .ok_or_else(|| ApiError::not_found("media_not_found", format!("no media {media_id}")))?;
+    let mut row = visible_media(&state, media_id, viewer).await?;
+    if row.is_none()
+        && let Some(me) = viewer
+    {
+        // The uploader's own media, straight from their stream: visible
+        // right after the upload, before the read model has it.
+        row = own_upload(&state, me, media_id).await?;
+    }
+    let row =
+        row.ok_or_else(|| ApiError::not_found("media_not_found", format!("no media {media_id}")))?;
     let size = u64::try_from(row.size).unwrap_or(0);
     let etag = format!("\"{}\"", row.sha256);
     let cache = match signed_until {
