@@ -3,8 +3,9 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
 # With the EventStoreDB/KurrentDB backend compiled in (used only when
-# EVENTSTORE_URL is set; see docs/decisions/0006-kurrentdb-backend.md).
-RUN cargo build --release --locked --bin chat --features kurrentdb
+# EVENTSTORE_URL is set; see docs/decisions/0006-kurrentdb-backend.md), and
+# `s3`: media in MinIO/S3 (docker-compose sets S3_*).
+RUN cargo build --release --locked --bin chat --features kurrentdb,s3
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \

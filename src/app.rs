@@ -240,6 +240,11 @@ impl App {
             None
         };
 
+        // Uploads nobody attached (or nobody references any more) go away.
+        if let Some(commands) = &commands {
+            chat_command_api::media::spawn_cleanup(commands.clone(), stop_projector.subscribe());
+        }
+
         let state = AppState {
             pool: pool.clone(),
             store: store.clone(),
@@ -259,7 +264,8 @@ impl App {
         }
         if parts.queries {
             let queries =
-                QueryState::new(pool.clone(), verifier.clone(), config.query_wait_timeout);
+                QueryState::new(pool.clone(), verifier.clone(), config.query_wait_timeout)
+                    .with_media_urls(config.command.media.signer.clone());
             let (routes, query_doc) = chat_query_api::router_with_openapi(queries);
             doc.merge(query_doc);
             router = router.merge(routes).merge(chat_audit::router(AuditState {

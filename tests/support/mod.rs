@@ -23,6 +23,8 @@ pub struct TestApp {
     /// Always `Some` while the app lives; taken by `restart`.
     db: Option<TestDb>,
     pub config: AppConfig,
+    /// The running app's shared state (for calling jobs directly).
+    pub state: chat::app::AppState,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
@@ -37,6 +39,10 @@ pub fn test_config(db: &TestDb) -> AppConfig {
     command.rate_limits.commands.burst = 10_000;
     command.rate_limits.auth.per_second = 10_000.0;
     command.rate_limits.auth.burst = 10_000;
+    // Each test's uploads in a directory of its own, outside the work tree.
+    command.media.backend = chat_command_api::media::MediaBackend::Local(
+        std::env::temp_dir().join(format!("chat-media-test-{}", Uuid::new_v4().simple())),
+    );
     AppConfig {
         bind_addr: "127.0.0.1:0".parse().expect("an address"),
         database_url: Secret::new(db.url.clone()),
@@ -60,6 +66,7 @@ impl TestApp {
         chat_common::telemetry::init_for_tests();
         let app = App::build(config.clone()).await.expect("the app builds");
         let base = format!("http://{}", app.local_addr());
+        let state = app.state().clone();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -73,6 +80,7 @@ impl TestApp {
             http,
             db: Some(db),
             config,
+            state,
             stop: Some(stop),
             server: Some(server),
         }
@@ -262,6 +270,13 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+        // A restarted app lives on with the database and the media.
+        if self.db.is_some()
+            && let chat_command_api::media::MediaBackend::Local(dir) =
+                &self.config.command.media.backend
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -281,7 +296,7 @@ pub struct Resp {
 }
 
 impl Resp {
-    async fn read(res: reqwest::Response) -> Resp {
+    pub async fn read(res: reqwest::Response) -> Resp {
         let status = res.status();
         let headers = res.headers().clone();
         let raw = res.text().await.unwrap_or_default();

@@ -10,6 +10,7 @@ mod append;
 mod commands;
 mod gateway;
 mod log;
+mod media;
 mod reads;
 mod report;
 mod scratch;
@@ -38,6 +39,8 @@ enum Command {
     Kafka(log::KafkaArgs),
     /// `verify --all` rate over a large log.
     Verify(log::LogArgs),
+    /// Media upload/download throughput vs a file copy; server peak RSS.
+    Media(media::MediaArgs),
 }
 
 #[tokio::main]
@@ -49,5 +52,6 @@ async fn main() -> anyhow::Result<()> {
         Command::Reads(args) => reads::run(args).await,
         Command::Kafka(args) => log::run_kafka(args).await,
         Command::Verify(args) => log::run_verify(args).await,
+        Command::Media(args) => media::run(args).await,
     }
 }

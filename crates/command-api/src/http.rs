@@ -34,10 +34,14 @@ pub fn router_with_openapi(state: CommandState) -> (Router, OpenApi) {
         auth_rate_limit,
     ));
     let commands = commands.layer(middleware::from_fn_with_state(state.clone(), command_guard));
+    // Media routes stream their bodies: outside the JSON body limit and the
+    // idempotency layer (which buffers bodies), with a limit of their own.
+    let media = crate::media::routes::<CommandState>(state.media.config.limits);
     let (router, mut doc) = OpenApiRouter::with_openapi(openapi::base())
         .merge(auth_routes)
         .merge(commands)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
+        .merge(media)
         .with_state(state)
         .split_for_parts();
     openapi::problem_responses(&mut doc);

@@ -26,6 +26,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod idempotency;
+pub mod media;
 pub mod openapi;
 pub mod pipeline;
 pub mod ratelimit;

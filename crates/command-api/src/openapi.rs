@@ -79,6 +79,7 @@ pub fn document() -> OpenApi {
     let mut doc = OpenApiRouter::with_openapi(base())
         .merge(auth)
         .merge(commands)
+        .merge(crate::media::documented_routes::<CommandState>())
         .into_openapi();
     problem_responses(&mut doc);
     doc
@@ -119,6 +120,33 @@ pub fn command_conventions(doc: &mut OpenApi) {
         }
         if op.request_body.is_some() {
             codes.extend(["malformed_json", "invalid_body", "unsupported_media_type"]);
+        }
+        add_codes(op, &codes);
+    });
+}
+
+/// What the media routes share: bearer auth (downloads also take a signed
+/// URL instead), and the problems of tokens, ids and the store. Uploads
+/// stream their bodies past the idempotency layer, so they take no
+/// `Idempotency-Key`: a retried upload is a new media item, and the
+/// unattached one is cleaned up after a day.
+pub fn media_conventions(doc: &mut OpenApi) {
+    for_each_operation(doc, |path, op| {
+        let mut security = vec![SecurityRequirement::new(BEARER, Vec::<String>::new())];
+        if path.contains('{') {
+            // A signed URL (`exp`, `sig`) needs no token.
+            security.push(SecurityRequirement::default());
+        }
+        op.security = Some(security);
+        let mut codes = vec![
+            "missing_token",
+            "invalid_token",
+            "token_expired",
+            "internal_error",
+            "service_unavailable",
+        ];
+        if path.contains('{') {
+            codes.push("invalid_id");
         }
         add_codes(op, &codes);
     });

@@ -10,6 +10,7 @@ use sqlx::PgPool;
 
 use crate::auth::{AuthConfig, AuthService};
 use crate::idempotency::{IdempotencyConfig, IdempotencyStore};
+use crate::media::{MediaConfig, MediaService};
 use crate::pipeline::AggregateCache;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
 
@@ -24,6 +25,8 @@ pub struct CommandConfig {
     pub max_body_bytes: usize,
     /// Streams kept in the aggregate cache.
     pub cache_capacity: usize,
+    /// Media storage, limits, signed URLs and cleanup.
+    pub media: MediaConfig,
 }
 
 /// Shared by every command route. Cheap to clone.
@@ -38,6 +41,7 @@ pub struct CommandState {
     pub cache: Arc<AggregateCache>,
     pub policy: Arc<Policy>,
     pub max_body_bytes: usize,
+    pub media: MediaService,
 }
 
 impl FromRef<CommandState> for Arc<Verifier> {
@@ -68,6 +72,7 @@ impl CommandState {
             config.idempotency.clone(),
         ));
         idempotency.spawn_cleanup(std::time::Duration::from_secs(600));
+        let media = MediaService::start(config.media.clone())?;
         Ok(CommandState {
             pool,
             store,
@@ -78,20 +83,31 @@ impl CommandState {
             cache: Arc::new(AggregateCache::new(config.cache_capacity)),
             policy: Arc::new(config.policy),
             max_body_bytes: config.max_body_bytes,
+            media,
         })
     }
 }
 
 impl CommandConfig {
     /// Development defaults: a random token key, in-process rate limits.
+    /// Media go to a directory under the system's temp dir.
     pub fn dev() -> CommandConfig {
+        let auth = AuthConfig::dev();
+        let signer = chat_common::media_url::MediaUrlSigner::derived_from(
+            auth.jwt.secret.expose().as_bytes(),
+            900,
+        );
+        let mut media = MediaConfig::dev(signer);
+        media.backend =
+            crate::media::MediaBackend::Local(std::env::temp_dir().join("chat-media-dev"));
         CommandConfig {
-            auth: AuthConfig::dev(),
+            auth,
             rate_limits: RateLimitConfig::default(),
             idempotency: IdempotencyConfig::default(),
             policy: Policy::default(),
             max_body_bytes: 64 * 1024,
             cache_capacity: 50_000,
+            media,
         }
     }
 }

@@ -116,7 +116,8 @@ fn unauthorized(code: &'static str, detail: &str) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, code, detail)
 }
 
-fn missing_token() -> ApiError {
+/// 401 for a request that carries no token.
+pub fn missing_token() -> ApiError {
     unauthorized("missing_token", "an access token is required")
 }
 

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod http;
 pub mod json;
+pub mod media_url;
 pub mod problem;
 pub mod shutdown;
 pub mod telemetry;

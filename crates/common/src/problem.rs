@@ -161,6 +161,16 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "the JSON does not fit the endpoint: unknown field, wrong type, missing field",
     ),
     (
+        "media_type_not_allowed",
+        415,
+        "the uploaded content is not of the requested kind",
+    ),
+    (
+        "media_too_large",
+        413,
+        "the upload is over the size limit of its kind",
+    ),
+    (
         "invalid_query",
         400,
         "a query parameter is missing or invalid",
@@ -198,6 +208,18 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         400,
         "the password is shorter than 8 or longer than 128 characters",
     ),
+    (
+        "invalid_multipart",
+        400,
+        "the upload is not a readable multipart/form-data body",
+    ),
+    ("media_missing", 400, "the upload form has no `file` part"),
+    ("media_empty", 400, "the uploaded file is empty"),
+    (
+        "invalid_media_kind",
+        400,
+        "the upload's kind must be image, video, audio, voice or file",
+    ),
     ("missing_token", 401, "no bearer token was sent"),
     (
         "invalid_token",
@@ -229,6 +251,16 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         403,
         "the audit routes need the auditor role",
     ),
+    (
+        "signed_url_expired",
+        403,
+        "the signed media URL has expired; fetch a fresh one",
+    ),
+    (
+        "signature_invalid",
+        403,
+        "the signed media URL's signature does not match",
+    ),
     ("user_not_found", 404, "no user has this id"),
     ("stream_not_found", 404, "no events in this stream"),
     (
@@ -239,7 +271,7 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     (
         "media_not_found",
         404,
-        "no such media (uploads arrive with the media API)",
+        "no such media, or not yours to send, or not visible to the caller",
     ),
     ("username_taken", 409, "another user has this username"),
     (
@@ -276,6 +308,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "rate_limited",
         429,
         "too many requests; wait for Retry-After seconds",
+    ),
+    (
+        "invalid_range",
+        416,
+        "the Range header is not one satisfiable `bytes=` range",
     ),
     (
         "internal_error",

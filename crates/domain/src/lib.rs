@@ -30,6 +30,6 @@ pub use ids::{StreamKind, chat_stream, direct_chat_id, message_id, parse_stream,
 pub use message::{ForwardRef, ForwardSource, MediaRef, MessageFacts, MessageKind, ReplyRef};
 pub use policy::Policy;
 pub use user::{
-    AcceptRequestsFrom, ChatPrefs, LastSeenVisibility, Muted, Settings, User, UserAction,
-    UserCommand, UserEvent, UserState,
+    AcceptRequestsFrom, ChatPrefs, LastSeenVisibility, MediaDeleteReason, MediaState, Muted,
+    Settings, User, UserAction, UserCommand, UserEvent, UserState,
 };

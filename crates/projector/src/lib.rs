@@ -4,7 +4,7 @@
 //! with the event store:
 //!
 //! * the schema ([`migrator`]): one Postgres schema per projection
-//!   (`rm_users`, `rm_chats`, `rm_messages`), each with its tables and a
+//!   (`rm_users`, `rm_chats`, `rm_messages`, `rm_media`), each with its tables and a
 //!   one-row `checkpoint`;
 //! * the [`Projection`] trait and the three projections ([`users`],
 //!   [`chats`], [`messages`]), which copy what events carry and never
@@ -29,6 +29,7 @@
 pub mod chats;
 pub mod error;
 pub mod kafka;
+pub mod media;
 pub mod messages;
 pub mod projection;
 pub mod rebuild;

@@ -20,13 +20,16 @@ use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
 use crate::error::{ProjectorError, Result};
-use crate::{chats::ChatsProjection, messages::MessagesProjection, users::UsersProjection};
+use crate::{
+    chats::ChatsProjection, media::MediaProjection, messages::MessagesProjection,
+    users::UsersProjection,
+};
 
 /// One read model.
 #[async_trait]
 pub trait Projection: Send + Sync + 'static {
     /// Short name used in commands, metrics and notifications:
-    /// `"users" | "chats" | "messages"`.
+    /// `"users" | "chats" | "messages" | "media"`.
     fn name(&self) -> &'static str;
 
     /// The Postgres schema it owns (`"rm_users"`, …). A rebuild applies into
@@ -106,12 +109,13 @@ fn typed<E: DeserializeOwned>(rec: &RecordedEvent) -> Result<E> {
     })
 }
 
-/// Every projection, in a fixed order: users, chats, messages.
+/// Every projection, in a fixed order: users, chats, messages, media.
 pub fn all_projections() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(UsersProjection),
         Arc::new(ChatsProjection),
         Arc::new(MessagesProjection),
+        Arc::new(MediaProjection),
     ]
 }
 

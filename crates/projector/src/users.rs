@@ -131,7 +131,9 @@ impl Projection for UsersProjection {
             | UserEvent::ChatArchived { .. }
             | UserEvent::ChatUnarchived { .. }
             | UserEvent::ChatCleared { .. }
-            | UserEvent::MessageHiddenForMe { .. } => {}
+            | UserEvent::MessageHiddenForMe { .. }
+            | UserEvent::MediaUploaded { .. }
+            | UserEvent::MediaDeleted { .. } => {}
         }
         Ok(())
     }

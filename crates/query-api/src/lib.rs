@@ -33,6 +33,8 @@ pub struct QueryState {
     /// How long a `min_position` wait may take before answering 503.
     pub wait_timeout: Duration,
     pub positions: wait::Positions,
+    /// Signs the media URLs in message pages; without it, media carry no `url`.
+    pub media_urls: Option<chat_common::media_url::MediaUrlSigner>,
 }
 
 impl FromRef<QueryState> for Arc<Verifier> {
@@ -49,7 +51,14 @@ impl QueryState {
             verifier,
             wait_timeout,
             positions,
+            media_urls: None,
         }
+    }
+
+    /// Put short-lived signed URLs on the media of message pages.
+    pub fn with_media_urls(mut self, signer: chat_common::media_url::MediaUrlSigner) -> Self {
+        self.media_urls = Some(signer);
+        self
     }
 }
 

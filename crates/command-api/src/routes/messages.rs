@@ -89,10 +89,6 @@ async fn send(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let Path(chat_id) = path.map_err(bad_path)?;
     let me = ctx.actor();
-    if b.media_id.is_some() {
-        // Media uploads (and their MediaUploaded events) are not built yet.
-        return Err(ApiError::not_found("media_not_found", "no such media").with_field("media_id"));
-    }
     let mid = message_id(chat_id, me, &b.client_msg_id);
     ctx.command_id
         .get_or_insert_with(|| b.client_msg_id.clone());
@@ -138,6 +134,10 @@ async fn send(
                 Some(r) => Some(forward_source(state, r, me).await?),
                 None => None,
             };
+            let media = match b.media_id {
+                Some(id) => Some(own_media(state, me, id).await?),
+                None => None,
+            };
             Ok(ChatCommand {
                 actor: me,
                 at: ctx.at,
@@ -146,7 +146,7 @@ async fn send(
                     client_msg_id: b.client_msg_id.clone(),
                     kind: b.kind,
                     text: b.text.clone(),
-                    media: None,
+                    media,
                     reply_to,
                     forward_of,
                     existing,
@@ -174,6 +174,32 @@ async fn send(
         json!({ "chat_id": chat_id, "message_id": mid, "seq": seq }),
     );
     Ok((status, Json(body)))
+}
+
+/// The sender's own upload, as their stream records it (subject index: no
+/// projection lag). Someone else's upload, or a deleted one, is not found;
+/// whether its kind fits the message is the domain's call.
+async fn own_media(
+    state: &CommandState,
+    me: Uuid,
+    media_id: Uuid,
+) -> Result<chat_domain::MediaRef, ApiError> {
+    let recs = state
+        .store
+        .read_subject(&user_stream(me), media_id)
+        .await
+        .map_err(store_error)?;
+    let events: Vec<UserEvent> = recs
+        .iter()
+        .map(typed::decode)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::internal(&e))?;
+    chat_domain::MediaState::fold(media_id, &events)
+        .usable()
+        .ok_or_else(|| {
+            ApiError::not_found("media_not_found", format!("no media {media_id} of yours"))
+                .with_field("media_id")
+        })
 }
 
 /// The source of a forward: its facts in its own chat, and whether the

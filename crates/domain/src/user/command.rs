@@ -4,8 +4,9 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::event::MediaDeleteReason;
 use super::state::{AcceptRequestsFrom, LastSeenVisibility};
-use crate::message::MessageFacts;
+use crate::message::{MediaRef, MessageFacts};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserCommand {
@@ -74,5 +75,18 @@ pub enum UserAction {
         message: MessageFacts,
         visible: bool,
         already_hidden: bool,
+    },
+    /// Record a stored upload. The blob is already durable; this makes it
+    /// sendable.
+    RecordUpload {
+        media: MediaRef,
+        file_name: Option<String>,
+    },
+    /// Delete an upload (the cleanup job). `state` is the media's fold of
+    /// this stream's events about it ([`crate::user::MediaState`]).
+    DeleteMedia {
+        media_id: Uuid,
+        state: super::MediaState,
+        reason: MediaDeleteReason,
     },
 }

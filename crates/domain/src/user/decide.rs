@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::command::{UserAction, UserCommand};
 use super::event::UserEvent;
+use super::media::MediaState;
 use super::state::{ChatPrefs, Muted, Settings, User};
 use crate::error::DomainError;
 use crate::message::MessageFacts;
@@ -172,6 +173,33 @@ pub(super) fn decide(user: &User, cmd: &UserCommand, policy: &Policy) -> Decisio
             visible,
             already_hidden,
         } => hide_message(user, at, *chat_id, message, *visible, *already_hidden)?,
+        UserAction::RecordUpload { media, file_name } => {
+            if media.owner_id != me {
+                return Err(DomainError::invalid(
+                    "media_mismatch",
+                    "media_id",
+                    "an upload belongs to its uploader",
+                ));
+            }
+            vec![UserEvent::MediaUploaded {
+                user_id,
+                media: media.clone(),
+                file_name: file_name.clone(),
+                at,
+            }]
+        }
+        UserAction::DeleteMedia {
+            media_id,
+            state,
+            reason,
+        } => when(matches!(state, MediaState::Uploaded(_)), || {
+            UserEvent::MediaDeleted {
+                user_id,
+                media_id: *media_id,
+                reason: *reason,
+                at,
+            }
+        }),
     })
 }
 

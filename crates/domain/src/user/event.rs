@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::state::{AcceptRequestsFrom, LastSeenVisibility};
 use crate::event::DomainEvent;
+use crate::message::MediaRef;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type")]
@@ -90,6 +91,34 @@ pub enum UserEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// The user uploaded a media item; its blob is stored under its id.
+    MediaUploaded {
+        user_id: Uuid,
+        media: MediaRef,
+        /// The file name the client sent (sanitized), for downloads.
+        file_name: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The media's blob was deleted (never attached in time, or no message
+    /// references it any more); it can no longer be sent.
+    MediaDeleted {
+        user_id: Uuid,
+        media_id: Uuid,
+        reason: MediaDeleteReason,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+}
+
+/// Why a media item was deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaDeleteReason {
+    /// Not attached to any message within the retention window.
+    Unattached,
+    /// Every message that referenced it was deleted for everyone.
+    Unreferenced,
 }
 
 impl UserEvent {
@@ -106,7 +135,9 @@ impl UserEvent {
             | UserEvent::ChatArchived { user_id, .. }
             | UserEvent::ChatUnarchived { user_id, .. }
             | UserEvent::ChatCleared { user_id, .. }
-            | UserEvent::MessageHiddenForMe { user_id, .. } => *user_id,
+            | UserEvent::MessageHiddenForMe { user_id, .. }
+            | UserEvent::MediaUploaded { user_id, .. }
+            | UserEvent::MediaDeleted { user_id, .. } => *user_id,
         }
     }
 }
@@ -125,6 +156,8 @@ impl DomainEvent for UserEvent {
             UserEvent::ChatUnarchived { .. } => "ChatUnarchived",
             UserEvent::ChatCleared { .. } => "ChatCleared",
             UserEvent::MessageHiddenForMe { .. } => "MessageHiddenForMe",
+            UserEvent::MediaUploaded { .. } => "MediaUploaded",
+            UserEvent::MediaDeleted { .. } => "MediaDeleted",
         }
     }
 
@@ -132,10 +165,13 @@ impl DomainEvent for UserEvent {
         1
     }
 
-    /// Hiding is about one message, so "already hidden?" is one subject probe.
+    /// Hiding is about one message, so "already hidden?" is one subject probe;
+    /// likewise "does this upload exist?" for a media item.
     fn subject(&self) -> Option<Uuid> {
         match self {
             UserEvent::MessageHiddenForMe { message_id, .. } => Some(*message_id),
+            UserEvent::MediaUploaded { media, .. } => Some(media.media_id),
+            UserEvent::MediaDeleted { media_id, .. } => Some(*media_id),
             _ => None,
         }
     }

@@ -65,7 +65,9 @@ impl User {
                 let p = self.prefs_mut(*chat_id);
                 p.cleared_up_to_seq = p.cleared_up_to_seq.max(*up_to_seq);
             }
-            UserEvent::MessageHiddenForMe { .. } => {}
+            UserEvent::MessageHiddenForMe { .. }
+            | UserEvent::MediaUploaded { .. }
+            | UserEvent::MediaDeleted { .. } => {}
         }
         self
     }

@@ -8,12 +8,14 @@ mod command;
 mod decide;
 mod event;
 mod evolve;
+mod media;
 mod state;
 #[cfg(test)]
 mod tests;
 
 pub use command::{UserAction, UserCommand};
-pub use event::UserEvent;
+pub use event::{MediaDeleteReason, UserEvent};
+pub use media::MediaState;
 pub use state::{
     AcceptRequestsFrom, ChatPrefs, LastSeenVisibility, Muted, Settings, User, UserState,
 };

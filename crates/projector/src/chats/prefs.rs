@@ -92,7 +92,9 @@ pub(crate) async fn apply(cx: &mut Ctx<'_>, event: UserEvent) -> Result<()> {
         | UserEvent::SettingsChanged { .. }
         | UserEvent::UserBlocked { .. }
         | UserEvent::UserUnblocked { .. }
-        | UserEvent::MessageHiddenForMe { .. } => {}
+        | UserEvent::MessageHiddenForMe { .. }
+        | UserEvent::MediaUploaded { .. }
+        | UserEvent::MediaDeleted { .. } => {}
     }
     Ok(())
 }

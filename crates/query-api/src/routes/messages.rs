@@ -115,8 +115,31 @@ async fn history(
     if matches!(page, Page::Before(_)) {
         page_rows.reverse();
     }
-    let items: Vec<Value> = page_rows.into_iter().map(|(v, _)| v).collect();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let items: Vec<Value> = page_rows
+        .into_iter()
+        .map(|(mut v, _)| {
+            sign_media(&s, &mut v, now);
+            v
+        })
+        .collect();
     Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// Add a short-lived signed download URL to a message's media, so clients
+/// fetch it without their bearer token.
+fn sign_media(s: &QueryState, item: &mut Value, now: i64) {
+    let Some(signer) = &s.media_urls else { return };
+    let Some(media) = item.get_mut("media").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let id = media
+        .get("media_id")
+        .and_then(Value::as_str)
+        .and_then(|id| id.parse::<Uuid>().ok());
+    if let Some(id) = id {
+        media.insert("url".into(), Value::String(signer.url(id, now)));
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

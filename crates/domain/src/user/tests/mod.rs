@@ -1,5 +1,6 @@
 //! Given/when/then tests of the user rules, and serde round trips.
 
+mod media;
 mod prefs;
 mod serde_round_trip;
 

@@ -1,0 +1,188 @@
+//! The media cleanup job: deletes uploads that were never attached to a
+//! message within the retention window (24 h by default), and uploads whose
+//! every referencing message was deleted for everyone.
+//!
+//! Each deletion is a `MediaDeleted` event on the uploader's stream (so the
+//! media can no longer be sent) followed by the blob's removal. Candidates
+//! come from the `rm_media` read model, so the job first waits for that
+//! projection to reach the store's head: a message just sent must be seen
+//! referencing its media before the media is judged unreferenced.
+
+use std::time::Duration;
+
+use chat_common::ApiError;
+use chat_common::auth::Principal;
+use chat_domain::{
+    MediaDeleteReason, MediaState, User, UserAction, UserCommand, UserEvent, user_stream,
+};
+use chat_store::typed;
+use object_store::ObjectStoreExt;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use super::object_path;
+use crate::CommandState;
+use crate::pipeline::{CommandContext, execute, store_error};
+
+/// Uploads handled per run (the next run continues).
+const BATCH: i64 = 500;
+/// How long a run waits for the media projection to catch up.
+const CATCH_UP: Duration = Duration::from_secs(10);
+
+/// What one run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CleanupReport {
+    pub unattached: usize,
+    pub unreferenced: usize,
+    /// The projection did not reach the head in time; nothing was judged.
+    pub skipped_lagging: bool,
+}
+
+/// One run, as of `now`: uploads older than `unattached_ttl` that no message
+/// ever referenced, and uploads whose referencing messages are all deleted.
+pub async fn run_cleanup(
+    state: &CommandState,
+    now: OffsetDateTime,
+    unattached_ttl: Duration,
+) -> Result<CleanupReport, ApiError> {
+    let mut report = CleanupReport::default();
+    if !caught_up(state).await? {
+        report.skipped_lagging = true;
+        return Ok(report);
+    }
+    let cutoff = now - unattached_ttl;
+    let rows: Vec<(Uuid, Uuid, bool)> = sqlx::query_as(
+        "SELECT m.media_id, m.owner_id, \
+                EXISTS (SELECT 1 FROM rm_media.refs r WHERE r.media_id = m.media_id) AS referenced \
+           FROM rm_media.media m \
+          WHERE m.deleted_at IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM rm_media.refs r WHERE r.media_id = m.media_id AND NOT r.deleted) \
+            AND (m.uploaded_at < $1 \
+                 OR EXISTS (SELECT 1 FROM rm_media.refs r WHERE r.media_id = m.media_id)) \
+          ORDER BY m.uploaded_at LIMIT $2",
+    )
+    .bind(cutoff)
+    .bind(BATCH)
+    .fetch_all(&state.pool)
+    .await
+    .map_err(|e| ApiError::unavailable(&e))?;
+    for (media_id, owner, referenced) in rows {
+        let reason = if referenced {
+            MediaDeleteReason::Unreferenced
+        } else {
+            MediaDeleteReason::Unattached
+        };
+        delete_one(state, now, owner, media_id, reason).await?;
+        match reason {
+            MediaDeleteReason::Unattached => report.unattached += 1,
+            MediaDeleteReason::Unreferenced => report.unreferenced += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// Whether the media projection has reached the store's head (waiting up
+/// to [`CATCH_UP`]).
+async fn caught_up(state: &CommandState) -> Result<bool, ApiError> {
+    let head = state.store.head_position().await.map_err(store_error)?;
+    let deadline = tokio::time::Instant::now() + CATCH_UP;
+    loop {
+        let (pos,): (i64,) = sqlx::query_as("SELECT position FROM rm_media.checkpoint")
+            .fetch_one(&state.pool)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        if u64::try_from(pos).unwrap_or(0) >= head {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Record the deletion on the owner's stream, then remove the blob.
+async fn delete_one(
+    state: &CommandState,
+    now: OffsetDateTime,
+    owner: Uuid,
+    media_id: Uuid,
+    reason: MediaDeleteReason,
+) -> Result<(), ApiError> {
+    let ctx = CommandContext {
+        principal: Principal {
+            user_id: owner,
+            roles: Vec::new(),
+            external: false,
+            username_hint: None,
+        },
+        at: now,
+        request_id: None,
+        command_id: Some(format!("media-cleanup:{media_id}")),
+        if_match: None,
+    };
+    execute::<User, _, _>(state, &ctx, &user_stream(owner), |_| async move {
+        let recs = state
+            .store
+            .read_subject(&user_stream(owner), media_id)
+            .await
+            .map_err(store_error)?;
+        let events: Vec<UserEvent> = recs
+            .iter()
+            .map(typed::decode)
+            .collect::<Result<_, _>>()
+            .map_err(|e| ApiError::internal(&e))?;
+        Ok(UserCommand {
+            actor: owner,
+            at: now,
+            action: UserAction::DeleteMedia {
+                media_id,
+                state: MediaState::fold(media_id, &events),
+                reason,
+            },
+        })
+    })
+    .await?;
+    match state.media.objects.delete(&object_path(media_id)).await {
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Err(e) => {
+            // The media is already unusable; a leftover blob is only space.
+            tracing::warn!(%media_id, error = %e, "deleting a media blob");
+            Ok(())
+        }
+    }
+}
+
+/// Run the job every `interval` until `stop` turns true.
+pub fn spawn_cleanup(state: CommandState, mut stop: watch::Receiver<bool>) {
+    let interval = state.media.config.cleanup_interval;
+    let ttl = state.media.config.unattached_ttl;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => return,
+            }
+            if *stop.borrow() {
+                return;
+            }
+            match run_cleanup(&state, OffsetDateTime::now_utc(), ttl).await {
+                Ok(r) if r.unattached + r.unreferenced > 0 => {
+                    tracing::info!(
+                        unattached = r.unattached,
+                        unreferenced = r.unreferenced,
+                        "media cleanup"
+                    );
+                }
+                Ok(r) if r.skipped_lagging => {
+                    tracing::debug!("media cleanup skipped: projection lagging")
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "media cleanup failed"),
+            }
+        }
+    });
+}
