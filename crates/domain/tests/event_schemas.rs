@@ -18,8 +18,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use chat_domain::{
-    AcceptRequestsFrom, ChatEvent, DomainEvent, ForwardRef, LastSeenVisibility, MediaRef,
-    MessageKind, ReplyRef, UserEvent, chat_stream, user_stream,
+    AcceptRequestsFrom, ChatEvent, DomainEvent, ForwardRef, LastSeenVisibility, MediaDeleteReason,
+    MediaRef, MessageKind, ReplyRef, UserEvent, chat_stream, user_stream,
 };
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -319,7 +319,25 @@ fn user_examples() -> Vec<UserEvent> {
                 seq,
                 at,
             },
+            UserEvent::MediaDeleted {
+                user_id: user,
+                media_id: id(70),
+                reason: if seq == 1 {
+                    MediaDeleteReason::Unattached
+                } else {
+                    MediaDeleteReason::Unreferenced
+                },
+                at,
+            },
         ]);
+        for (kind, full) in [(MessageKind::Image, true), (MessageKind::File, false)] {
+            v.push(UserEvent::MediaUploaded {
+                user_id: user,
+                media: media(kind, full),
+                file_name: full.then(|| "photo.png".to_owned()),
+                at,
+            });
+        }
     }
     for full in [true, false] {
         let some = |s: &str| full.then(|| s.to_owned());
