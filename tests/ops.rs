@@ -54,7 +54,7 @@ async fn readyz_and_metrics_report_projections_and_the_gateway_catching_up_to_th
         .iter()
         .map(|p| p["name"].as_str().expect("a name"))
         .collect();
-    assert_eq!(names, ["users", "chats", "messages"]);
+    assert_eq!(names, ["users", "chats", "messages", "media"]);
 
     let metrics = app
         .http
