@@ -46,7 +46,8 @@ async fn a_rebuild_from_zero_equals_the_live_read_model_row_for_row() {
         vec![
             ("users", head, head),
             ("chats", head, head),
-            ("messages", head, head)
+            ("messages", head, head),
+            ("media", head, head)
         ]
     );
     assert_eq!(env.snapshot().await, live);
