@@ -39,6 +39,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tracing::{info, warn};
 
 use crate::error::{ProjectorError, Result};
+use crate::runner::leader::{self, Ended, Leader, Pauses};
 use crate::runner::lease::Lease;
 use crate::runner::status::{ProjectionStatus, ProjectorHandle, Slot, lock};
 pub use record::{Record, Redaction};
@@ -162,7 +163,7 @@ pub fn spawn_publisher(
         slot: slot.clone(),
         shutdown,
     };
-    ProjectorHandle::new(vec![slot], vec![tokio::spawn(publisher.run())])
+    ProjectorHandle::new(vec![slot], vec![tokio::spawn(leader::run(publisher))])
 }
 
 /// The committed position of `topic` (0 when nothing was published).
@@ -175,11 +176,6 @@ pub async fn published_position(pool: &PgPool, topic: &str) -> Result<u64> {
     Ok(row.map_or(0, |(p,)| u64::try_from(p).unwrap_or(0)))
 }
 
-enum Ended {
-    Shutdown,
-    NotLeader,
-}
-
 struct Publisher {
     pool: PgPool,
     store: Arc<dyn EventStore>,
@@ -188,36 +184,40 @@ struct Publisher {
     shutdown: watch::Receiver<bool>,
 }
 
-impl Publisher {
-    async fn run(mut self) {
-        let topic = self.config.topic.clone();
-        let mut backoff = self.config.min_backoff;
-        while !*self.shutdown.borrow() {
-            let pause = match self.lead().await {
-                Ok(Ended::Shutdown) => break,
-                Ok(Ended::NotLeader) => {
-                    self.refresh_from_db().await;
-                    backoff = self.config.min_backoff;
-                    self.config.lease_retry
-                }
-                Err(e) => {
-                    warn!(%topic, error = %e, "kafka publisher failed; re-sending from its checkpoint");
-                    lock(&self.slot).last_error = Some(e.to_string());
-                    let pause = backoff;
-                    backoff = (backoff * 2).min(self.config.max_backoff);
-                    pause
-                }
-            };
-            lock(&self.slot).leader = false;
-            if self.sleep_or_shutdown(pause).await {
-                break;
-            }
+impl Leader for Publisher {
+    type Error = PublishError;
+
+    fn label(&self) -> String {
+        format!("kafka_topic={}", self.config.topic)
+    }
+
+    fn slot(&self) -> &Slot {
+        &self.slot
+    }
+
+    fn shutdown(&mut self) -> &mut watch::Receiver<bool> {
+        &mut self.shutdown
+    }
+
+    fn pauses(&self) -> Pauses {
+        Pauses {
+            lease_retry: self.config.lease_retry,
+            min_backoff: self.config.min_backoff,
+            max_backoff: self.config.max_backoff,
         }
-        lock(&self.slot).leader = false;
-        info!(%topic, "kafka publisher stopped");
     }
 
     async fn lead(&mut self) -> std::result::Result<Ended, PublishError> {
+        self.term().await
+    }
+
+    async fn refresh(&self) {
+        self.refresh_from_db().await;
+    }
+}
+
+impl Publisher {
+    async fn term(&mut self) -> std::result::Result<Ended, PublishError> {
         let key = format!("{SCHEMA}/{}", self.config.topic);
         let Some(mut lease) = Lease::try_acquire(&self.pool, &key).await? else {
             return Ok(Ended::NotLeader);
@@ -449,13 +449,6 @@ impl Publisher {
     async fn refresh_from_db(&self) {
         if let Ok(p) = published_position(&self.pool, &self.config.topic).await {
             lock(&self.slot).position = p;
-        }
-    }
-
-    async fn sleep_or_shutdown(&mut self, pause: Duration) -> bool {
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => *self.shutdown.borrow(),
-            stop = self.shutdown.changed() => stop.is_err() || *self.shutdown.borrow(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! applied twice. A shutdown signal is honoured between batches.
 
 pub mod batch;
+pub(crate) mod leader;
 pub mod lease;
 pub mod status;
 
@@ -28,6 +29,7 @@ use crate::sql::analyze_schema;
 /// Events applied before the runner refreshes its tables' statistics.
 const ANALYZE_AFTER: u64 = 100_000;
 use batch::{apply_batch, ensure_checkpoint, read_checkpoint};
+use leader::{Ended, Leader, Pauses};
 use lease::Lease;
 use status::{ProjectionStatus, ProjectorHandle, Slot, lock};
 
@@ -82,7 +84,7 @@ pub fn spawn(
             shutdown: shutdown.clone(),
         };
         slots.push(slot);
-        tasks.push(tokio::spawn(runner.run()));
+        tasks.push(tokio::spawn(leader::run(runner)));
     }
     ProjectorHandle::new(slots, tasks)
 }
@@ -96,49 +98,47 @@ struct Runner {
     shutdown: watch::Receiver<bool>,
 }
 
-/// Why a leadership term ended without an error.
-enum Ended {
-    Shutdown,
-    NotLeader,
+impl Leader for Runner {
+    type Error = ProjectorError;
+
+    fn label(&self) -> String {
+        format!("projection={}", self.projection.name())
+    }
+
+    fn slot(&self) -> &Slot {
+        &self.slot
+    }
+
+    fn shutdown(&mut self) -> &mut watch::Receiver<bool> {
+        &mut self.shutdown
+    }
+
+    fn pauses(&self) -> Pauses {
+        Pauses {
+            lease_retry: self.config.lease_retry,
+            min_backoff: self.config.min_backoff,
+            max_backoff: self.config.max_backoff,
+        }
+    }
+
+    async fn lead(&mut self) -> Result<Ended> {
+        self.term().await
+    }
+
+    // A rebuild swapped the tables in (or a former leader committed late):
+    // resume from the checkpoint as it is.
+    fn is_hand_over(e: &ProjectorError) -> bool {
+        matches!(e, ProjectorError::CheckpointMoved { .. })
+    }
+
+    async fn refresh(&self) {
+        self.refresh_from_db().await;
+    }
 }
 
 impl Runner {
-    async fn run(mut self) {
-        let name = self.projection.name();
-        let mut backoff = self.config.min_backoff;
-        while !*self.shutdown.borrow() {
-            let pause = match self.lead().await {
-                Ok(Ended::Shutdown) => break,
-                Ok(Ended::NotLeader) => {
-                    self.refresh_from_db().await;
-                    backoff = self.config.min_backoff;
-                    self.config.lease_retry
-                }
-                Err(e @ ProjectorError::CheckpointMoved { .. }) => {
-                    // A rebuild swapped the tables in (or a former leader
-                    // committed late): resume from the checkpoint as it is.
-                    info!(projection = name, reason = %e, "resuming from the moved checkpoint");
-                    self.config.min_backoff
-                }
-                Err(e) => {
-                    warn!(projection = name, error = %e, "projection failed; retrying from its checkpoint");
-                    lock(&self.slot).last_error = Some(e.to_string());
-                    let pause = backoff;
-                    backoff = (backoff * 2).min(self.config.max_backoff);
-                    pause
-                }
-            };
-            lock(&self.slot).leader = false;
-            if self.sleep_or_shutdown(pause).await {
-                break;
-            }
-        }
-        lock(&self.slot).leader = false;
-        info!(projection = name, "projection runner stopped");
-    }
-
     /// One term: take the lease, then tail and apply until shutdown or error.
-    async fn lead(&mut self) -> Result<Ended> {
+    async fn term(&mut self) -> Result<Ended> {
         let schema = self.projection.schema();
         let Some(mut lease) = Lease::try_acquire(&self.pool, schema).await? else {
             return Ok(Ended::NotLeader);
@@ -226,14 +226,6 @@ impl Runner {
             let mut st = lock(&self.slot);
             st.position = cp.position;
             st.last_event_at = cp.last_event_at;
-        }
-    }
-
-    /// Sleep for `pause`; true if shutdown was signalled meanwhile.
-    async fn sleep_or_shutdown(&mut self, pause: Duration) -> bool {
-        tokio::select! {
-            _ = tokio::time::sleep(pause) => *self.shutdown.borrow(),
-            stop = self.shutdown.changed() => stop.is_err() || *self.shutdown.borrow(),
         }
     }
 }
