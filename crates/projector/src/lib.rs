@@ -6,9 +6,9 @@
 //! * the schema ([`migrator`]): one Postgres schema per projection
 //!   (`rm_users`, `rm_chats`, `rm_messages`, `rm_media`), each with its tables and a
 //!   one-row `checkpoint`;
-//! * the [`Projection`] trait and the three projections ([`users`],
-//!   [`chats`], [`messages`]), which copy what events carry and never
-//!   recompute domain rules;
+//! * the [`Projection`] trait and the four projections ([`users`],
+//!   [`chats`], [`messages`], [`media`]), which copy what events carry and
+//!   never recompute domain rules;
 //! * the runner ([`spawn`]): per projection, a lease (session advisory lock)
 //!   so one process applies while others stand by, batches applied in one
 //!   transaction together with the checkpoint (exactly-once effect),
@@ -18,13 +18,13 @@
 //!   wait until every checkpoint has passed a position, woken by NOTIFY and
 //!   never relying on it;
 //! * [`rebuild()`]: replay from position 0 into fresh copies of a projection's
-//!   tables and swap them in while the old ones keep serving.
+//!   tables and swap them in while the old ones keep serving;
+//! * the Kafka publisher ([`kafka`]): the same log, in order, to a Kafka
+//!   topic for analysts, checkpointed only after the broker acknowledges
+//!   (it shares the runner's lease and leader loop).
 //!
 //! The query API reads the tables directly (it depends on this schema, not on
 //! this code). See `docs/decisions/0004-read-models.md`.
-//!
-//! * the Kafka publisher ([`kafka`]): the same log, in order, to a Kafka
-//!   topic for analysts, checkpointed only after the broker acknowledges.
 
 pub mod chats;
 pub mod error;
