@@ -288,6 +288,49 @@ async fn a_user_level_block_stops_messages_in_an_existing_chat() {
 }
 
 #[tokio::test]
+async fn a_user_level_block_also_stops_edits_reactions_and_pins_toward_the_blocker() {
+    let app = TestApp::spawn().await;
+    let users = app.users(2).await;
+    let (a, b) = (&users[0], &users[1]);
+    let chat = app.accepted_direct(a, b).await;
+    let mine = app.send(chat, a, "m1", "hello").await.id("message_id");
+    let theirs = app.send(chat, b, "m2", "hi").await.id("message_id");
+    // Before the block: a reaction a will want to take back later.
+    let heart = format!("/v1/chats/{chat}/messages/{theirs}/reactions/%E2%9D%A4%EF%B8%8F");
+    let r = app.call(Method::PUT, &heart, Some(&a.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let r = app
+        .post(&format!("/v1/users/{}/block", a.id), b, None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+
+    let before = app.event_count().await;
+    let thumbs = format!("/v1/chats/{chat}/messages/{theirs}/reactions/%F0%9F%91%8D");
+    app.call(Method::PUT, &thumbs, Some(&a.token), None)
+        .await
+        .problem(403, "blocked");
+    app.post(&format!("/v1/chats/{chat}/messages/{theirs}/pin"), a, None)
+        .await
+        .problem(403, "blocked");
+    app.call(
+        Method::PATCH,
+        &format!("/v1/chats/{chat}/messages/{mine}"),
+        Some(&a.token),
+        Some(json!({ "text": "hello again" })),
+    )
+    .await
+    .problem(403, "blocked");
+    assert_eq!(app.event_count().await, before, "nothing was appended");
+
+    // Taking something back is not a write toward the blocker.
+    let r = app.call(Method::DELETE, &heart, Some(&a.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    // The blocker is not stopped by their own block.
+    let r = app.call(Method::PUT, &thumbs, Some(&b.token), None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+}
+
+#[tokio::test]
 async fn blocking_needs_a_participant_and_a_valid_token() {
     let app = TestApp::spawn().await;
     let users = app.users(3).await;

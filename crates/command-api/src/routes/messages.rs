@@ -8,8 +8,8 @@ use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{
-    Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, User, UserAction,
-    UserCommand, UserEvent, chat_stream, message_id, user_stream,
+    Chat, ChatAction, ChatCommand, ChatEvent, DomainError, ForwardSource, MessageKind, User,
+    UserAction, UserCommand, UserEvent, chat_stream, message_id, user_stream,
 };
 use chat_store::typed;
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use crate::CommandState;
 use crate::openapi::{
     self, ChatAnswer, ChatPath, MessageAnswer, MessagePath, ReactionPath, SentAnswer,
 };
-use crate::pipeline::{CommandContext, execute, store_error};
+use crate::pipeline::{CommandContext, domain_error, execute, store_error};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -99,22 +99,10 @@ async fn send(
         &chat_stream(chat_id),
         move |loaded| async move {
             // Independent reads: the resend check and the peer's blocks.
-            let peer_blocks = async {
-                match loaded.state.peer_of(me) {
-                    Some(peer) if loaded.state.kind() == Some(chat_domain::ChatKind::Direct) => {
-                        match existing_user(state, peer).await {
-                            Ok(u) => Ok(u.state.blocks(me)),
-                            // A peer without a profile has blocked nobody.
-                            Err(e) if e.code == "user_not_found" => Ok(false),
-                            // Never fail open on a block check.
-                            Err(e) => Err(e),
-                        }
-                    }
-                    _ => Ok(false),
-                }
-            };
-            let (existing, blocked_by_peer) =
-                tokio::join!(message_facts(state, chat_id, mid, me), peer_blocks);
+            let (existing, blocked_by_peer) = tokio::join!(
+                message_facts(state, chat_id, mid, me),
+                peer_blocks(state, &loaded.state, me)
+            );
             let (existing, blocked_by_peer) = (existing?, blocked_by_peer?);
             if b.reply_to.is_some() && !loaded.state.is_participant(me) {
                 return Err(ApiError::not_found(
@@ -225,6 +213,22 @@ async fn forward_source(
 }
 
 /// Commands on one existing message of a chat.
+/// Whether the peer of a direct chat has blocked `me` (user level); false
+/// in groups. Never fails open: a failed read is an error, not "no block".
+async fn peer_blocks(state: &CommandState, chat: &Chat, me: Uuid) -> Result<bool, ApiError> {
+    match chat.peer_of(me) {
+        Some(peer) if chat.kind() == Some(chat_domain::ChatKind::Direct) => {
+            match existing_user(state, peer).await {
+                Ok(u) => Ok(u.state.blocks(me)),
+                // A peer without a profile has blocked nobody.
+                Err(e) if e.code == "user_not_found" => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(false),
+    }
+}
+
 async fn on_message(
     state: &CommandState,
     ctx: &CommandContext,
@@ -247,10 +251,26 @@ async fn on_message(
                 ));
             }
             let facts = required_message(state, chat_id, mid, me).await?;
+            let action = build(facts);
+            // What reaches the peer (an edit, a reaction, a pin) is a write
+            // toward them, stopped by their user-level block like a message.
+            // Taking back a reaction or a pin, or deleting, is not.
+            let writes = matches!(
+                action,
+                ChatAction::EditMessage { .. }
+                    | ChatAction::AddReaction { .. }
+                    | ChatAction::PinMessage { .. }
+            );
+            if writes && peer_blocks(state, &loaded.state, me).await? {
+                return Err(domain_error(DomainError::forbidden(
+                    "blocked",
+                    "you have been blocked",
+                )));
+            }
             Ok(ChatCommand {
                 actor: me,
                 at: ctx.at,
-                action: build(facts),
+                action,
             })
         },
     )
@@ -275,7 +295,7 @@ struct EditBody {
     responses((status = 200, description = "Done", body = MessageAnswer)),
     extensions(("x-error-codes" = json!([
         "chat_not_found", "chat_closed", "message_not_found", "message_deleted", "not_the_author",
-        "edit_window_over", "text_required", "text_too_long"
+        "edit_window_over", "text_required", "text_too_long", "blocked"
     ]))),
 )]
 async fn edit(
