@@ -229,9 +229,20 @@ async fn peer_blocks(state: &CommandState, chat: &Chat, me: Uuid) -> Result<bool
     }
 }
 
+/// Whether an operation on a message reaches the peer of a direct chat.
+#[derive(Clone, Copy)]
+enum Toward {
+    /// An edit, a reaction, a pin: a write toward them, stopped by their
+    /// user-level block like a message.
+    Peer,
+    /// Taking back a reaction or a pin, or deleting: not.
+    Back,
+}
+
 async fn on_message(
     state: &CommandState,
     ctx: &CommandContext,
+    toward: Toward,
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
     build: impl Fn(chat_domain::MessageFacts) -> ChatAction + Sync,
 ) -> Result<Json<Value>, ApiError> {
@@ -250,23 +261,23 @@ async fn on_message(
                     format!("no chat {chat_id}"),
                 ));
             }
-            let facts = required_message(state, chat_id, mid, me).await?;
-            let action = build(facts);
-            // What reaches the peer (an edit, a reaction, a pin) is a write
-            // toward them, stopped by their user-level block like a message.
-            // Taking back a reaction or a pin, or deleting, is not.
-            let writes = matches!(
-                action,
-                ChatAction::EditMessage { .. }
-                    | ChatAction::AddReaction { .. }
-                    | ChatAction::PinMessage { .. }
-            );
-            if writes && peer_blocks(state, &loaded.state, me).await? {
+            // Independent reads: the message, and (only for a write toward
+            // the peer) the peer's user-level block.
+            let blocked = async {
+                match toward {
+                    Toward::Peer => peer_blocks(state, &loaded.state, me).await,
+                    Toward::Back => Ok(false),
+                }
+            };
+            let (facts, blocked) = tokio::join!(required_message(state, chat_id, mid, me), blocked);
+            let facts = facts?;
+            if blocked? {
                 return Err(domain_error(DomainError::forbidden(
                     "blocked",
                     "you have been blocked",
                 )));
             }
+            let action = build(facts);
             Ok(ChatCommand {
                 actor: me,
                 at: ctx.at,
@@ -304,9 +315,11 @@ async fn edit(
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
     ApiJson(b): ApiJson<EditBody>,
 ) -> Result<Json<Value>, ApiError> {
-    on_message(&state, &ctx, path, |message| ChatAction::EditMessage {
-        message,
-        text: b.text.clone(),
+    on_message(&state, &ctx, Toward::Peer, path, |message| {
+        ChatAction::EditMessage {
+            message,
+            text: b.text.clone(),
+        }
     })
     .await
 }
@@ -346,7 +359,7 @@ async fn delete(
     let Query(q) = query.map_err(|e| ApiError::from(e).with_field("for"))?;
     match q.scope {
         DeleteFor::Everyone => {
-            on_message(&state, &ctx, path, |message| {
+            on_message(&state, &ctx, Toward::Back, path, |message| {
                 ChatAction::DeleteForEveryone { message }
             })
             .await
@@ -413,12 +426,16 @@ async fn react(
     path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
-    on_message(&state, &ctx, Ok(Path((chat_id, mid))), |message| {
-        ChatAction::AddReaction {
+    on_message(
+        &state,
+        &ctx,
+        Toward::Peer,
+        Ok(Path((chat_id, mid))),
+        |message| ChatAction::AddReaction {
             message,
             emoji: emoji.clone(),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -437,12 +454,16 @@ async fn unreact(
     path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
-    on_message(&state, &ctx, Ok(Path((chat_id, mid))), |message| {
-        ChatAction::RemoveReaction {
+    on_message(
+        &state,
+        &ctx,
+        Toward::Back,
+        Ok(Path((chat_id, mid))),
+        |message| ChatAction::RemoveReaction {
             message,
             emoji: emoji.clone(),
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -461,8 +482,8 @@ async fn pin(
     ctx: CommandContext,
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    on_message(&state, &ctx, path, |message| ChatAction::PinMessage {
-        message,
+    on_message(&state, &ctx, Toward::Peer, path, |message| {
+        ChatAction::PinMessage { message }
     })
     .await
 }
@@ -481,8 +502,10 @@ async fn unpin(
     ctx: CommandContext,
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    on_message(&state, &ctx, path, |message| ChatAction::UnpinMessage {
-        message_id: message.message_id,
+    on_message(&state, &ctx, Toward::Back, path, |message| {
+        ChatAction::UnpinMessage {
+            message_id: message.message_id,
+        }
     })
     .await
 }
