@@ -12,14 +12,11 @@
 //!   `tokio::sync::broadcast` in this process (no HTTP, no persistence), so
 //!   the cost of durability is a ratio.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_domain::direct_chat_id;
@@ -29,15 +26,12 @@ use clap::Args;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
+use crate::child::{SECRET, Server, chat_bin, chat_env, nofile_limit, rss_kib};
+use crate::load::{Clock, paced, text};
 use crate::report::{Summary, ms};
-
-const SECRET: &str = "bench-secret-bench-secret-bench-secret";
-/// Marks a bench message's sequence number inside its text: `bench#{seq}#`.
-const MARK: &str = "bench#";
 
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
@@ -71,177 +65,6 @@ pub struct GatewayArgs {
     /// Most HTTP sends in flight at once (the open-loop pacer waits beyond).
     #[arg(long, default_value_t = 256)]
     in_flight: usize,
-}
-
-/// Send and last-receive times (ns since `origin`) per message sequence.
-struct Clock {
-    origin: Instant,
-    sent: Vec<AtomicU64>,
-    acked: Vec<AtomicU64>,
-    last: Vec<AtomicU64>,
-    got: Vec<AtomicU32>,
-}
-
-impl Clock {
-    fn new(n: usize) -> Clock {
-        Clock {
-            origin: Instant::now(),
-            sent: (0..n).map(|_| AtomicU64::new(0)).collect(),
-            acked: (0..n).map(|_| AtomicU64::new(0)).collect(),
-            last: (0..n).map(|_| AtomicU64::new(0)).collect(),
-            got: (0..n).map(|_| AtomicU32::new(0)).collect(),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        self.origin.elapsed().as_nanos() as u64
-    }
-
-    fn mark_sent(&self, seq: usize) {
-        self.sent[seq].store(self.now(), Ordering::Relaxed);
-    }
-
-    fn mark_acked(&self, seq: usize) {
-        self.acked[seq].store(self.now(), Ordering::Relaxed);
-    }
-
-    /// The HTTP answer's latency (send → 2xx) of each message in `range`.
-    fn acks(&self, range: std::ops::Range<usize>) -> Summary {
-        let lat = range
-            .filter_map(|s| {
-                let (a, b) = (
-                    self.sent[s].load(Ordering::Relaxed),
-                    self.acked[s].load(Ordering::Relaxed),
-                );
-                (b > 0).then(|| Duration::from_nanos(b.saturating_sub(a)))
-            })
-            .collect();
-        Summary::from_latencies(lat, Duration::from_secs(1))
-    }
-
-    /// A socket received a frame: if it carries a bench message, record it.
-    fn received(&self, text: &str) {
-        let Some(at) = text.find(MARK) else { return };
-        let rest = &text[at + MARK.len()..];
-        let Some(end) = rest.find('#') else { return };
-        let Ok(seq) = rest[..end].parse::<usize>() else {
-            return;
-        };
-        if seq < self.last.len() {
-            self.last[seq].fetch_max(self.now(), Ordering::Relaxed);
-            self.got[seq].fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    fn complete(&self, range: std::ops::Range<usize>, expected: u32) -> usize {
-        range
-            .filter(|&s| self.got[s].load(Ordering::Relaxed) >= expected)
-            .count()
-    }
-
-    /// Wait until every message in `range` reached `expected` sockets (or
-    /// `patience` passes with no progress).
-    async fn settle(&self, range: std::ops::Range<usize>, expected: u32, patience: Duration) {
-        let mut seen = 0;
-        let mut since = Instant::now();
-        loop {
-            let done = self.complete(range.clone(), expected);
-            if done == range.len() {
-                return;
-            }
-            if done != seen {
-                seen = done;
-                since = Instant::now();
-            } else if since.elapsed() > patience {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
-    /// Send → last receiver latencies of the complete messages, and the
-    /// span from the first send to the last receive.
-    fn latencies(
-        &self,
-        range: std::ops::Range<usize>,
-        expected: u32,
-    ) -> (Vec<Duration>, Duration, usize) {
-        let (mut lat, mut first, mut end, mut lost) = (Vec::new(), u64::MAX, 0, 0);
-        for s in range {
-            let sent = self.sent[s].load(Ordering::Relaxed);
-            first = first.min(sent);
-            if self.got[s].load(Ordering::Relaxed) >= expected {
-                let last = self.last[s].load(Ordering::Relaxed);
-                end = end.max(last);
-                lat.push(Duration::from_nanos(last.saturating_sub(sent)));
-            } else {
-                lost += 1;
-            }
-        }
-        (lat, Duration::from_nanos(end.saturating_sub(first)), lost)
-    }
-}
-
-fn text(seq: usize) -> String {
-    format!("{MARK}{seq}# the quick brown fox jumps over the lazy dog")
-}
-
-/// The open-file limit of this process (the child inherits it).
-fn nofile_limit() -> Option<usize> {
-    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
-    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
-    line.split_whitespace().nth(3)?.parse().ok()
-}
-
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .ok_or_else(|| anyhow!("no VmRSS in /proc/{pid}/status"))
-}
-
-/// `chat serve` on port 0; answers the child and its address.
-async fn spawn_server(bin: &PathBuf, url: &str) -> anyhow::Result<(Child, String)> {
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", url)
-        .env("DATABASE_MAX_CONNECTIONS", "40")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .env("JWT_SECRET", SECRET)
-        .env("RATE_MESSAGES_PER_SEC", "1000000000")
-        .env("RATE_MESSAGES_BURST", u32::MAX.to_string())
-        .env("RATE_COMMANDS_PER_SEC", "1000000000")
-        .env("RATE_COMMANDS_BURST", u32::MAX.to_string())
-        .env("GATEWAY_QUEUE_CAPACITY", "4096")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .with_context(|| format!("starting {}", bin.display()))?;
-    let stdout = child.stdout.take().context("the child's stdout")?;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    // Keep draining the log after the address so the child never blocks.
-    std::thread::spawn(move || {
-        let mut tx = Some(tx);
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && v["message"] == "listening"
-                && let Some(tx) = tx.take()
-            {
-                let _ = tx.send(v["addr"].as_str().map(str::to_owned));
-            }
-        }
-    });
-    let addr = tokio::time::timeout(Duration::from_secs(120), rx)
-        .await
-        .context("the server did not log its address")?
-        .ok()
-        .flatten()
-        .context("a listening line with the address")?;
-    Ok((child, addr))
 }
 
 struct Bench {
@@ -348,43 +171,6 @@ async fn open_sockets(
     opened.into_iter().collect()
 }
 
-/// Send `count` messages at `rate`/s, open loop (each send its own task,
-/// at most `in_flight` at once); `target(i)` picks the chat and token.
-async fn paced<F>(
-    rate: u32,
-    count: usize,
-    in_flight: usize,
-    first_seq: usize,
-    clock: &Arc<Clock>,
-    send: F,
-) -> anyhow::Result<()>
-where
-    F: Fn(usize) -> futures::future::BoxFuture<'static, anyhow::Result<()>>,
-{
-    let gate = Arc::new(Semaphore::new(in_flight));
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate.max(1))));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-    let mut tasks = Vec::with_capacity(count);
-    for i in 0..count {
-        tick.tick().await;
-        let permit = gate.clone().acquire_owned().await?;
-        let seq = first_seq + i;
-        clock.mark_sent(seq);
-        let fut = send(seq);
-        let clock = clock.clone();
-        tasks.push(tokio::spawn(async move {
-            let r = fut.await;
-            clock.mark_acked(seq);
-            drop(permit);
-            r
-        }));
-    }
-    for t in tasks {
-        t.await??;
-    }
-    Ok(())
-}
-
 /// The same fan-out through `tokio::sync::broadcast`: `channels` channels
 /// with `fanout` receivers each, `count` frames at `rate`/s round-robin.
 async fn baseline(
@@ -428,13 +214,7 @@ async fn baseline(
 }
 
 pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
-    let bin = match &args.chat_bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("the bench's directory")?
-            .join("chat"),
-    };
+    let bin = chat_bin(args.chat_bin.as_ref())?;
     // Both processes hold one descriptor per socket; keep some spare.
     let mut sockets = args.sockets;
     if let Some(limit) = nofile_limit() {
@@ -453,13 +233,9 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
 
     let scratch = crate::scratch::Scratch::create(&args.server, "gw").await?;
     let url = scratch.url.clone();
-    let (mut child, addr) = spawn_server(&bin, &url).await?;
-    let result = measure(&args, &child, &addr, &url, sockets, group, chats, n_users).await;
-
-    let _ = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status();
-    let _ = tokio::task::spawn_blocking(move || child.wait()).await;
+    let server = Server::spawn(&bin, &["serve"], chat_env(&url))?;
+    let result = measure(&args, &server, &url, sockets, group, chats, n_users).await;
+    tokio::task::spawn_blocking(move || drop(server)).await?;
     scratch.drop_database().await?;
     result
 }
@@ -467,8 +243,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
 #[allow(clippy::too_many_arguments)]
 async fn measure(
     args: &GatewayArgs,
-    child: &Child,
-    addr: &str,
+    server: &Server,
     url: &str,
     sockets: usize,
     group: usize,
@@ -477,7 +252,7 @@ async fn measure(
 ) -> anyhow::Result<()> {
     let pool = postgres::connect(url, 20).await?;
     let bench = Arc::new(Bench {
-        base: format!("http://{addr}"),
+        base: server.base(),
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(args.in_flight)
             .build()?,
@@ -488,7 +263,7 @@ async fn measure(
             PgStoreConfig::default(),
         )),
     });
-    let pid = child.id();
+    let pid = server.pid();
     let group_msgs = args.group_rate as usize * args.seconds as usize;
     let direct_msgs = args.direct_rate as usize * args.seconds as usize;
     // Sequence numbers: [group warm-up | group | direct warm-up | direct].

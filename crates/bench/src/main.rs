@@ -7,8 +7,11 @@
 //! (store ÷ baseline) is the figure to watch; ≥ 0.8 at 64 writers is the target.
 
 mod append;
+mod child;
 mod commands;
+mod e2e;
 mod gateway;
+mod load;
 mod log;
 mod media;
 mod reads;
@@ -41,6 +44,12 @@ enum Command {
     Verify(log::LogArgs),
     /// Media upload/download throughput vs a file copy; server peak RSS.
     Media(media::MediaArgs),
+    /// The product end to end (HTTP send → WebSocket receive, groups,
+    /// registrations, RSS) next to a naive durable chat server.
+    E2e(e2e::E2eArgs),
+    /// The naive server `e2e` measures against (run by `e2e` itself).
+    #[command(hide = true)]
+    BaselineServer(e2e::BaselineArgs),
 }
 
 #[tokio::main]
@@ -53,5 +62,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Kafka(args) => log::run_kafka(args).await,
         Command::Verify(args) => log::run_verify(args).await,
         Command::Media(args) => media::run(args).await,
+        Command::E2e(args) => e2e::run(args).await,
+        Command::BaselineServer(args) => e2e::serve_baseline(args).await,
     }
 }

@@ -9,6 +9,7 @@ pub struct Summary {
     pub elapsed: Duration,
     pub p50: Duration,
     pub p99: Duration,
+    pub max: Duration,
 }
 
 impl Summary {
@@ -26,6 +27,7 @@ impl Summary {
             elapsed,
             p50: pick(0.50),
             p99: pick(0.99),
+            max: lat.last().copied().unwrap_or_default(),
         }
     }
 
