@@ -10,18 +10,35 @@
 //! time, so one appender task per process drains every waiting append into a
 //! single transaction: many writers, one flush. Each request keeps its own
 //! expected-version check; a conflict fails that request only.
+//!
+//! After a commit the appender hands the committed events to this process's
+//! tail ([`super::tail`]) before it answers the callers, so they reach the
+//! gateway and the projections without being read back. Its NOTIFY names
+//! the store that wrote it, so that tail does not read them again either.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use sqlx::Row;
 use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, warn};
 use uuid::Uuid;
 
 use super::NOTIFY_CHANNEL;
-use crate::{AppendResult, ExpectedVersion, NewEvent, Result, StoreError, chain};
+use crate::{AppendResult, ExpectedVersion, NewEvent, RecordedEvent, Result, StoreError, chain};
+
+/// Events one appender transaction committed, in position order.
+pub(crate) type Committed = Arc<Vec<RecordedEvent>>;
+
+/// Where the appender sends what it committed, and the id its NOTIFYs carry.
+#[derive(Clone)]
+pub(crate) struct Local {
+    pub origin: Uuid,
+    pub committed: broadcast::Sender<Committed>,
+}
 
 /// The advisory lock key that serializes appends across every process
 /// sharing the database ("chat-evt" in ASCII).
@@ -42,7 +59,12 @@ pub(crate) struct Pending {
 
 /// The appender task: takes whatever is queued (up to `max_batch_events`),
 /// commits it as one transaction and answers each caller.
-pub(crate) async fn run_appender(pool: PgPool, mut rx: mpsc::Receiver<Pending>, max_events: usize) {
+pub(crate) async fn run_appender(
+    pool: PgPool,
+    mut rx: mpsc::Receiver<Pending>,
+    max_events: usize,
+    local: Local,
+) {
     while let Some(first) = rx.recv().await {
         let mut count = first.req.events.len();
         let mut batch = vec![first];
@@ -55,14 +77,14 @@ pub(crate) async fn run_appender(pool: PgPool, mut rx: mpsc::Receiver<Pending>, 
                 Err(_) => break,
             }
         }
-        process_batch(&pool, batch).await;
+        process_batch(&pool, batch, &local).await;
     }
     debug!("appender stopped: every store handle was dropped");
 }
 
-async fn process_batch(pool: &PgPool, batch: Vec<Pending>) {
+async fn process_batch(pool: &PgPool, batch: Vec<Pending>, local: &Local) {
     let (reqs, replies): (Vec<_>, Vec<_>) = batch.into_iter().map(|p| (p.req, p.reply)).unzip();
-    match commit(pool, &reqs).await {
+    match commit(pool, &reqs, local).await {
         Ok(results) => {
             for (reply, result) in replies.into_iter().zip(results) {
                 let _ = reply.send(result);
@@ -74,7 +96,7 @@ async fn process_batch(pool: &PgPool, batch: Vec<Pending>) {
             // its innocent neighbours.
             warn!(error = %e, size = reqs.len(), "batched append failed; retrying one by one");
             for (req, reply) in reqs.into_iter().zip(replies) {
-                let result = match commit(pool, std::slice::from_ref(&req)).await {
+                let result = match commit(pool, std::slice::from_ref(&req), local).await {
                     Ok(mut r) => r.pop().unwrap_or(Err(StoreError::ShuttingDown)),
                     Err(e) => Err(e),
                 };
@@ -89,11 +111,53 @@ async fn process_batch(pool: &PgPool, batch: Vec<Pending>) {
     }
 }
 
-async fn commit(pool: &PgPool, reqs: &[AppendRequest]) -> Result<Vec<Result<AppendResult>>> {
+async fn commit(
+    pool: &PgPool,
+    reqs: &[AppendRequest],
+    local: &Local,
+) -> Result<Vec<Result<AppendResult>>> {
     let mut tx = pool.begin().await?;
-    let results = append_within(&mut tx, reqs).await?;
+    let (results, recorded_at) = append_staged(&mut tx, reqs, Some(local.origin)).await?;
     tx.commit().await?;
+    if let Some(recorded_at) = recorded_at {
+        // No receiver (no tail yet) is fine: it reads the log when it starts.
+        let _ = local
+            .committed
+            .send(Arc::new(committed(reqs, &results, recorded_at)));
+    }
     Ok(results)
+}
+
+/// The events `reqs` wrote, as a reader of the log would get them.
+fn committed(
+    reqs: &[AppendRequest],
+    results: &[Result<AppendResult>],
+    recorded_at: OffsetDateTime,
+) -> Vec<RecordedEvent> {
+    let mut out = Vec::new();
+    for (req, result) in reqs.iter().zip(results) {
+        let Ok(r) = result else { continue };
+        if r.already_appended {
+            continue;
+        }
+        for (i, e) in req.events.iter().enumerate() {
+            out.push(RecordedEvent {
+                position: r.first_position + i as u64,
+                event_id: e.event_id,
+                stream: req.stream.clone(),
+                version: r.first_version + i as u64,
+                event_type: e.event_type.clone(),
+                schema_version: e.schema_version,
+                subject: e.subject,
+                occurred_at: chain::to_micros(e.occurred_at),
+                recorded_at,
+                payload: e.payload.clone(),
+                metadata: e.metadata.clone(),
+            });
+        }
+    }
+    out.sort_by_key(|e| e.position);
+    out
 }
 
 /// `(kind, stream, event id, version or head, position, last hash)` of the pre-read.
@@ -127,6 +191,16 @@ pub async fn append_within(
     conn: &mut PgConnection,
     reqs: &[AppendRequest],
 ) -> Result<Vec<Result<AppendResult>>> {
+    Ok(append_staged(conn, reqs, None).await?.0)
+}
+
+/// [`append_within`], notifying as `origin`; also answers the transaction's
+/// `now()` (the events' `recorded_at`) when it wrote anything.
+async fn append_staged(
+    conn: &mut PgConnection,
+    reqs: &[AppendRequest],
+    origin: Option<Uuid>,
+) -> Result<(Vec<Result<AppendResult>>, Option<OffsetDateTime>)> {
     sqlx::query("SELECT pg_advisory_xact_lock($1)")
         .bind(APPEND_LOCK)
         .execute(&mut *conn)
@@ -193,10 +267,12 @@ pub async fn append_within(
         .iter()
         .map(|req| place(req, &mut placed, &mut versions, &mut head, &mut rows))
         .collect();
-    if !rows.position.is_empty() {
-        rows.insert_and_notify(&mut *conn, head).await?;
-    }
-    Ok(results)
+    let recorded_at = if rows.position.is_empty() {
+        None
+    } else {
+        Some(rows.insert_and_notify(&mut *conn, head, origin).await?)
+    };
+    Ok((results, recorded_at))
 }
 
 /// Decide one request's fate against the state as of the earlier requests of
@@ -352,10 +428,16 @@ impl Rows {
         Ok(hash)
     }
 
-    /// One statement: the rows, then a NOTIFY carrying the new head (sent by
-    /// Postgres only when the transaction commits).
-    async fn insert_and_notify(self, conn: &mut PgConnection, head: u64) -> Result<()> {
-        sqlx::query(
+    /// One statement: the rows, then a NOTIFY carrying the new head and the
+    /// writing store's id (sent by Postgres only when the transaction
+    /// commits). Answers the transaction's `now()`, the rows' `recorded_at`.
+    async fn insert_and_notify(
+        self,
+        conn: &mut PgConnection,
+        head: u64,
+        origin: Option<Uuid>,
+    ) -> Result<OffsetDateTime> {
+        let row = sqlx::query(
             "WITH ins AS ( \
                INSERT INTO events (position, event_id, stream, version, event_type, schema_version, \
                                    subject, payload, metadata, occurred_at, hash) \
@@ -363,7 +445,7 @@ impl Rows {
                                     $6::int[], $7::uuid[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], \
                                     $11::bytea[]) \
                RETURNING 1) \
-             SELECT pg_notify($12, $13) FROM (SELECT count(*) FROM ins) AS done",
+             SELECT pg_notify($12, $13), now() FROM (SELECT count(*) FROM ins) AS done",
         )
         .bind(self.position)
         .bind(self.event_id)
@@ -377,9 +459,9 @@ impl Rows {
         .bind(self.occurred_at)
         .bind(self.hash)
         .bind(NOTIFY_CHANNEL)
-        .bind(head.to_string())
-        .execute(conn)
+        .bind(super::subscribe::notification(head, origin))
+        .fetch_one(conn)
         .await?;
-        Ok(())
+        Ok(row.try_get(1)?)
     }
 }

@@ -9,6 +9,7 @@
 pub mod append;
 pub mod setup;
 pub mod subscribe;
+mod tail;
 pub mod verify;
 
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{PgPool, Row};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::{
@@ -64,12 +65,12 @@ struct Inner {
     upcasters: Upcasters,
     config: PgStoreConfig,
     appender: mpsc::Sender<append::Pending>,
-    /// Newest position announced by NOTIFY (a wake-up hint, never trusted).
-    notified: watch::Receiver<u64>,
+    /// The process's one tail of the log, which every subscription follows.
+    fanout: tail::Fanout,
 }
 
-/// The Postgres [`EventStore`]. Cheap to clone; clones share one appender and
-/// one LISTEN connection.
+/// The Postgres [`EventStore`]. Cheap to clone; clones share one appender,
+/// one LISTEN connection and one tail of the log.
 #[derive(Clone)]
 pub struct PgEventStore {
     inner: Arc<Inner>,
@@ -85,26 +86,42 @@ impl PgEventStore {
     /// Start the store's background tasks (appender, listener) on `pool`.
     /// The schema must already be migrated ([`migrate`]).
     pub fn new(pool: PgPool, upcasters: Upcasters, config: PgStoreConfig) -> Self {
+        let origin = Uuid::now_v7();
         let (tx, rx) = mpsc::channel(4 * config.max_batch_events.max(64));
+        let (committed, committed_rx) = broadcast::channel(1_024);
         tokio::spawn(append::run_appender(
             pool.clone(),
             rx,
             config.max_batch_events,
+            append::Local { origin, committed },
         ));
         let notified = if config.listen {
-            subscribe::spawn_listener(pool.clone())
+            subscribe::spawn_listener(pool.clone(), origin)
         } else {
             subscribe::never_notified()
         };
-        Self {
-            inner: Arc::new(Inner {
-                pool,
-                upcasters,
-                config,
-                appender: tx,
+        let (events, published, fanout) = tail::channels();
+        let (poll, page) = (config.poll_interval, config.read_page.max(1));
+        let inner = Arc::new(Inner {
+            pool,
+            upcasters,
+            config,
+            appender: tx,
+            fanout,
+        });
+        tokio::spawn(
+            tail::Tail {
+                store: Arc::downgrade(&inner),
+                committed: committed_rx,
                 notified,
-            }),
-        }
+                events,
+                published,
+                poll,
+                page,
+            }
+            .run(),
+        );
+        Self { inner }
     }
 
     pub fn pool(&self) -> &PgPool {
