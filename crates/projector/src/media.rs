@@ -29,6 +29,15 @@ impl Projection for MediaProjection {
         "rm_media"
     }
 
+    /// Uploads, deletes, and the messages that carry media.
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        match event.event_type.as_str() {
+            "MediaUploaded" | "MediaDeleted" | "MessageDeleted" => true,
+            "MessageSent" => event.payload.get("media").is_some_and(|m| !m.is_null()),
+            _ => false,
+        }
+    }
+
     async fn apply(&self, conn: &mut PgConnection, s: &str, event: &RecordedEvent) -> Result<()> {
         let pos = big(event.position);
         match Fact::decode(event)? {

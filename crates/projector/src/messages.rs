@@ -6,7 +6,7 @@
 //! so no lookup by id is needed while projecting.
 
 use async_trait::async_trait;
-use chat_domain::{ChatEvent, UserEvent};
+use chat_domain::{ChatEvent, StreamKind, UserEvent, parse_stream};
 use chat_store::RecordedEvent;
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -39,6 +39,15 @@ impl Projection for MessagesProjection {
 
     fn schema(&self) -> &'static str {
         "rm_messages"
+    }
+
+    /// Every chat event; of user events, only hiding a message for oneself.
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        match parse_stream(&event.stream) {
+            Some((StreamKind::Chat, _)) => true,
+            Some((StreamKind::User, _)) => event.event_type == "MessageHiddenForMe",
+            None => false,
+        }
     }
 
     async fn apply(&self, conn: &mut PgConnection, s: &str, event: &RecordedEvent) -> Result<()> {

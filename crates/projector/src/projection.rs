@@ -36,6 +36,14 @@ pub trait Projection: Send + Sync + 'static {
     /// another schema, so handlers must use the `schema` argument instead.
     fn schema(&self) -> &'static str;
 
+    /// Whether `event` may change this projection's tables. The runner moves
+    /// the checkpoint past a batch of events none of which it handles
+    /// without a transaction of its own ([`crate::runner`]). Saying `true`
+    /// for an event that changes nothing is always safe.
+    fn handles(&self, _event: &RecordedEvent) -> bool {
+        true
+    }
+
     /// Apply one event to the tables in `schema`. Events that do not concern
     /// this projection are ignored. Must not commit: `conn` is inside the
     /// batch transaction.

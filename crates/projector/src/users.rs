@@ -27,6 +27,17 @@ impl Projection for UsersProjection {
         "rm_users"
     }
 
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        matches!(
+            event.event_type.as_str(),
+            "UserRegistered"
+                | "ProfileUpdated"
+                | "SettingsChanged"
+                | "UserBlocked"
+                | "UserUnblocked"
+        )
+    }
+
     async fn apply(&self, conn: &mut PgConnection, s: &str, event: &RecordedEvent) -> Result<()> {
         let Some(Fact::User(user_event)) = Fact::decode(event)? else {
             return Ok(());

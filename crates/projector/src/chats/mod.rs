@@ -20,7 +20,7 @@ pub mod prefs;
 pub mod preview;
 
 use async_trait::async_trait;
-use chat_domain::ChatEvent;
+use chat_domain::{ChatEvent, StreamKind, parse_stream};
 use chat_store::RecordedEvent;
 use sqlx::PgConnection;
 
@@ -48,6 +48,21 @@ impl Projection for ChatsProjection {
 
     fn schema(&self) -> &'static str {
         "rm_chats"
+    }
+
+    /// Chat events but reactions and pins; the user's own chat preferences.
+    fn handles(&self, event: &RecordedEvent) -> bool {
+        match parse_stream(&event.stream) {
+            Some((StreamKind::Chat, _)) => !matches!(
+                event.event_type.as_str(),
+                "ReactionAdded" | "ReactionRemoved" | "MessagePinned" | "MessageUnpinned"
+            ),
+            Some((StreamKind::User, _)) => matches!(
+                event.event_type.as_str(),
+                "ChatMuted" | "ChatUnmuted" | "ChatArchived" | "ChatUnarchived" | "ChatCleared"
+            ),
+            None => false,
+        }
     }
 
     async fn apply(&self, conn: &mut PgConnection, s: &str, event: &RecordedEvent) -> Result<()> {

@@ -73,6 +73,69 @@ pub async fn apply_batch(
     Ok(applied)
 }
 
+/// Move the checkpoint of `schema` from `expected` past `events`, none of
+/// which the projection handles: one statement, committed without waiting
+/// for the disk. Losing it in a crash only means these events are skipped
+/// again; a checkpoint that moved meanwhile (a lost lease, a rebuild) is
+/// left alone and reported, as [`apply_batch`] does.
+pub(crate) async fn skip_batch(
+    pool: &PgPool,
+    projection: &dyn Projection,
+    schema: &str,
+    expected: u64,
+    events: &[RecordedEvent],
+) -> Result<Checkpoint> {
+    check_schema(schema)?;
+    let Some(newest) = events.last() else {
+        return read_checkpoint(pool, schema).await;
+    };
+    if newest.position <= expected {
+        return Err(ProjectorError::OutOfOrder {
+            checkpoint: expected,
+            next: newest.position,
+        });
+    }
+    let to = Checkpoint {
+        position: newest.position,
+        last_event_at: Some(newest.occurred_at),
+    };
+    let at = newest
+        .occurred_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| ProjectorError::Decode {
+            position: newest.position,
+            message: e.to_string(),
+        })?;
+    // Literals, not parameters: the simple protocol runs the whole script
+    // in one round trip. Every value is a number, our own timestamp
+    // rendering, a checked schema name or a projection's static name.
+    let notify = if schema == projection.schema() {
+        format!(
+            "SELECT pg_notify('{NOTIFY_CHANNEL}', '{}:{}') FROM moved",
+            projection.name(),
+            to.position
+        )
+    } else {
+        "SELECT 1 FROM moved".to_owned()
+    };
+    let done = sqlx::raw_sql(&format!(
+        "BEGIN; SET LOCAL synchronous_commit = off;          WITH moved AS (UPDATE {schema}.checkpoint SET position = {},            last_event_at = '{at}', updated_at = now() WHERE position = {} RETURNING 1) {notify};          COMMIT",
+        big(to.position),
+        big(expected),
+    ))
+    .execute(pool)
+    .await?;
+    if done.rows_affected() == 1 {
+        return Ok(to);
+    }
+    let found = read_checkpoint(pool, schema).await?.position;
+    Err(ProjectorError::CheckpointMoved {
+        schema: schema.to_owned(),
+        expected,
+        found,
+    })
+}
+
 /// [`apply_batch`] inside a transaction the caller commits.
 pub(crate) async fn apply_in(
     conn: &mut PgConnection,

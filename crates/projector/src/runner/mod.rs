@@ -3,7 +3,9 @@
 //! Each task takes its projection's [lease] (or stands by, retrying),
 //! reads the committed checkpoint, subscribes to the event store after it and
 //! applies whatever is ready (up to `batch_size` events) in one transaction
-//! that also moves the checkpoint. On any failure (the database restarting,
+//! that also moves the checkpoint. A batch of events the projection does not
+//! handle only moves the checkpoint, in one statement that does not wait for
+//! the disk. On any failure (the database restarting,
 //! the store unavailable, a poison event) it logs, drops its lease, backs off
 //! and starts over from the committed checkpoint, so nothing is lost or
 //! applied twice. A shutdown signal is honoured between batches.
@@ -28,7 +30,7 @@ use crate::sql::analyze_schema;
 
 /// Events applied before the runner refreshes its tables' statistics.
 const ANALYZE_AFTER: u64 = 100_000;
-use batch::{apply_batch, ensure_checkpoint, read_checkpoint};
+use batch::{apply_batch, ensure_checkpoint, read_checkpoint, skip_batch};
 use leader::{Ended, Leader, Pauses};
 use lease::Lease;
 use status::{ProjectionStatus, ProjectorHandle, Slot, lock};
@@ -191,14 +193,12 @@ impl Runner {
                 return Err(ProjectorError::Store(chat_store::StoreError::ShuttingDown));
             };
             let batch = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
-            checkpoint = apply_batch(
-                &self.pool,
-                self.projection.as_ref(),
-                schema,
-                checkpoint.position,
-                &batch,
-            )
-            .await?;
+            let (projection, from) = (self.projection.as_ref(), checkpoint.position);
+            checkpoint = if batch.iter().any(|e| projection.handles(e)) {
+                apply_batch(&self.pool, projection, schema, from, &batch).await?
+            } else {
+                skip_batch(&self.pool, projection, schema, from, &batch).await?
+            };
             // After a large catch-up, re-analyze once caught up (or every
             // million events on the way) rather than wait for autovacuum.
             since_analyze += batch.len() as u64;
