@@ -408,11 +408,16 @@ where
 {
     type Rejection = ApiError;
 
+    /// A layer in front may have verified the token already and left the
+    /// principal in the request's extensions: the token is verified once.
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(AuthUser(p.clone()));
+        }
         let token = request_token(parts)?.ok_or_else(missing_token)?;
-        Arc::<Verifier>::from_ref(state)
-            .verify(&token)
-            .map(AuthUser)
+        let principal = Arc::<Verifier>::from_ref(state).verify(&token)?;
+        parts.extensions.insert(principal.clone());
+        Ok(AuthUser(principal))
     }
 }
 

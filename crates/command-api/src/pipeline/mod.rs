@@ -1,9 +1,14 @@
 //! Load → decide → append.
 //!
-//! Every command runs [`execute`]: fold the aggregate (from the cache, then
-//! whatever the stream gained since), build the command with facts loaded for
-//! it, `decide`, and append with the exact version the decision saw.
+//! Every command runs [`execute`]: take the aggregate from the cache (or fold
+//! it from the snapshot and the stream), build the command with facts loaded
+//! for it, `decide`, and append with the exact version the decision saw.
 //!
+//! * A cached state is decided on without asking the store first: the
+//!   append's expected-version check is what catches a stale entry (another
+//!   process appended), and the command then re-loads and re-decides. A
+//!   decision to do nothing, which appends nothing and so checks nothing, is
+//!   confirmed on a freshly loaded state before it is answered.
 //! * Commands to one stream are serialized inside the process (a lock per
 //!   stream), so concurrent sends into one chat queue instead of colliding.
 //! * Across processes a concurrent append shows up as a version conflict: the
@@ -96,8 +101,22 @@ pub fn store_error(e: StoreError) -> ApiError {
     }
 }
 
+/// The state to decide on: the cached entry as it is when `trust_cache`
+/// (the append's version check will catch it if stale), else [`load`].
+async fn current<A: Cached>(
+    state: &CommandState,
+    stream: &str,
+    trust_cache: bool,
+) -> Result<(Loaded<A>, bool), ApiError> {
+    if trust_cache && let Some(hit) = A::cache(&state.cache).get(stream) {
+        return Ok((hit, false));
+    }
+    Ok((load(state, stream).await?, true))
+}
+
 /// Fold `stream` up to date: the cached state (or else the snapshot, or
-/// else nothing) plus whatever was appended since.
+/// else nothing) plus whatever was appended since. Facts from other streams
+/// come through here: no append checks them, so they are always verified.
 pub async fn load<A: Cached>(state: &CommandState, stream: &str) -> Result<Loaded<A>, ApiError> {
     let cache = A::cache(&state.cache);
     let from = match cache.get(stream) {
@@ -139,8 +158,11 @@ where
 {
     let lock = state.cache.stream_lock(stream);
     let _guard = lock.lock().await;
+    // `If-Match` compares with the stream as stored: no trusting the cache.
+    let mut trust_cache = ctx.if_match.is_none();
     for attempt in 0..MAX_ATTEMPTS {
-        let loaded: Loaded<A> = load(state, stream).await?;
+        let (loaded, verified): (Loaded<A>, bool) = current(state, stream, trust_cache).await?;
+        trust_cache = false;
         if let Some(expected) = ctx.if_match
             && expected != loaded.version
         {
@@ -152,6 +174,11 @@ where
             .decide(&command, &state.policy)
             .map_err(domain_error)?;
         if events.is_empty() {
+            if !verified {
+                // Nothing to append means nothing checks the cached state:
+                // decide again on the stream as stored.
+                continue;
+            }
             return Ok(Outcome {
                 stream: stream.to_owned(),
                 version: loaded.version,
