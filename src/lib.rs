@@ -7,6 +7,7 @@
 pub mod app;
 pub mod audit_cli;
 pub mod cli;
+pub mod memory;
 pub mod ops;
 
 pub use app::{App, AppConfig};

@@ -12,6 +12,7 @@ use clap::Parser;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    chat::memory::give_memory_back();
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args, Parts::ALL).await,

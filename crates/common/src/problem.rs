@@ -325,6 +325,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "a dependency (Postgres, Redis) is down; retry after Retry-After",
     ),
     (
+        "server_busy",
+        503,
+        "too many sign-ins or sign-ups are queued; retry after Retry-After",
+    ),
+    (
         "projection_lagging",
         503,
         "the read models have not reached min_position in time; retry after Retry-After",

@@ -50,6 +50,11 @@ impl AuthService {
         password::check_rules(password)?;
         let password_hash = password::hash(password.to_owned()).await?;
 
+        // The username is reserved (and the first refresh token stored) in a
+        // transaction that commits before the event is appended: holding it
+        // across the append would pin a pool connection while the appender,
+        // which needs one of its own, waits for the pool. If the append
+        // fails, the reservation is taken back.
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         sqlx::query(
             "INSERT INTO auth_credentials (user_id, username, password_hash, created_at)
@@ -73,27 +78,42 @@ impl AuthService {
         let pair = self
             .issue_pair(&mut tx, user_id, Vec::new(), Uuid::now_v7(), now)
             .await?;
+        tx.commit().await.map_err(db_error)?;
 
         let metadata = Metadata {
             actor: Some(user_id),
             ..Metadata::default()
         };
-        let new_events = events
+        let appended = match events
             .iter()
             .map(|e| encode(e, &metadata, now))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(store_error)?;
-        // Dropping `tx` on an error rolls the credentials back.
-        self.store
-            .append(&user_stream(user_id), ExpectedVersion::NoStream, new_events)
-            .await
-            .map_err(store_error)?;
-        tx.commit().await.map_err(|e| {
-            tracing::error!(%user_id, "UserRegistered appended but credentials not committed");
-            db_error(e)
-        })?;
+        {
+            Ok(new_events) => {
+                self.store
+                    .append(&user_stream(user_id), ExpectedVersion::NoStream, new_events)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = appended {
+            self.forget_reservation(user_id).await;
+            return Err(store_error(e));
+        }
         tracing::info!(%user_id, "user registered");
         Ok(pair)
+    }
+
+    /// Take back a registration whose event could not be appended: its
+    /// credentials and tokens go, so the username is free again.
+    async fn forget_reservation(&self, user_id: Uuid) {
+        // Refresh tokens go with the credentials (ON DELETE CASCADE).
+        let forgot = sqlx::query("DELETE FROM auth_credentials WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool);
+        if let Err(e) = forgot.await {
+            tracing::error!(%user_id, error = %e, "a failed registration's credentials stay reserved");
+        }
     }
 
     /// Check a username and password and open a new refresh-token family.

@@ -1,7 +1,18 @@
 //! Password rules and Argon2id hashing (the argon2 crate's defaults), run on
 //! the blocking pool so a hash never stalls the async workers.
+//!
+//! Each hash or verification takes 19 MiB and a core for tens of
+//! milliseconds, so they pass through one [`Gate`] per process: at most one
+//! per core at a time (more would only share the cores and multiply the
+//! memory), at most [`MAX_QUEUED`] waiting, and beyond that a 503
+//! `server_busy` with `Retry-After` rather than a queue that grows without
+//! bound. No caller holds a database connection while it waits here.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::http::StatusCode;
+use tokio::sync::Semaphore;
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
@@ -33,11 +44,49 @@ fn hash_now(password: &str) -> Result<String, String> {
         .map_err(|e| format!("cannot hash a password: {e}"))
 }
 
+/// Hashes waiting for a core before new ones are turned away.
+pub const MAX_QUEUED: usize = 64;
+
+/// Bounded concurrency for password work.
+struct Gate {
+    cores: Semaphore,
+    queued: AtomicUsize,
+}
+
+fn gate() -> &'static Gate {
+    static GATE: OnceLock<Gate> = OnceLock::new();
+    GATE.get_or_init(|| Gate {
+        cores: Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())),
+        queued: AtomicUsize::new(0),
+    })
+}
+
+/// Run `work` on the blocking pool once a core is free for it.
+async fn gated<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let gate = gate();
+    if gate.queued.fetch_add(1, Ordering::AcqRel) >= MAX_QUEUED {
+        gate.queued.fetch_sub(1, Ordering::AcqRel);
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_busy",
+            "too many sign-ins and sign-ups are waiting; retry shortly",
+        )
+        .with_retry_after(1));
+    }
+    let permit = gate.cores.acquire().await;
+    gate.queued.fetch_sub(1, Ordering::AcqRel);
+    let _permit = permit.map_err(|e| ApiError::internal(&e))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::internal(&e))
+}
+
 /// The PHC string of `password` with a fresh salt.
 pub(super) async fn hash(password: String) -> Result<String, ApiError> {
-    tokio::task::spawn_blocking(move || hash_now(&password))
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+    gated(move || hash_now(&password))
+        .await?
         .map_err(|e| ApiError::internal(&e))
 }
 
@@ -52,7 +101,7 @@ fn dummy_hash() -> &'static str {
 /// work against a dummy hash and answers `false`. A stored value that is no
 /// PHC string (an account without a password) never matches.
 pub(super) async fn verify(password: String, stored: Option<String>) -> Result<bool, ApiError> {
-    tokio::task::spawn_blocking(move || {
+    gated(move || {
         let known = stored.is_some();
         let stored = stored.as_deref().unwrap_or_else(|| dummy_hash());
         let matches = PasswordHash::new(stored).is_ok_and(|parsed| {
@@ -63,7 +112,6 @@ pub(super) async fn verify(password: String, stored: Option<String>) -> Result<b
         known && matches
     })
     .await
-    .map_err(|e| ApiError::internal(&e))
 }
 
 #[cfg(test)]
