@@ -223,3 +223,67 @@ async fn other_commands_share_a_per_user_limit_too() {
         .await;
     over.problem(429, "rate_limited");
 }
+
+/// A burst of sign-ups (each an Argon2 hash) queues for the cores instead of
+/// holding pool connections: every one succeeds or is told when to retry,
+/// and other users' commands keep being answered meanwhile. Before, the 10
+/// connections of this app's pool ran dry and every request answered 503.
+#[tokio::test]
+async fn fifty_concurrent_registrations_leave_the_pool_to_everyone_else() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (
+        app.register("burst_alice").await,
+        app.register("burst_bob").await,
+    );
+    let chat = app.accepted_direct(&alice, &bob).await;
+    let signups = futures::future::join_all((0..50).map(|i| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                "/v1/auth/register",
+                None,
+                Some(json!({ "username": format!("burst_{i}"), "password": "correct horse battery" })),
+            )
+            .await
+        }
+    }));
+    let sends = async {
+        let mut answers = Vec::new();
+        for i in 0..20 {
+            answers.push(
+                app.send(chat, &alice, &format!("during-{i}"), "still here")
+                    .await,
+            );
+        }
+        answers
+    };
+    let (signups, sends) = tokio::join!(signups, sends);
+    for r in &signups {
+        match r.status.as_u16() {
+            201 => {}
+            429 | 503 => assert!(
+                r.headers.contains_key("retry-after"),
+                "a refusal says when to retry: {}",
+                r.raw
+            ),
+            _ => panic!("registration answered {}: {}", r.status, r.raw),
+        }
+    }
+    let created = signups
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert!(
+        created >= 40,
+        "most of the burst is served: {created} of 50"
+    );
+    for r in &sends {
+        assert_eq!(
+            r.status,
+            StatusCode::CREATED,
+            "a send during the burst: {}",
+            r.raw
+        );
+    }
+}
