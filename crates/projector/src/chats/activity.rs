@@ -1,5 +1,7 @@
 //! Messages and read markers as the chat list sees them: last message,
-//! counters, activity order, un-hiding cleared chats, read markers.
+//! counters, the chat's activity, read markers. A send writes O(1) rows:
+//! each member's list order and a cleared chat's return are derived from
+//! the chat's row when the list is read.
 
 use std::collections::HashMap;
 
@@ -52,33 +54,19 @@ pub(crate) async fn message_sent(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<(
     .bind(pos)
     .execute(&mut *cx.conn)
     .await?;
-    // Every current member's list row moves up; a cleared chat comes back.
-    sqlx::query(&format!(
-        "UPDATE {s}.user_chats uc SET \
-           last_activity_at = greatest(uc.last_activity_at, $3), \
-           hidden = uc.hidden AND $2 <= uc.cleared_up_to_seq, position = $4 \
-         FROM {s}.members m \
-         WHERE m.chat_id = $1 AND m.left_seq IS NULL \
-           AND uc.chat_id = $1 AND uc.user_id = m.user_id AND uc.position < $4"
-    ))
-    .bind(chat_id)
-    .bind(big(seq))
-    .bind(at)
-    .bind(pos)
-    .execute(&mut *cx.conn)
-    .await?;
+    // No row per member: the chat list joins the chat's activity at read
+    // time (query-api's ACTIVITY and LISTED), so a send into a group of
+    // thousands writes the same rows as one into a direct chat.
     // Sending implies having read everything up to one's own message.
     move_read_marker(cx, chat_id, sender_id, seq, at).await
 }
 
-/// Consecutive `MessageSent` events of a batch, applied with three
-/// set-based statements that have exactly the effect of [`message_sent`] on
-/// each event in turn:
+/// Consecutive `MessageSent` events of a batch, applied with two set-based
+/// statements that have exactly the effect of [`message_sent`] on each
+/// event in turn:
 ///
 /// * `chats`: per chat, the events past the row's position count, raise
 ///   `last_seq`/`last_activity_at`, and the newest one is the last message;
-/// * `user_chats`: per current member's row, the events past its position
-///   raise `last_activity_at` and unhide unless all are cleared;
 /// * `members`: per (chat, sender), the newest event's read marker (guarded
 ///   as one by one).
 ///
@@ -182,27 +170,6 @@ impl SentRun {
         .bind(&run.pos)
         .bind(chats)
         .bind(lasts)
-        .execute(&mut *conn)
-        .await?;
-        // Every current member's list row moves up; a cleared chat comes back.
-        sqlx::query(&format!(
-            "WITH n AS ( \
-               SELECT uc.user_id, uc.chat_id, max(e.seq) AS seq, max(e.at) AS at, \
-                 max(e.pos) AS pos \
-               FROM {events} \
-               JOIN {s}.members m ON m.chat_id = e.chat_id AND m.left_seq IS NULL \
-               JOIN {s}.user_chats uc ON uc.chat_id = e.chat_id AND uc.user_id = m.user_id \
-                 AND uc.position < e.pos \
-               GROUP BY uc.user_id, uc.chat_id) \
-             UPDATE {s}.user_chats uc SET \
-               last_activity_at = greatest(uc.last_activity_at, n.at), \
-               hidden = uc.hidden AND n.seq <= uc.cleared_up_to_seq, position = n.pos \
-             FROM n WHERE uc.user_id = n.user_id AND uc.chat_id = n.chat_id"
-        ))
-        .bind(&run.chat_id)
-        .bind(&run.seq)
-        .bind(&run.at)
-        .bind(&run.pos)
         .execute(&mut *conn)
         .await?;
         // Sending implies having read everything up to one's own message.

@@ -150,6 +150,18 @@ pub(crate) async fn member_gone(
     .bind(pos)
     .execute(&mut *cx.conn)
     .await?;
+    // Their list row stops following the chat: freeze its activity as of now.
+    sqlx::query(&format!(
+        "UPDATE {s}.user_chats uc SET position = $3, last_activity_at = \
+           greatest(uc.last_activity_at, (SELECT c.last_activity_at FROM {s}.chats c \
+                                          WHERE c.chat_id = $1)) \
+         WHERE uc.chat_id = $1 AND uc.user_id = $2 AND uc.position < $3"
+    ))
+    .bind(chat_id)
+    .bind(user)
+    .bind(pos)
+    .execute(&mut *cx.conn)
+    .await?;
     recount(cx, chat_id).await
 }
 

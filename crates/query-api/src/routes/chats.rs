@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{UNREAD, access, bad_path, bad_query, db};
+use super::{ACTIVITY, LISTED, UNREAD, access, bad_path, bad_query, db};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -106,16 +106,16 @@ async fn list(
             'muted_until', uc.muted_until, \
             'muted', uc.muted_forever OR coalesce(uc.muted_until > now(), false), \
             'archived', uc.archived, 'left', m.left_seq IS NOT NULL, \
-            'last_activity_at', uc.last_activity_at), \
-            uc.last_activity_at, uc.chat_id \
+            'last_activity_at', {ACTIVITY}), \
+            {ACTIVITY}, uc.chat_id \
            FROM rm_chats.user_chats uc \
            JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
            JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
            LEFT JOIN rm_users.users peer ON c.kind = 'direct' AND peer.user_id = \
                 CASE WHEN c.requester_id = $1 THEN c.recipient_id ELSE c.requester_id END \
-          WHERE uc.user_id = $1 AND NOT uc.hidden AND {filter} \
-            AND ($2::timestamptz IS NULL OR (uc.last_activity_at, uc.chat_id) < ($2, $3)) \
-          ORDER BY uc.last_activity_at DESC, uc.chat_id DESC \
+          WHERE uc.user_id = $1 AND {LISTED} AND {filter} \
+            AND ($2::timestamptz IS NULL OR ({ACTIVITY}, uc.chat_id) < ($2, $3)) \
+          ORDER BY {ACTIVITY} DESC, uc.chat_id DESC \
           LIMIT $4"
     ))
     .bind(p.user_id)

@@ -8,7 +8,7 @@ use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{UNREAD, db};
+use super::{LISTED, UNREAD, db};
 use crate::QueryState;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -30,7 +30,8 @@ async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<V
                 'accept_requests_from', u.accept_requests_from), \
             'total_unread', (SELECT coalesce(sum({UNREAD}), 0) FROM rm_chats.user_chats uc \
                 JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
-               WHERE uc.user_id = u.user_id AND NOT uc.archived AND NOT uc.hidden)) \
+                JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
+               WHERE uc.user_id = u.user_id AND NOT uc.archived AND {LISTED})) \
            FROM rm_users.users u WHERE u.user_id = $1"
     ))
     .bind(p.user_id)

@@ -48,6 +48,19 @@ pub(crate) const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM rm_message
                          WHERE h.user_id = m.user_id AND h.message_id = x.message_id) \
       LIMIT 9999) unread)";
 
+/// Whether the chat list shows chat `c` to its member (`m`, `uc`): a chat
+/// they cleared or deleted for themselves stays out of it until a message
+/// they can see arrives after the clear. Decided here rather than stored, so
+/// that a send writes no row per member.
+pub(crate) const LISTED: &str =
+    "NOT (uc.hidden AND coalesce(m.left_seq, c.last_seq) <= uc.cleared_up_to_seq)";
+
+/// When chat `c` last had activity for its member (`m`, `uc`): the chat's
+/// own while they are in it, as it was when they left afterwards (frozen
+/// into `uc` by the projection).
+pub(crate) const ACTIVITY: &str = "(CASE WHEN m.left_seq IS NULL \
+      THEN greatest(uc.last_activity_at, c.last_activity_at) ELSE uc.last_activity_at END)";
+
 /// What part of a chat's history `user` may see: seq in (lower, upper].
 /// The upper bound comes from the same projection as membership (the
 /// member's left_seq, else the chat's last_seq as `rm_chats` knows it), so a
