@@ -37,7 +37,11 @@ pub struct Figures {
     pub idle_e2e: Summary,
     pub open: Vec<Open>,
     pub closed: Closed,
+    /// Direct sends with as many senders as the group run has.
+    pub direct_like_group: Closed,
     pub group: Closed,
+    /// Messages sent in all when the final peak RSS was read.
+    pub sent: usize,
     pub fill_lost: usize,
     pub rss_start_kib: u64,
     pub hwm_registered_kib: u64,
@@ -171,28 +175,12 @@ pub async fn measure(args: &E2eArgs, client: &Arc<Client>, pid: u32) -> anyhow::
         });
     }
 
-    // Closed loop over the pairs.
-    let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let (range, elapsed) = {
-        let p = pairs.clone();
-        let c = client.clone();
-        closed(
-            &clock,
-            &seqs,
-            args.closed_clients,
-            Stop::At(deadline),
-            move |w, k, seq| {
-                let (c, p) = (c.clone(), p.clone());
-                Box::pin(async move {
-                    let (chat, a, b) = &p[(w + k * 7) % p.len()];
-                    c.send(*chat, if k % 2 == 0 { a } else { b }, seq).await
-                })
-            },
-        )
-        .await
-    };
-    let closed_run = finish(&clock, range, elapsed, 1).await;
+    // Closed loop over the pairs: at full concurrency, then with as many
+    // senders as the group run (its like-for-like comparison).
+    let closed_run = direct_closed(args, client, &clock, &seqs, &pairs, args.closed_clients).await;
     eprintln!("closed loop: {:.0} msgs/s", closed_run.rate);
+    let direct_like_group =
+        direct_closed(args, client, &clock, &seqs, &pairs, args.group_senders).await;
 
     // The group, every member connected.
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
@@ -247,13 +235,43 @@ pub async fn measure(args: &E2eArgs, client: &Arc<Client>, pid: u32) -> anyhow::
         idle_e2e,
         open,
         closed: closed_run,
+        direct_like_group,
         group: group_run,
+        sent: seqs.peek(),
         fill_lost: fill.lost,
         rss_start_kib,
         hwm_registered_kib,
         hwm_end_kib,
         rss_end_kib,
     })
+}
+
+/// `workers` closed-loop senders over the direct pairs for `args.seconds`.
+async fn direct_closed(
+    args: &E2eArgs,
+    client: &Arc<Client>,
+    clock: &Arc<Clock>,
+    seqs: &Arc<Seqs>,
+    pairs: &Arc<Vec<(Uuid, User, User)>>,
+    workers: usize,
+) -> Closed {
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let (p, c) = (pairs.clone(), client.clone());
+    let (range, elapsed) = closed(
+        clock,
+        seqs,
+        workers,
+        Stop::At(deadline),
+        move |w, k, seq| {
+            let (c, p) = (c.clone(), p.clone());
+            Box::pin(async move {
+                let (chat, a, b) = &p[(w + k * 7) % p.len()];
+                c.send(*chat, if k % 2 == 0 { a } else { b }, seq).await
+            })
+        },
+    )
+    .await;
+    finish(clock, range, elapsed, 1).await
 }
 
 enum Stop {
