@@ -192,10 +192,17 @@ async fn group_membership_and_roles_follow_create_add_remove_leave_and_promote()
         .await;
     h.send(g, bob, "g3", "third").await;
     env.caught_up(&proj).await;
-    // Carol was removed before seq 3: her frozen list row did not move with it.
+    // Carol was removed before seq 3: her frozen list row did not move with
+    // it. A member's activity is the chat's while they are in it (joined at
+    // read time, as the chat list does), their row's once they left.
     let activity = |u: uuid::Uuid| {
         format!(
-            "(SELECT last_activity_at FROM rm_chats.user_chats WHERE chat_id = '{g}' AND user_id = '{u}')"
+            "(SELECT CASE WHEN m.left_seq IS NULL \
+                 THEN greatest(uc.last_activity_at, c.last_activity_at) ELSE uc.last_activity_at END \
+               FROM rm_chats.user_chats uc \
+               JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
+               JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
+              WHERE uc.chat_id = '{g}' AND uc.user_id = '{u}')"
         )
     };
     let earlier = env
