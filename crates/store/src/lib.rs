@@ -18,6 +18,12 @@
 //! skip an event that commits late. The lost concurrency is won back by group
 //! commit: one appender task per process packs every append that is waiting
 //! into one transaction. See `docs/decisions/0002-gap-safe-global-order.md`.
+//!
+//! ## One reader per process
+//! Every subscription of a Postgres store follows one tail of the log,
+//! fanned out in memory; the appender hands its committed events to that
+//! tail, so the process that appended never reads them back. See
+//! `docs/decisions/0008-one-log-reader-per-process.md`.
 
 pub mod chain;
 pub mod envelope;

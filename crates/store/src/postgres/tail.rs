@@ -120,8 +120,13 @@ impl Tail {
         let Some(first) = batch.first().map(|e| e.position) else {
             return;
         };
-        if first > *last + 1 && (!self.catch_up(last).await || first > *last + 1) {
-            return;
+        if first > *last + 1 {
+            // Others committed before this batch: publish theirs first. If
+            // that read fails, the batch waits for the next read too.
+            let read = self.catch_up(last).await;
+            if !read || first > *last + 1 {
+                return;
+            }
         }
         for e in batch {
             if e.position == *last + 1 {
