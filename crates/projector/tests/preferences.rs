@@ -71,10 +71,16 @@ async fn mute_archive_and_clear_set_the_users_chat_list_preferences() {
     h.chat(chat, bob, ChatAction::AcceptRequest).await;
     h.send(chat, alice, "c1", "one").await;
     let (proj, _stop) = env.spawn(500);
+    // `hidden` as the chat list decides it: a cleared chat stays hidden only
+    // until a newer message (joined from the chat's row at read time).
     let prefs = format!(
-        "SELECT jsonb_build_object('muted_until', muted_until, 'forever', muted_forever, \
-           'archived', archived, 'cleared', cleared_up_to_seq, 'hidden', hidden) \
-         FROM rm_chats.user_chats WHERE chat_id = '{chat}' AND user_id = "
+        "SELECT jsonb_build_object('muted_until', uc.muted_until, 'forever', uc.muted_forever, \
+           'archived', uc.archived, 'cleared', uc.cleared_up_to_seq, 'hidden', \
+           uc.hidden AND coalesce(m.left_seq, c.last_seq) <= uc.cleared_up_to_seq) \
+         FROM rm_chats.user_chats uc \
+         JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
+         JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
+         WHERE uc.chat_id = '{chat}' AND uc.user_id = "
     );
     let bobs = format!("{prefs}'{bob}'");
     let until = h.now() + time::Duration::days(1);
