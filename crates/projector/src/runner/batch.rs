@@ -7,7 +7,7 @@
 //! notification is sent by the same transaction, hence only on commit.
 
 use chat_store::RecordedEvent;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Connection, PgConnection, PgPool};
 use time::OffsetDateTime;
 
 use crate::NOTIFY_CHANNEL;
@@ -74,20 +74,20 @@ pub async fn apply_batch(
 }
 
 /// Move the checkpoint of `schema` from `expected` past `events`, none of
-/// which the projection handles: one statement, committed without waiting
-/// for the disk. Losing it in a crash only means these events are skipped
-/// again; a checkpoint that moved meanwhile (a lost lease, a rebuild) is
-/// left alone and reported, as [`apply_batch`] does.
+/// which the projection handles: one statement, no transaction of its own
+/// (on the runner's connection it does not wait for the disk either).
+/// Losing it in a crash only means these events are skipped again; a
+/// checkpoint that moved meanwhile (a lost lease, a rebuild) is left alone
+/// and reported, as [`apply_batch`] does.
 pub(crate) async fn skip_batch(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     projection: &dyn Projection,
     schema: &str,
     expected: u64,
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
-    check_schema(schema)?;
     let Some(newest) = events.last() else {
-        return read_checkpoint(pool, schema).await;
+        return current(conn, schema, expected).await;
     };
     if newest.position <= expected {
         return Err(ProjectorError::OutOfOrder {
@@ -99,44 +99,32 @@ pub(crate) async fn skip_batch(
         position: newest.position,
         last_event_at: Some(newest.occurred_at),
     };
-    let at = newest
-        .occurred_at
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| ProjectorError::Decode {
-            position: newest.position,
-            message: e.to_string(),
-        })?;
-    // Literals, not parameters: the simple protocol runs the whole script
-    // in one round trip. Every value is a number, our own timestamp
-    // rendering, a checked schema name or a projection's static name.
-    let notify = if schema == projection.schema() {
-        format!(
-            "SELECT pg_notify('{NOTIFY_CHANNEL}', '{}:{}') FROM moved",
-            projection.name(),
-            to.position
-        )
-    } else {
-        "SELECT 1 FROM moved".to_owned()
-    };
-    let done = sqlx::raw_sql(&format!(
-        "BEGIN; SET LOCAL synchronous_commit = off;          WITH moved AS (UPDATE {schema}.checkpoint SET position = {},            last_event_at = '{at}', updated_at = now() WHERE position = {} RETURNING 1) {notify};          COMMIT",
-        big(to.position),
-        big(expected),
-    ))
-    .execute(pool)
-    .await?;
-    if done.rows_affected() == 1 {
-        return Ok(to);
-    }
-    let found = read_checkpoint(pool, schema).await?.position;
-    Err(ProjectorError::CheckpointMoved {
-        schema: schema.to_owned(),
-        expected,
-        found,
-    })
+    move_checkpoint(conn, projection, schema, expected, to).await?;
+    Ok(to)
+}
+
+/// [`apply_batch`] on a connection of the caller's (the runner's own).
+pub(crate) async fn apply_batch_on(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    expected: u64,
+    events: &[RecordedEvent],
+) -> Result<Checkpoint> {
+    check_schema(schema)?;
+    let mut tx = conn.begin().await?;
+    let applied = apply_in(&mut tx, projection, schema, expected, events).await?;
+    tx.commit().await?;
+    Ok(applied)
 }
 
 /// [`apply_batch`] inside a transaction the caller commits.
+///
+/// The events are applied first and the checkpoint moves last, by one
+/// statement that only matches the row still at `expected`: a runner that
+/// lost the race (its lease, or to a rebuild's swap) finds no row, rolls
+/// back and reports the move. Under READ COMMITTED a competing transaction
+/// that moved the row first makes this one's update re-check and miss.
 pub(crate) async fn apply_in(
     conn: &mut PgConnection,
     projection: &dyn Projection,
@@ -144,8 +132,73 @@ pub(crate) async fn apply_in(
     expected: u64,
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
+    let Some(newest) = events.last() else {
+        return current(conn, schema, expected).await;
+    };
+    // Checked up front: the projection applies the batch as a whole.
+    let mut last = expected;
+    for event in events {
+        if event.position <= last {
+            return Err(ProjectorError::OutOfOrder {
+                checkpoint: last,
+                next: event.position,
+            });
+        }
+        last = event.position;
+    }
+    projection.apply_events(&mut *conn, schema, events).await?;
+    let to = Checkpoint {
+        position: newest.position,
+        last_event_at: Some(newest.occurred_at),
+    };
+    move_checkpoint(conn, projection, schema, expected, to).await?;
+    Ok(to)
+}
+
+/// Move the checkpoint of `schema` from `expected` to `to` and, for the live
+/// schema, notify the waiters: one statement. `CheckpointMoved` if the row
+/// is not at `expected`.
+pub(crate) async fn move_checkpoint(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    expected: u64,
+    to: Checkpoint,
+) -> Result<()> {
+    check_schema(schema)?;
+    let notify = if schema == projection.schema() {
+        "pg_notify($4, $5)::text"
+    } else {
+        "NULL::text"
+    };
+    let moved: Option<(Option<String>,)> = sqlx::query_as(&format!(
+        "WITH moved AS (UPDATE {schema}.checkpoint SET position = $1, last_event_at = $2, \
+           updated_at = now() WHERE position = $3 RETURNING 1) \
+         SELECT {notify} FROM moved"
+    ))
+    .bind(big(to.position))
+    .bind(to.last_event_at)
+    .bind(big(expected))
+    .bind(NOTIFY_CHANNEL)
+    .bind(format!("{}:{}", projection.name(), to.position))
+    .fetch_optional(&mut *conn)
+    .await?;
+    if moved.is_some() {
+        return Ok(());
+    }
+    let found = current(conn, schema, expected).await?.position;
+    Err(ProjectorError::CheckpointMoved {
+        schema: schema.to_owned(),
+        expected,
+        found,
+    })
+}
+
+/// The checkpoint row as it is (created if missing, as a fresh rebuild's
+/// tables are); `CheckpointMoved` unless it is at `expected`.
+async fn current(conn: &mut PgConnection, schema: &str, expected: u64) -> Result<Checkpoint> {
     let row: Option<(i64, Option<OffsetDateTime>)> = sqlx::query_as(&format!(
-        "SELECT position, last_event_at FROM {schema}.checkpoint FOR UPDATE"
+        "SELECT position, last_event_at FROM {schema}.checkpoint"
     ))
     .fetch_optional(&mut *conn)
     .await?;
@@ -165,40 +218,8 @@ pub(crate) async fn apply_in(
             found,
         });
     }
-    let mut last = Checkpoint {
+    Ok(Checkpoint {
         position: found,
         last_event_at: found_at,
-    };
-    // Checked up front: the projection applies the batch as a whole.
-    for event in events {
-        if event.position <= last.position {
-            return Err(ProjectorError::OutOfOrder {
-                checkpoint: last.position,
-                next: event.position,
-            });
-        }
-        last = Checkpoint {
-            position: event.position,
-            last_event_at: Some(event.occurred_at),
-        };
-    }
-    projection.apply_events(&mut *conn, schema, events).await?;
-    if last.position == found {
-        return Ok(last);
-    }
-    sqlx::query(&format!(
-        "UPDATE {schema}.checkpoint SET position = $1, last_event_at = $2, updated_at = now()"
-    ))
-    .bind(big(last.position))
-    .bind(last.last_event_at)
-    .execute(&mut *conn)
-    .await?;
-    if schema == projection.schema() {
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(NOTIFY_CHANNEL)
-            .bind(format!("{}:{}", projection.name(), last.position))
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(last)
+    })
 }

@@ -28,6 +28,13 @@ impl Lease {
             .fetch_one(&mut conn)
             .await?;
         if got {
+            // The leader applies its batches on this connection. Read models
+            // are derived data: a commit lost in a crash loses its checkpoint
+            // move with it, and the batch is applied again. So commits here
+            // need not wait for the disk.
+            sqlx::query("SET synchronous_commit = off")
+                .execute(&mut conn)
+                .await?;
             Ok(Some(Lease {
                 conn,
                 schema: schema.to_owned(),
@@ -36,6 +43,12 @@ impl Lease {
             let _ = conn.close().await;
             Ok(None)
         }
+    }
+
+    /// The lease's own connection, on which the leader applies its batches:
+    /// if it breaks, the lock went with it and so does the batch.
+    pub(crate) fn conn(&mut self) -> &mut PgConnection {
+        &mut self.conn
     }
 
     /// Fails when the lease connection is gone (the lock went with it).

@@ -3,9 +3,9 @@
 //! Each task takes its projection's [lease] (or stands by, retrying),
 //! reads the committed checkpoint, subscribes to the event store after it and
 //! applies whatever is ready (up to `batch_size` events) in one transaction
-//! that also moves the checkpoint. A batch of events the projection does not
-//! handle only moves the checkpoint, in one statement that does not wait for
-//! the disk. On any failure (the database restarting,
+//! that also moves the checkpoint, on the lease's own connection (whose
+//! commits do not wait for the disk: see [`lease`]). A batch of events the
+//! projection does not handle only moves the checkpoint, in one statement. On any failure (the database restarting,
 //! the store unavailable, a poison event) it logs, drops its lease, backs off
 //! and starts over from the committed checkpoint, so nothing is lost or
 //! applied twice. A shutdown signal is honoured between batches.
@@ -30,7 +30,7 @@ use crate::sql::analyze_schema;
 
 /// Events applied before the runner refreshes its tables' statistics.
 const ANALYZE_AFTER: u64 = 100_000;
-use batch::{apply_batch, ensure_checkpoint, read_checkpoint, skip_batch};
+use batch::{apply_batch_on, ensure_checkpoint, read_checkpoint, skip_batch};
 use leader::{Ended, Leader, Pauses};
 use lease::Lease;
 use status::{ProjectionStatus, ProjectorHandle, Slot, lock};
@@ -194,10 +194,11 @@ impl Runner {
             };
             let batch = chunk.into_iter().collect::<Result<Vec<_>, _>>()?;
             let (projection, from) = (self.projection.as_ref(), checkpoint.position);
+            let conn = lease.conn();
             checkpoint = if batch.iter().any(|e| projection.handles(e)) {
-                apply_batch(&self.pool, projection, schema, from, &batch).await?
+                apply_batch_on(conn, projection, schema, from, &batch).await?
             } else {
-                skip_batch(&self.pool, projection, schema, from, &batch).await?
+                skip_batch(conn, projection, schema, from, &batch).await?
             };
             // After a large catch-up, re-analyze once caught up (or every
             // million events on the way) rather than wait for autovacuum.

@@ -48,7 +48,6 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// A connection pool for `url`.
 /// Session settings every connection of ours gets.
 ///
 /// `plan_cache_mode = force_custom_plan`: sqlx prepares every statement, and
@@ -63,10 +62,15 @@ pub fn tuned(opts: PgConnectOptions) -> PgConnectOptions {
     opts.options([("plan_cache_mode", "force_custom_plan")])
 }
 
+/// Pooled connections are not pinged before each use (`test_before_acquire`
+/// would add a round trip to every acquire, three or more per command): a
+/// connection that broke while idle fails its next statement, is dropped by
+/// the pool, and that one request answers 503 and may be retried.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let opts = tuned(PgConnectOptions::from_str(url)?);
     PgPoolOptions::new()
         .max_connections(max_connections)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts)
         .await
