@@ -17,11 +17,11 @@
 //! the store that wrote it, so that tail does not read them again either.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use sqlx::Row;
 use sqlx::types::Json;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Executor, PgConnection, PgPool};
 use time::OffsetDateTime;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, warn};
@@ -43,6 +43,10 @@ pub(crate) struct Local {
 /// The advisory lock key that serializes appends across every process
 /// sharing the database ("chat-evt" in ASCII).
 pub const APPEND_LOCK: i64 = 0x6368_6174_2d65_7674;
+
+/// The appender's transaction start: `BEGIN` and the lock as one script.
+static BEGIN_AND_LOCK: LazyLock<String> =
+    LazyLock::new(|| format!("BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK})"));
 
 /// One stream's append inside a batch.
 #[derive(Debug, Clone)]
@@ -116,9 +120,18 @@ async fn commit(
     reqs: &[AppendRequest],
     local: &Local,
 ) -> Result<Vec<Result<AppendResult>>> {
-    let mut tx = pool.begin().await?;
-    let (results, recorded_at) = append_staged(&mut tx, reqs, Some(local.origin)).await?;
-    tx.commit().await?;
+    let mut conn = pool.acquire().await?;
+    let (results, recorded_at) = match in_transaction(&mut conn, reqs, local.origin).await {
+        Ok(done) => done,
+        Err(e) => {
+            // A connection whose transaction state is unknown is closed,
+            // never handed back to the pool.
+            if conn.execute("ROLLBACK").await.is_err() {
+                conn.close_on_drop();
+            }
+            return Err(e);
+        }
+    };
     if let Some(recorded_at) = recorded_at {
         // No receiver (no tail yet) is fine: it reads the log when it starts.
         let _ = local
@@ -126,6 +139,19 @@ async fn commit(
             .send(Arc::new(committed(reqs, &results, recorded_at)));
     }
     Ok(results)
+}
+
+/// `BEGIN` and the lock in one round trip (the simple protocol runs both),
+/// then the append and `COMMIT`.
+async fn in_transaction(
+    conn: &mut PgConnection,
+    reqs: &[AppendRequest],
+    origin: Uuid,
+) -> Result<(Vec<Result<AppendResult>>, Option<OffsetDateTime>)> {
+    conn.execute(BEGIN_AND_LOCK.as_str()).await?;
+    let done = append_locked(&mut *conn, reqs, Some(origin)).await?;
+    conn.execute("COMMIT").await?;
+    Ok(done)
 }
 
 /// The events `reqs` wrote, as a reader of the log would get them.
@@ -205,7 +231,15 @@ async fn append_staged(
         .bind(APPEND_LOCK)
         .execute(&mut *conn)
         .await?;
+    append_locked(conn, reqs, origin).await
+}
 
+/// The append proper, once the transaction holds the lock.
+async fn append_locked(
+    conn: &mut PgConnection,
+    reqs: &[AppendRequest],
+    origin: Option<Uuid>,
+) -> Result<(Vec<Result<AppendResult>>, Option<OffsetDateTime>)> {
     let ids: Vec<Uuid> = reqs
         .iter()
         .flat_map(|r| r.events.iter().map(|e| e.event_id))
