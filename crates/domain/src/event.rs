@@ -20,6 +20,13 @@ pub trait DomainEvent {
     /// command side can load every event about one message with one probe,
     /// which is what lets the chat aggregate hold no per-message state.
     fn subject(&self) -> Option<Uuid>;
+    /// Whether this event brings its subject into being (a message's
+    /// `MessageSent`): a stream holds at most one such event per subject, and
+    /// the store refuses a second one, which is what makes a resend of the
+    /// same client message id append nothing.
+    fn creates_subject(&self) -> bool {
+        false
+    }
 }
 
 /// An event-sourced aggregate: state folded from its stream by `evolve`,

@@ -35,6 +35,10 @@ pub struct NewEvent {
     /// The entity inside the stream this event is about (a message id), indexed
     /// so the command side can fold one message's history without the stream.
     pub subject: Option<Uuid>,
+    /// This event brings its subject into being: the append fails with
+    /// [`crate::StoreError::SubjectTaken`] if the stream already has an event
+    /// about it (checked in the append's own transaction).
+    pub creates_subject: bool,
     pub payload: Value,
     pub metadata: Metadata,
     pub occurred_at: OffsetDateTime,
@@ -48,6 +52,7 @@ impl NewEvent {
             event_type: event_type.into(),
             schema_version: 1,
             subject: None,
+            creates_subject: false,
             payload,
             metadata: Metadata::default(),
             occurred_at,

@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use uuid::Uuid;
+
 use crate::ExpectedVersion;
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -20,6 +22,15 @@ pub enum StoreError {
     IdempotencyMismatch,
     #[error("an append needs at least one event")]
     EmptyAppend,
+    /// An event that creates its subject found the subject already in the
+    /// stream: where its first event stands.
+    #[error("stream {stream} already has {subject} (version {version})")]
+    SubjectTaken {
+        stream: String,
+        subject: Uuid,
+        version: u64,
+        position: u64,
+    },
     #[error("invalid stream name {0:?}")]
     InvalidStream(String),
     /// A payload that does not decode into the expected event type.

@@ -388,6 +388,20 @@ impl EventStore for KurrentEventStore {
         if unique.len() != events.len() {
             return Err(StoreError::IdempotencyMismatch);
         }
+        // KurrentDB cannot check this inside the append: read first. A
+        // concurrent creator of the same subject is caught by the expected
+        // version the command side always passes.
+        for e in events.iter().filter(|e| e.creates_subject) {
+            let Some(subject) = e.subject else { continue };
+            if let Some(first) = self.read_subject(stream, subject).await?.first() {
+                return Err(StoreError::SubjectTaken {
+                    stream: stream.to_owned(),
+                    subject,
+                    version: first.version,
+                    position: first.position,
+                });
+            }
+        }
         let state = match expected {
             ExpectedVersion::Any => StreamState::Any,
             ExpectedVersion::NoStream | ExpectedVersion::Exact(0) => StreamState::NoStream,

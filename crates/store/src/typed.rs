@@ -19,6 +19,7 @@ pub fn encode<E: DomainEvent + Serialize>(
     let mut new = NewEvent::new(event.event_type(), payload, occurred_at);
     new.schema_version = event.schema_version();
     new.subject = event.subject();
+    new.creates_subject = event.creates_subject();
     new.metadata = metadata.clone();
     Ok(new)
 }

@@ -60,6 +60,7 @@ contract_cases!(
     the_global_log_reads_from_a_position_in_order,
     the_envelope_round_trips_every_field,
     one_messages_history_reads_by_subject,
+    a_second_event_creating_a_subject_is_refused_with_the_first,
     concurrent_appends_at_the_same_version_let_exactly_one_win,
     a_subscription_catches_up_then_goes_live,
 );
@@ -347,6 +348,55 @@ async fn one_messages_history_reads_by_subject(s: Store) {
         ["MessageSent", "MessageEdited"]
     );
     assert!(got.iter().all(|e| e.stream == a));
+}
+
+async fn a_second_event_creating_a_subject_is_refused_with_the_first(s: Store) {
+    let (a, b) = (unique_stream("a"), unique_stream("b"));
+    let m = Uuid::now_v7();
+    let creates = |n| {
+        let mut e = event("MessageSent", n);
+        e.subject = Some(m);
+        e.creates_subject = true;
+        e
+    };
+    let first = s
+        .append(
+            &a,
+            ExpectedVersion::Any,
+            vec![event("Other", 0), creates(1)],
+        )
+        .await
+        .unwrap();
+    let again = s.append(&a, ExpectedVersion::Any, vec![creates(2)]).await;
+    match again {
+        Err(StoreError::SubjectTaken {
+            stream,
+            subject,
+            version,
+            position,
+        }) => {
+            assert_eq!((stream, subject), (a.clone(), m));
+            assert_eq!((version, position), (2, first.last_position));
+        }
+        other => panic!("expected SubjectTaken, got {other:?}"),
+    }
+    assert_eq!(
+        s.read_stream(&a, 1, Direction::Forward, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    // Another stream may have the same subject; later events about it are
+    // not creations.
+    s.append(&b, ExpectedVersion::Any, vec![creates(3)])
+        .await
+        .unwrap();
+    let mut edit = event("MessageEdited", 4);
+    edit.subject = Some(m);
+    s.append(&a, ExpectedVersion::Any, vec![edit])
+        .await
+        .unwrap();
 }
 
 async fn concurrent_appends_at_the_same_version_let_exactly_one_win(s: Store) {

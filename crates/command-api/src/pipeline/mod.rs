@@ -212,6 +212,16 @@ where
                     events,
                 });
             }
+            // The command would create what the stream already has: a
+            // resend of the same message. Nothing to append.
+            Err(StoreError::SubjectTaken { position, .. }) => {
+                return Ok(Outcome {
+                    stream: stream.to_owned(),
+                    version: loaded.version,
+                    position: position.max(loaded.position),
+                    events: Vec::new(),
+                });
+            }
             Err(StoreError::WrongExpectedVersion { actual, .. }) => {
                 if let Some(expected) = ctx.if_match {
                     return Err(version_mismatch(expected, actual));

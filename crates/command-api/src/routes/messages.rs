@@ -24,7 +24,7 @@ use crate::CommandState;
 use crate::openapi::{
     self, ChatAnswer, ChatPath, MessageAnswer, MessagePath, ReactionPath, SentAnswer,
 };
-use crate::pipeline::{CommandContext, domain_error, execute, store_error};
+use crate::pipeline::{CommandContext, Outcome, domain_error, execute, store_error};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -93,17 +93,15 @@ async fn send(
     ctx.command_id
         .get_or_insert_with(|| b.client_msg_id.clone());
     let (state, ctx, b) = (&state, &ctx, &b);
-    let outcome = execute::<Chat, _, _>(
+    // No resend probe up front: the store refuses a second `MessageSent`
+    // with this message id inside the append (the pipeline answers that as
+    // a resend), and a refused send is probed below.
+    let sent = execute::<Chat, _, _>(
         state,
         ctx,
         &chat_stream(chat_id),
         move |loaded| async move {
-            // Independent reads: the resend check and the peer's blocks.
-            let (existing, blocked_by_peer) = tokio::join!(
-                message_facts(state, chat_id, mid, me),
-                peer_blocks(state, &loaded.state, me)
-            );
-            let (existing, blocked_by_peer) = (existing?, blocked_by_peer?);
+            let blocked_by_peer = peer_blocks(state, &loaded.state, me).await?;
             if b.reply_to.is_some() && !loaded.state.is_participant(me) {
                 return Err(ApiError::not_found(
                     "chat_not_found",
@@ -137,13 +135,34 @@ async fn send(
                     media,
                     reply_to,
                     forward_of,
-                    existing,
+                    existing: None,
                     blocked_by_peer,
                 },
             })
         },
     )
-    .await?;
+    .await;
+    let outcome = match sent {
+        Ok(outcome) => outcome,
+        // A refused send may be the resend of a message sent before the
+        // refusal applied (a block since, a closed group): that message's
+        // answer still stands.
+        Err(e) if e.status.is_client_error() => {
+            match message_facts(state, chat_id, mid, me).await? {
+                Some(f) if f.sender_id == me => {
+                    let loaded = chat(state, chat_id).await?;
+                    Outcome {
+                        stream: chat_stream(chat_id),
+                        version: loaded.version,
+                        position: loaded.position,
+                        events: Vec::new(),
+                    }
+                }
+                _ => return Err(e),
+            }
+        }
+        Err(e) => return Err(e),
+    };
     // A resend appends nothing: answer with the original message.
     let seq = match outcome.events.iter().find_map(|e| match e {
         ChatEvent::MessageSent { seq, .. } => Some(*seq),

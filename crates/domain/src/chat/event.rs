@@ -285,4 +285,8 @@ impl DomainEvent for ChatEvent {
             _ => None,
         }
     }
+
+    fn creates_subject(&self) -> bool {
+        matches!(self, ChatEvent::MessageSent { .. })
+    }
 }

@@ -247,8 +247,19 @@ async fn append_locked(
     let mut streams: Vec<&str> = reqs.iter().map(|r| r.stream.as_str()).collect();
     streams.sort_unstable();
     streams.dedup();
+    // Subjects the batch would create, to find any already in their stream.
+    let (mut subject_streams, mut subjects) = (Vec::new(), Vec::new());
+    for r in reqs {
+        for e in r.events.iter().filter(|e| e.creates_subject) {
+            if let Some(subject) = e.subject {
+                subject_streams.push(r.stream.as_str());
+                subjects.push(subject);
+            }
+        }
+    }
 
-    // kind 0: the log head; 1: a stream's version; 2: an event id already stored.
+    // kind 0: the log head; 1: a stream's version; 2: an event id already
+    // stored; 3: the first event about a subject the batch would create.
     let facts: Vec<FactRow> = sqlx::query_as(
         "SELECT 0::int2, NULL::text, NULL::uuid, coalesce(max(position), 0), 0::int8, NULL::bytea FROM events \
          UNION ALL \
@@ -257,16 +268,25 @@ async fn append_locked(
            LEFT JOIN LATERAL (SELECT version, hash FROM events WHERE stream = s \
                               ORDER BY version DESC LIMIT 1) last ON true \
          UNION ALL \
-         SELECT 2::int2, stream, event_id, version, position, NULL::bytea FROM events WHERE event_id = ANY($2)",
+         SELECT 2::int2, stream, event_id, version, position, NULL::bytea FROM events WHERE event_id = ANY($2) \
+         UNION ALL \
+         SELECT 3::int2, q.stream, q.subject, first.version, first.position, NULL::bytea \
+           FROM unnest($3::text[], $4::uuid[]) AS q(stream, subject) \
+           JOIN LATERAL (SELECT version, position FROM events \
+                          WHERE stream = q.stream AND subject = q.subject \
+                          ORDER BY version LIMIT 1) first ON true",
     )
     .bind(&streams)
     .bind(&ids)
+    .bind(&subject_streams)
+    .bind(&subjects)
     .fetch_all(&mut *conn)
     .await?;
 
     let mut head = 0u64;
     let mut versions: HashMap<String, StreamTip> = HashMap::with_capacity(streams.len());
     let mut placed: HashMap<Uuid, Placed> = HashMap::new();
+    let mut taken: HashMap<(String, Uuid), Placed> = HashMap::new();
     for (kind, stream, id, a, b, hash) in facts {
         match (kind, stream, id) {
             (0, _, _) => head = a as u64,
@@ -279,6 +299,16 @@ async fn append_locked(
                     StreamTip {
                         version: a as u64,
                         hash,
+                    },
+                );
+            }
+            (3, Some(stream), Some(subject)) => {
+                taken.insert(
+                    (stream.clone(), subject),
+                    Placed {
+                        stream,
+                        version: a as u64,
+                        position: b as u64,
                     },
                 );
             }
@@ -299,7 +329,14 @@ async fn append_locked(
     let mut rows = Rows::default();
     let results = reqs
         .iter()
-        .map(|req| place(req, &mut placed, &mut versions, &mut head, &mut rows))
+        .map(|req| {
+            let known = Known {
+                placed: &mut placed,
+                taken: &mut taken,
+                versions: &mut versions,
+            };
+            place(req, known, &mut head, &mut rows)
+        })
         .collect();
     let recorded_at = if rows.position.is_empty() {
         None
@@ -311,13 +348,24 @@ async fn append_locked(
 
 /// Decide one request's fate against the state as of the earlier requests of
 /// the same batch, and stage its rows.
+/// What the batch knows of the store as of the requests placed before.
+struct Known<'a> {
+    placed: &'a mut HashMap<Uuid, Placed>,
+    taken: &'a mut HashMap<(String, Uuid), Placed>,
+    versions: &'a mut HashMap<String, StreamTip>,
+}
+
 fn place(
     req: &AppendRequest,
-    placed: &mut HashMap<Uuid, Placed>,
-    versions: &mut HashMap<String, StreamTip>,
+    known: Known<'_>,
     head: &mut u64,
     rows: &mut Rows,
 ) -> Result<AppendResult> {
+    let Known {
+        placed,
+        taken,
+        versions,
+    } = known;
     if req.events.is_empty() {
         return Err(StoreError::EmptyAppend);
     }
@@ -335,6 +383,19 @@ fn place(
         return Err(StoreError::IdempotencyMismatch);
     }
 
+    for e in req.events.iter().filter(|e| e.creates_subject) {
+        if let Some(first) = e
+            .subject
+            .and_then(|sub| taken.get(&(req.stream.clone(), sub)))
+        {
+            return Err(StoreError::SubjectTaken {
+                stream: req.stream.clone(),
+                subject: e.subject.unwrap_or_default(),
+                version: first.version,
+                position: first.position,
+            });
+        }
+    }
     let tip = versions.get(&req.stream).copied().unwrap_or(StreamTip {
         version: 0,
         hash: chain::GENESIS,
@@ -353,6 +414,16 @@ fn place(
         let version = current + 1 + i as u64;
         let position = first_position + i as u64;
         prev = rows.push(&req.stream, version, position, e, &prev)?;
+        if let (true, Some(subject)) = (e.creates_subject, e.subject) {
+            taken.insert(
+                (req.stream.clone(), subject),
+                Placed {
+                    stream: req.stream.clone(),
+                    version,
+                    position,
+                },
+            );
+        }
         placed.insert(
             e.event_id,
             Placed {
