@@ -102,6 +102,29 @@ async fn a_resend_with_the_same_client_msg_id_returns_the_same_message_and_appen
     assert_eq!(app.event_count().await, before);
 }
 
+/// The store, not a probe before deciding, catches a resend; a resend that
+/// the chat would refuse now (blocked since) still gets its original answer.
+#[tokio::test]
+async fn a_resend_after_the_chat_was_blocked_still_returns_the_original() {
+    let app = TestApp::spawn().await;
+    let users = app.users(2).await;
+    let chat = app.accepted_direct(&users[0], &users[1]).await;
+    let first = app.send(chat, &users[0], "before-block", "hello").await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
+    let r = app
+        .post(&format!("/v1/chats/{chat}/block"), &users[1], None)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+    let before = app.event_count().await;
+    let again = app.send(chat, &users[0], "before-block", "hello").await;
+    assert_answer(&again, 200, &format!("chat-{chat}"));
+    assert_eq!(again.id("message_id"), first.id("message_id"));
+    assert_eq!(again.body["seq"], first.body["seq"]);
+    let fresh = app.send(chat, &users[0], "after-block", "hello?").await;
+    assert!(fresh.status.is_client_error(), "{}", fresh.raw);
+    assert_eq!(app.event_count().await, before);
+}
+
 #[tokio::test]
 async fn invalid_messages_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
