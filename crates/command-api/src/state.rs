@@ -73,6 +73,8 @@ impl CommandState {
         ));
         idempotency.spawn_cleanup(std::time::Duration::from_secs(600));
         let media = MediaService::start(config.media.clone())?;
+        let cache = Arc::new(AggregateCache::new(config.cache_capacity));
+        crate::pipeline::follow::spawn(cache.clone(), store.clone());
         Ok(CommandState {
             pool,
             store,
@@ -80,7 +82,7 @@ impl CommandState {
             verifier,
             limiter: Arc::new(limiter),
             idempotency,
-            cache: Arc::new(AggregateCache::new(config.cache_capacity)),
+            cache,
             policy: Arc::new(config.policy),
             max_body_bytes: config.max_body_bytes,
             media,

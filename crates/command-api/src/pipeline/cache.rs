@@ -1,16 +1,20 @@
-//! The aggregate cache: an optimisation, never the truth.
+//! The aggregate cache: folded states *with the stream version they
+//! reflect*, so a send into a chat with a million past events costs the same
+//! as into a new one once the chat is warm.
 //!
-//! A cached entry is a folded state *with the stream version it reflects*.
-//! Every load still asks the store for events after that version (one indexed
-//! read that is usually empty), so a stale entry (another node appended) is
-//! caught up, never trusted. That is what makes a send into a chat with a
-//! million past events cost the same as into a new one once the chat is warm.
+//! The cache follows the log ([`super::follow`]): an entry a newer event
+//! touched is forgotten, so while the follower runs a hit is as current as
+//! the log this process has seen, and a command takes it as it is. Without
+//! the follower, a load asks the store for events after the cached version.
+//! Either way the append's expected version is what makes a decision safe.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use chat_domain::{Aggregate, Chat, User};
+use chat_domain::{Aggregate, Chat, StreamKind, User, parse_stream};
 use chat_store::typed::Loaded;
+
+use super::follow::Follow;
 
 /// A bounded map of stream → folded state, evicting the least recently used.
 pub struct Cache<A> {
@@ -70,6 +74,22 @@ impl<A: Aggregate> Cache<A> {
         self.lock().entries.remove(stream);
     }
 
+    /// Forget `stream` unless its entry already includes `version`.
+    fn forget_older(&self, stream: &str, version: u64) {
+        let mut inner = self.lock();
+        if inner
+            .entries
+            .get(stream)
+            .is_some_and(|(l, _)| l.version < version)
+        {
+            inner.entries.remove(stream);
+        }
+    }
+
+    fn clear(&self) {
+        self.lock().entries.clear();
+    }
+
     pub fn len(&self) -> usize {
         self.lock().entries.len()
     }
@@ -94,6 +114,7 @@ pub struct AggregateCache {
     chats: Cache<Chat>,
     users: Cache<User>,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    follow: Follow,
 }
 
 impl AggregateCache {
@@ -102,7 +123,49 @@ impl AggregateCache {
             chats: Cache::new(capacity),
             users: Cache::new(capacity),
             locks: Mutex::new(HashMap::new()),
+            follow: Follow::default(),
         }
+    }
+
+    pub(crate) fn follow(&self) -> &Follow {
+        &self.follow
+    }
+
+    /// An entry that is current as far as this process has seen the log;
+    /// `None` when absent or when the cache is not following the log.
+    pub fn current<A: Cached>(&self, stream: &str) -> Option<Loaded<A>> {
+        if !self.follow.live() {
+            return None;
+        }
+        A::cache(self).get(stream)
+    }
+
+    /// The follower's position, to name in [`AggregateCache::put_since`].
+    pub fn seen(&self) -> u64 {
+        self.follow.seen()
+    }
+
+    /// Keep `loaded`, read (or appended) after the follower had seen
+    /// `since`, unless a newer version of its stream has passed since.
+    pub fn put_since<A: Cached>(&self, stream: &str, loaded: Loaded<A>, since: u64) {
+        let recent = self.follow.recent();
+        if !self.follow.live() || recent.admits(stream, loaded.version, since) {
+            A::cache(self).put(stream, loaded);
+        }
+    }
+
+    /// Forget every entry older than `version` of `stream`.
+    pub(crate) fn forget_older(&self, stream: &str, version: u64) {
+        match parse_stream(stream) {
+            Some((StreamKind::Chat, _)) => self.chats.forget_older(stream, version),
+            Some((StreamKind::User, _)) => self.users.forget_older(stream, version),
+            None => {}
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        self.chats.clear();
+        self.users.clear();
     }
 
     /// The lock serializing this process's commands to `stream`. Locks no

@@ -18,6 +18,7 @@
 
 mod cache;
 pub mod context;
+pub mod follow;
 pub mod snapshots;
 
 use std::time::Duration;
@@ -103,6 +104,7 @@ pub fn store_error(e: StoreError) -> ApiError {
 
 /// The state to decide on: the cached entry as it is when `trust_cache`
 /// (the append's version check will catch it if stale), else [`load`].
+/// Answers whether the state was verified against the store.
 async fn current<A: Cached>(
     state: &CommandState,
     stream: &str,
@@ -111,13 +113,23 @@ async fn current<A: Cached>(
     if trust_cache && let Some(hit) = A::cache(&state.cache).get(stream) {
         return Ok((hit, false));
     }
-    Ok((load(state, stream).await?, true))
+    Ok((read(state, stream).await?, true))
 }
 
-/// Fold `stream` up to date: the cached state (or else the snapshot, or
-/// else nothing) plus whatever was appended since. Facts from other streams
-/// come through here: no append checks them, so they are always verified.
+/// A stream's state: from the cache while it follows the log (as current as
+/// what this process has seen), else folded from the store ([`read`]).
+/// Facts from other streams come through here.
 pub async fn load<A: Cached>(state: &CommandState, stream: &str) -> Result<Loaded<A>, ApiError> {
+    match state.cache.current::<A>(stream) {
+        Some(hit) => Ok(hit),
+        None => read(state, stream).await,
+    }
+}
+
+/// Fold `stream` up to date from the store: the cached state (or else the
+/// snapshot, or else nothing) plus whatever was appended since.
+async fn read<A: Cached>(state: &CommandState, stream: &str) -> Result<Loaded<A>, ApiError> {
+    let since = state.cache.seen();
     let cache = A::cache(&state.cache);
     let from = match cache.get(stream) {
         Some(hit) => hit,
@@ -132,7 +144,7 @@ pub async fn load<A: Cached>(state: &CommandState, stream: &str) -> Result<Loade
     if loaded.version - start >= snapshots::SNAPSHOT_EVERY {
         snapshots::write(&state.pool, stream, &loaded).await;
     }
-    cache.put(stream, loaded.clone());
+    state.cache.put_since(stream, loaded.clone(), since);
     Ok(loaded)
 }
 
@@ -192,6 +204,7 @@ where
             .map(|e| typed::encode(e, &meta, ctx.at))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ApiError::internal(&e))?;
+        let since = state.cache.seen();
         match state
             .store
             .append(stream, ExpectedVersion::Exact(loaded.version), new)
@@ -204,7 +217,7 @@ where
                     .fold(std::mem::take(&mut next.state), |s, e| s.evolve(e));
                 next.version = res.last_version;
                 next.position = res.last_position;
-                A::cache(&state.cache).put(stream, next);
+                state.cache.put_since(stream, next, since);
                 return Ok(Outcome {
                     stream: stream.to_owned(),
                     version: res.last_version,
