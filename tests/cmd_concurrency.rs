@@ -166,3 +166,48 @@ async fn a_resent_client_msg_id_without_a_key_returns_the_original_message() {
     );
     assert_eq!(app.event_count().await, before);
 }
+
+/// Two nodes on one database. Node one has the peer's user stream cached
+/// (it decided a send with it); the peer then blocks the sender through node
+/// two. Node one's cache follows the log, so it stops taking the stale
+/// state as a fact: the sender's next send through node one is refused.
+#[tokio::test]
+async fn a_block_made_on_another_node_reaches_this_nodes_cached_facts() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = (
+        app.register("node_alice").await,
+        app.register("node_bob").await,
+    );
+    let chat = app.accepted_direct(&alice, &bob).await;
+    let first = app
+        .send(chat, &alice, "warm", "the cache holds bob now")
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.raw);
+
+    let other = chat::App::build(app.config.clone()).await.unwrap();
+    let other_base = format!("http://{}", other.local_addr());
+    tokio::spawn(other.run_until_stopped(std::future::pending()));
+    let blocked = app
+        .http
+        .post(format!("{other_base}/v1/users/{}/block", alice.id))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert!(blocked.status().is_success(), "{}", blocked.status());
+
+    // Node one learns of the block through its tail (NOTIFY, then one read):
+    // give it a bounded moment, then the send must be refused.
+    let mut last = None;
+    for i in 0..100 {
+        let r = app
+            .send(chat, &alice, &format!("after-{i}"), "still?")
+            .await;
+        if r.status == StatusCode::FORBIDDEN {
+            return;
+        }
+        last = Some(r.raw);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("node one kept accepting sends after the block: {last:?}");
+}
