@@ -531,3 +531,35 @@ async fn postgres_event_ids_are_unique_across_streams() {
     assert!(matches!(err, StoreError::IdempotencyMismatch), "{err:?}");
     assert_eq!(s.head_position().await.unwrap(), 1);
 }
+
+/// The appender writes values as SQL literals: text that is special to SQL
+/// or JSON must come back exactly as it went in, and nothing else runs.
+#[tokio::test]
+async fn postgres_stores_hostile_text_exactly() {
+    let (_db, s) = pg_store().await;
+    let hostile = "it's \\ \"quoted\" \\x00ff ünï 😀 '); DROP TABLE events; --";
+    let stream = "chat-it's\\odd";
+    let mut e = event("Odd'Type", 1);
+    e.payload = json!({ "text": hostile, hostile: [hostile] });
+    e.metadata.correlation_id = Some(hostile.to_owned());
+    e.metadata.command_id = Some("$$;'".to_owned());
+    s.append(stream, ExpectedVersion::NoStream, vec![e.clone()])
+        .await
+        .unwrap();
+    let got = s
+        .read_stream(stream, 1, Direction::Forward, 10)
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        (&got[0].event_type, &got[0].payload, &got[0].metadata),
+        (&e.event_type, &e.payload, &e.metadata)
+    );
+    assert_eq!(s.read_all(0, 10).await.unwrap().len(), 1);
+    assert!(
+        s.append(stream, ExpectedVersion::Any, vec![event("Bad\0Type", 2)])
+            .await
+            .is_err(),
+        "NUL is refused, not truncated"
+    );
+}

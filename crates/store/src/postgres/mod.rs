@@ -7,6 +7,8 @@
 //!   LISTEN/NOTIFY and by a poll timer, so a lost notification only delays.
 
 pub mod append;
+mod placement;
+mod script;
 pub mod setup;
 pub mod subscribe;
 mod tail;

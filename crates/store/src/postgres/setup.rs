@@ -58,8 +58,15 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 /// full scan per call: appends into a 200k-event log took 3 s each before
 /// this. Planning every execution costs tens of microseconds; a stale plan
 /// can cost seconds.
+///
+/// `standard_conforming_strings = on` (Postgres' default, stated so a server
+/// configured otherwise cannot change it): the appender writes values as
+/// literals, where then only a quote is special (`postgres::script`).
 pub fn tuned(opts: PgConnectOptions) -> PgConnectOptions {
-    opts.options([("plan_cache_mode", "force_custom_plan")])
+    opts.options([
+        ("plan_cache_mode", "force_custom_plan"),
+        ("standard_conforming_strings", "on"),
+    ])
 }
 
 /// Pooled connections are not pinged before each use (`test_before_acquire`
