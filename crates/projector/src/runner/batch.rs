@@ -112,7 +112,14 @@ pub(crate) async fn apply_batch_on(
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
     check_schema(schema)?;
-    let mut tx = conn.begin().await?;
+    // The checkpoint row is locked first, in the same round trip as BEGIN: a
+    // rebuild's swap takes its locks in that order too, so the two cannot
+    // deadlock (data tables first, then the checkpoint, did).
+    let mut tx = conn
+        .begin_with(format!(
+            "BEGIN; SELECT 1 FROM {schema}.checkpoint FOR UPDATE"
+        ))
+        .await?;
     let applied = apply_in(&mut tx, projection, schema, expected, events).await?;
     tx.commit().await?;
     Ok(applied)
