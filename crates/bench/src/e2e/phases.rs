@@ -206,24 +206,14 @@ pub async fn measure(args: &E2eArgs, client: &Arc<Client>, pid: u32) -> anyhow::
 
     // Fill up to the total, then read the peak.
     let total = args.total_messages;
-    let (range, elapsed) = {
-        let p = pairs.clone();
-        let c = client.clone();
-        closed(
-            &clock,
-            &seqs,
-            args.closed_clients,
-            Stop::After(total),
-            move |w, k, seq| {
-                let (c, p) = (c.clone(), p.clone());
-                Box::pin(async move {
-                    let (chat, a, b) = &p[(w + k * 7) % p.len()];
-                    c.send(*chat, if k % 2 == 0 { a } else { b }, seq).await
-                })
-            },
-        )
-        .await
-    };
+    let (range, elapsed) = closed(
+        &clock,
+        &seqs,
+        args.closed_clients,
+        Stop::After(total),
+        pair_sends(client, &pairs),
+    )
+    .await;
     let fill = finish(&clock, range, elapsed, 1).await;
     eprintln!("fill: {} messages sent in all", seqs.peek());
     let hwm_end_kib = hwm_kib(pid)?;
@@ -256,22 +246,38 @@ async fn direct_closed(
     workers: usize,
 ) -> Closed {
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
-    let (p, c) = (pairs.clone(), client.clone());
     let (range, elapsed) = closed(
         clock,
         seqs,
         workers,
         Stop::At(deadline),
-        move |w, k, seq| {
-            let (c, p) = (c.clone(), p.clone());
-            Box::pin(async move {
-                let (chat, a, b) = &p[(w + k * 7) % p.len()];
-                c.send(*chat, if k % 2 == 0 { a } else { b }, seq).await
-            })
-        },
+        pair_sends(client, pairs),
     )
     .await;
     finish(clock, range, elapsed, 1).await
+}
+
+/// A closed-loop sender over the direct pairs: worker `w`'s `k`-th message
+/// goes to a pair of its own rotation, from either side in turn.
+fn pair_sends(client: &Arc<Client>, pairs: &Arc<Vec<(Uuid, User, User)>>) -> impl SendFn {
+    let (c, p) = (client.clone(), pairs.clone());
+    move |w, k, seq| {
+        let (c, p) = (c.clone(), p.clone());
+        Box::pin(async move {
+            let (chat, a, b) = &p[(w + k * 7) % p.len()];
+            c.send(*chat, if k % 2 == 0 { a } else { b }, seq).await
+        }) as BoxFuture<'static, anyhow::Result<()>>
+    }
+}
+
+/// What a closed-loop worker calls: `send(worker, k, seq)`.
+trait SendFn:
+    Fn(usize, usize, usize) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync + 'static
+{
+}
+impl<F> SendFn for F where
+    F: Fn(usize, usize, usize) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync + 'static
+{
 }
 
 enum Stop {
@@ -290,7 +296,7 @@ async fn closed<F>(
     send: F,
 ) -> (Range<usize>, Duration)
 where
-    F: Fn(usize, usize, usize) -> BoxFuture<'static, anyhow::Result<()>> + Send + Sync + 'static,
+    F: SendFn,
 {
     let send = Arc::new(send);
     let stop = Arc::new(stop);

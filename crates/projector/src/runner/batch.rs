@@ -86,21 +86,30 @@ pub(crate) async fn skip_batch(
     expected: u64,
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
-    let Some(newest) = events.last() else {
+    let Some(to) = through(expected, events)? else {
         return current(conn, schema, expected).await;
-    };
-    if newest.position <= expected {
-        return Err(ProjectorError::OutOfOrder {
-            checkpoint: expected,
-            next: newest.position,
-        });
-    }
-    let to = Checkpoint {
-        position: newest.position,
-        last_event_at: Some(newest.occurred_at),
     };
     move_checkpoint(conn, projection, schema, expected, to).await?;
     Ok(to)
+}
+
+/// Where `events` take a checkpoint standing at `expected` (`None` for no
+/// events); they must all come after it, in order.
+fn through(expected: u64, events: &[RecordedEvent]) -> Result<Option<Checkpoint>> {
+    let mut last = expected;
+    for event in events {
+        if event.position <= last {
+            return Err(ProjectorError::OutOfOrder {
+                checkpoint: last,
+                next: event.position,
+            });
+        }
+        last = event.position;
+    }
+    Ok(events.last().map(|newest| Checkpoint {
+        position: newest.position,
+        last_event_at: Some(newest.occurred_at),
+    }))
 }
 
 /// [`apply_batch`] on a connection of the caller's (the runner's own).
@@ -139,25 +148,11 @@ pub(crate) async fn apply_in(
     expected: u64,
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
-    let Some(newest) = events.last() else {
+    // Checked up front: the projection applies the batch as a whole.
+    let Some(to) = through(expected, events)? else {
         return current(conn, schema, expected).await;
     };
-    // Checked up front: the projection applies the batch as a whole.
-    let mut last = expected;
-    for event in events {
-        if event.position <= last {
-            return Err(ProjectorError::OutOfOrder {
-                checkpoint: last,
-                next: event.position,
-            });
-        }
-        last = event.position;
-    }
     projection.apply_events(&mut *conn, schema, events).await?;
-    let to = Checkpoint {
-        position: newest.position,
-        last_event_at: Some(newest.occurred_at),
-    };
     move_checkpoint(conn, projection, schema, expected, to).await?;
     Ok(to)
 }
