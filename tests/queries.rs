@@ -280,6 +280,29 @@ async fn each_query_answers_after_a_scripted_history() {
             .contains("<mark>")
     );
 
+    // A highlight is HTML-escaped text with only the matches marked: a
+    // message's markup never reaches a client that renders highlights.
+    let hostile = app
+        .send(
+            chat,
+            &u[0],
+            "xss",
+            "<img src=x onerror=alert(1)> quarterly report & more",
+        )
+        .await;
+    let s = get(
+        &app,
+        &u[2],
+        "/v1/search/messages?q=quarterly",
+        pos(&hostile),
+    )
+    .await;
+    let h = s.body["items"][0]["highlight"].as_str().unwrap_or_default();
+    assert!(h.contains("<mark>quarterly</mark>"), "{h}");
+    assert!(h.contains("&gt;") && h.contains("&amp;"), "escaped: {h}");
+    let unmarked = h.replace("<mark>", "").replace("</mark>", "");
+    assert!(!unmarked.contains(['<', '>']), "no markup but the marks: {h}");
+
     // Users and me.
     let who = get(&app, &u[0], &format!("/v1/users/{}", u[1].id), at).await;
     assert_eq!(who.body["user_id"], u[1].id.to_string());

@@ -68,8 +68,9 @@ async fn search(
         "SELECT jsonb_build_object('chat_id', x.chat_id, 'message_id', x.message_id, 'seq', x.seq, \
                 'sender_id', x.sender_id, 'kind', x.kind, 'text', x.text, 'sent_at', x.sent_at, \
                 'rank', ts_rank(x.search, query), \
-                'highlight', ts_headline('simple', x.text, query, \
-                    'StartSel=<mark>, StopSel=</mark>, MaxFragments=2, MaxWords=20, MinWords=5')) \
+                'highlight', ts_headline('simple', translate(x.text, chr(1) || chr(2), ''), query, \
+                    'StartSel=' || chr(1) || ', StopSel=' || chr(2) || \
+                    ', MaxFragments=2, MaxWords=20, MinWords=5')) \
            FROM websearch_to_tsquery('simple', $2) AS query, \
                 rm_chats.members m \
            JOIN rm_chats.chats c ON c.chat_id = m.chat_id \
@@ -96,8 +97,47 @@ async fn search(
     let items: Vec<Value> = rows
         .into_iter()
         .take(limit as usize)
-        .map(|(v,)| v)
+        .map(|(mut v,)| {
+            if let Some(raw) = v.get("highlight").and_then(Value::as_str) {
+                v["highlight"] = Value::String(marked(raw));
+            }
+            v
+        })
         .collect();
     let next = more.then(|| cursor::encode(&(offset + limit)));
     Ok(Json(json!({ "items": items, "next_cursor": next })))
+}
+
+/// A highlight as HTML: the message's text escaped, the matches (between
+/// the \u{1} and \u{2} markers the query asks Postgres for, which the text
+/// itself cannot contain) in `<mark>`. Message text is the sender's; a
+/// client that renders highlights must never receive it as markup.
+fn marked(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        match c {
+            '\u{1}' => out.push_str("<mark>"),
+            '\u{2}' => out.push_str("</mark>"),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::marked;
+
+    #[test]
+    fn highlights_escape_the_text_and_mark_only_the_matches() {
+        assert_eq!(
+            marked("<img src=x onerror='a&b'> \u{1}hello\u{2} \"x\""),
+            "&lt;img src=x onerror=&#39;a&amp;b&#39;&gt; <mark>hello</mark> &quot;x&quot;"
+        );
+    }
 }
