@@ -51,10 +51,35 @@ async fn reading_your_own_write_waits_for_the_projection() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
     assert_eq!(r.body["items"][0]["text"], "hello there");
-    // A position nobody will reach in time is a 503 with Retry-After.
+    // A position past the log's head can never be reached: a 400 at once,
+    // not a request that holds a connection polling until its timeout.
     get(&app, &u[0], "/v1/me", pos(&sent) + 1_000_000)
         .await
-        .problem(503, "projection_lagging");
+        .problem(400, "invalid_min_position");
+    // A search cursor this server never gave out is refused, not run.
+    let forged = base64_url(b"-5");
+    let r = app
+        .call(
+            Method::GET,
+            &format!("/v1/search/messages?q=hello&cursor={forged}"),
+            Some(&u[0].token),
+            None,
+        )
+        .await;
+    r.problem(400, "invalid_cursor");
+}
+
+/// URL-safe base64 without padding, as the server's cursors are.
+fn base64_url(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |n, b| (n << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..=chunk.len() {
+            out.push(ABC[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
 }
 
 #[tokio::test]
@@ -301,7 +326,10 @@ async fn each_query_answers_after_a_scripted_history() {
     assert!(h.contains("<mark>quarterly</mark>"), "{h}");
     assert!(h.contains("&gt;") && h.contains("&amp;"), "escaped: {h}");
     let unmarked = h.replace("<mark>", "").replace("</mark>", "");
-    assert!(!unmarked.contains(['<', '>']), "no markup but the marks: {h}");
+    assert!(
+        !unmarked.contains(['<', '>']),
+        "no markup but the marks: {h}"
+    );
 
     // Users and me.
     let who = get(&app, &u[0], &format!("/v1/users/{}", u[1].id), at).await;

@@ -64,6 +64,15 @@ async fn search(
         .map(cursor::decode)
         .transpose()?
         .unwrap_or(0);
+    // A cursor is client-held text: one we never gave out is refused, not
+    // handed to the database (a negative offset made Postgres fail: 503).
+    if !(0..=MAX_OFFSET).contains(&offset) {
+        return Err(ApiError::bad_request(
+            "invalid_cursor",
+            "the cursor is not one this server gave out",
+        )
+        .with_field("cursor"));
+    }
     let rows: Vec<(Value,)> = sqlx::query_as(
         "SELECT jsonb_build_object('chat_id', x.chat_id, 'message_id', x.message_id, 'seq', x.seq, \
                 'sender_id', x.sender_id, 'kind', x.kind, 'text', x.text, 'sent_at', x.sent_at, \
@@ -107,6 +116,9 @@ async fn search(
     let next = more.then(|| cursor::encode(&(offset + limit)));
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
+
+/// How deep ranked results page (offsets cost a scan of what they skip).
+const MAX_OFFSET: i64 = 10_000;
 
 /// A highlight as HTML: the message's text escaped, the matches (between
 /// the \u{1} and \u{2} markers the query asks Postgres for, which the text
