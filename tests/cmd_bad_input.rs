@@ -560,3 +560,48 @@ async fn an_empty_mute_body_mutes_and_malformed_ones_are_refused() {
     assert_eq!(res.status.as_u16(), 200, "{}", res.raw);
     assert_eq!(f.app.event_count().await, before + 1);
 }
+
+/// A request id lands in every event's metadata, in a log that is never
+/// rewritten: a client's id is kept only when short and plain; anything
+/// else is replaced by one the server generates.
+#[tokio::test]
+async fn only_short_plain_request_ids_reach_the_log() {
+    let app = TestApp::spawn().await;
+    let users = app.users(2).await;
+    let chat = app.accepted_direct(&users[0], &users[1]).await;
+    let long = "a".repeat(1_000);
+    let send = |id: &str, cmid: &str| {
+        let (app, who) = (&app, &users[0]);
+        let (id, cmid) = (id.to_owned(), cmid.to_owned());
+        async move {
+            app.call_with(
+                Method::POST,
+                &format!("/v1/chats/{chat}/messages"),
+                Some(&who.token),
+                Some(json!({ "client_msg_id": cmid, "kind": "text", "text": "hi" })),
+                &[("x-request-id", id.as_str())],
+            )
+            .await
+        }
+    };
+    let kept = send("trace-42.a:b", "kept").await;
+    let replaced = send(&long, "replaced").await;
+    assert_eq!(kept.headers["x-request-id"], "trace-42.a:b");
+    let generated = replaced.headers["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(generated.parse::<Uuid>().is_ok(), "{generated}");
+    let ids: Vec<(String,)> = sqlx::query_as(
+        "SELECT metadata->>'correlation_id' FROM events \
+          WHERE stream = $1 AND event_type = 'MessageSent' ORDER BY version",
+    )
+    .bind(format!("chat-{chat}"))
+    .fetch_all(&app.state.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        ids.into_iter().map(|(i,)| i).collect::<Vec<_>>(),
+        vec!["trace-42.a:b".to_owned(), generated]
+    );
+}

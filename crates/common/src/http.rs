@@ -1,7 +1,8 @@
-//! The HTTP layers every service wears, in one place: a request id (taken
-//! from `X-Request-Id` or generated, echoed back, and put in the tracing
-//! span), a panic catcher that answers problem+json 500 instead of dropping
-//! the connection, and request tracing.
+//! The HTTP layers every service wears, in one place: a request id (the
+//! client's `X-Request-Id` when it is short and well formed, else generated;
+//! echoed back, put in the tracing span and in event metadata), a panic
+//! catcher that answers problem+json 500 instead of dropping the connection,
+//! and request tracing.
 
 use axum::Router;
 use axum::http::{HeaderName, Request, Response};
@@ -34,4 +35,44 @@ pub fn standard_layers(router: Router) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_foreign_request_id))
+}
+
+/// The longest client request id kept.
+pub const MAX_REQUEST_ID: usize = 64;
+
+/// A request id ends up in every event's metadata, in a log that is never
+/// rewritten: a client's id is kept only if it is 1–64 characters of
+/// `[A-Za-z0-9._:-]`; otherwise it is dropped and one is generated.
+pub fn acceptable_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+async fn drop_foreign_request_id<B>(mut req: Request<B>) -> Request<B> {
+    if req
+        .headers()
+        .get(REQUEST_ID)
+        .is_some_and(|v| !acceptable_request_id(v.as_bytes()))
+    {
+        req.headers_mut().remove(REQUEST_ID);
+    }
+    req
+}
+
+#[cfg(test)]
+mod tests {
+    use super::acceptable_request_id;
+
+    #[test]
+    fn only_short_plain_request_ids_are_kept() {
+        assert!(acceptable_request_id(b"req-42_a.b:c"));
+        assert!(acceptable_request_id(&[b'a'; 64]));
+        assert!(!acceptable_request_id(&[b'a'; 65]));
+        assert!(!acceptable_request_id(b""));
+        assert!(!acceptable_request_id(b"has space"));
+        assert!(!acceptable_request_id("ünï".as_bytes()));
+    }
 }
