@@ -18,6 +18,13 @@ use crate::ratelimit::{RateLimitConfig, Rule};
 
 #[derive(Debug, Clone, Args)]
 pub struct CommandArgs {
+    /// `dev` accepts secrets that are short or documented placeholders;
+    /// any other value refuses to start with them.
+    #[arg(long = "chat-env", env = "CHAT_ENV", default_value = "production")]
+    pub chat_env: String,
+    /// Shorthand for `CHAT_ENV=dev`.
+    #[arg(long)]
+    pub dev: bool,
     /// HS256 key for the tokens we issue. Unset: a random key per start
     /// (development only: tokens die with the process).
     #[arg(long, env = "JWT_SECRET")]
@@ -157,8 +164,54 @@ impl MediaArgs {
     }
 }
 
+/// Shortest secret accepted outside development.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Values the docs and examples show: never a real secret.
+const PLACEHOLDERS: [&str; 4] = [
+    "change-me-to-32-random-bytes-in-production",
+    "change-me-too-32-random-bytes",
+    "changeme",
+    "secret",
+];
+
+/// A secret fit for production: long enough, and not a documented example.
+fn check_secret(name: &str, secret: &Secret) -> Result<(), String> {
+    let value = secret.expose();
+    if PLACEHOLDERS.contains(&value) {
+        return Err(format!(
+            "{name} is a documented placeholder; set it to at least {MIN_SECRET_BYTES} random bytes \
+             (or run with --dev / CHAT_ENV=dev)"
+        ));
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "{name} is {} bytes; at least {MIN_SECRET_BYTES} are needed \
+             (or run with --dev / CHAT_ENV=dev)",
+            value.len()
+        ));
+    }
+    Ok(())
+}
+
 impl CommandArgs {
+    /// Development mode: weak secrets are let through (with the defaults'
+    /// random key when none is set).
+    pub fn is_dev(&self) -> bool {
+        self.dev || self.chat_env.eq_ignore_ascii_case("dev")
+    }
+
     pub fn config(&self) -> Result<CommandConfig, String> {
+        if !self.is_dev() {
+            for (name, secret) in [
+                ("JWT_SECRET", &self.jwt_secret),
+                ("MEDIA_URL_SECRET", &self.media.media_url_secret),
+            ] {
+                if let Some(secret) = secret {
+                    check_secret(name, secret)?;
+                }
+            }
+        }
         let mut auth = match &self.jwt_secret {
             Some(secret) => AuthConfig::new(JwtConfig::new(secret.clone())),
             None => AuthConfig::dev(),
@@ -200,5 +253,45 @@ impl CommandArgs {
             cache_capacity: self.aggregate_cache_capacity,
             media,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::CommandArgs;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: CommandArgs,
+    }
+
+    fn config(argv: &[&str]) -> Result<crate::CommandConfig, String> {
+        let mut full = vec!["chat"];
+        full.extend_from_slice(argv);
+        Cli::try_parse_from(full)
+            .map_err(|e| e.to_string())?
+            .args
+            .config()
+    }
+
+    #[test]
+    fn weak_or_placeholder_secrets_are_refused_outside_development() {
+        let strong = "k".repeat(32);
+        assert!(config(&["--jwt-secret", &strong]).is_ok());
+        let short = config(&["--jwt-secret", "too-short"]).unwrap_err();
+        assert!(short.contains("JWT_SECRET is 9 bytes"), "{short}");
+        let placeholder = config(&["--jwt-secret", "change-me-to-32-random-bytes-in-production"]);
+        assert!(placeholder.unwrap_err().contains("placeholder"));
+        let media = config(&["--jwt-secret", &strong, "--media-url-secret", "short"]);
+        assert!(media.unwrap_err().contains("MEDIA_URL_SECRET"));
+        assert!(config(&["--jwt-secret", "too-short", "--dev"]).is_ok());
+        assert!(config(&["--jwt-secret", "too-short", "--chat-env", "dev"]).is_ok());
+        assert!(
+            config(&[]).is_ok(),
+            "unset: a random key, strong by construction"
+        );
     }
 }
