@@ -95,6 +95,7 @@ async fn an_external_issuers_token_works_and_creates_the_profile() {
         issuer: "https://id.example".into(),
         audience: "chat-app".into(),
         key: ExternalKey::Hs256(Secret::new(external_secret)),
+        role_map: vec![],
     });
     let app = TestApp::spawn_with(db, config).await;
     let t = token(

@@ -39,6 +39,10 @@ pub struct CommandArgs {
     /// external issuer signs with HS256 and JWT_SECRET.
     #[arg(long, env = "JWT_PUBLIC_KEY_PEM")]
     pub jwt_public_key_pem: Option<String>,
+    /// The external issuer's roles that grant ours: `theirs=ours,…` (e.g.
+    /// `chat-auditors=auditor`). Unset: its roles grant nothing.
+    #[arg(long, env = "JWT_ROLE_MAP")]
+    pub jwt_role_map: Option<String>,
     /// Access-token lifetime in seconds.
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     pub access_token_ttl_secs: i64,
@@ -164,6 +168,27 @@ impl MediaArgs {
     }
 }
 
+/// `theirs=ours,…` as pairs; our side must be a role we know.
+fn role_map(raw: &str) -> Result<Vec<(String, String)>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((theirs, ours))
+                if !theirs.trim().is_empty() && KNOWN_ROLES.contains(&ours.trim()) =>
+            {
+                Ok((theirs.trim().to_owned(), ours.trim().to_owned()))
+            }
+            _ => Err(format!(
+                "JWT_ROLE_MAP entry {pair:?} is not `theirs=ours` with ours one of {KNOWN_ROLES:?}"
+            )),
+        })
+        .collect()
+}
+
+/// The roles this server grants meaning to.
+const KNOWN_ROLES: [&str; 1] = [chat_common::auth::ROLE_AUDITOR];
+
 /// Shortest secret accepted outside development.
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -228,6 +253,7 @@ impl CommandArgs {
                 issuer: issuer.clone(),
                 audience: self.jwt_audience.clone(),
                 key,
+                role_map: role_map(self.jwt_role_map.as_deref().unwrap_or(""))?,
             });
         }
         auth.access_ttl = time::Duration::seconds(self.access_token_ttl_secs.max(1));

@@ -69,6 +69,7 @@ fn jwt_config() -> JwtConfig {
             issuer: EXTERNAL_ISSUER.into(),
             audience: EXTERNAL_AUDIENCE.into(),
             key: ExternalKey::Hs256(Secret::new(EXTERNAL_SECRET)),
+            role_map: vec![],
         }),
         ..JwtConfig::new(Secret::new(SECRET))
     }

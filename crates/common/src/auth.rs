@@ -101,6 +101,10 @@ pub struct ExternalIssuer {
     /// Must be one of the tokens' `aud`.
     pub audience: String,
     pub key: ExternalKey,
+    /// The issuer's role names that grant one of ours (`JWT_ROLE_MAP`,
+    /// `theirs=ours`). A role the map does not name grants nothing: an
+    /// identity provider's `auditor` is not ours unless configured so.
+    pub role_map: Vec<(String, String)>,
 }
 
 /// The external issuer's verification key.
@@ -151,6 +155,7 @@ struct External {
     issuer: String,
     key: DecodingKey,
     validation: Validation,
+    role_map: Vec<(String, String)>,
 }
 
 /// Checks access tokens: ours (HS256) and, if configured, an external
@@ -253,7 +258,7 @@ impl Verifier {
         }
         Ok(Principal {
             user_id: external_user_id(&ext.issuer, &claims.sub),
-            roles: string_list(&claims.roles),
+            roles: mapped_roles(&ext.role_map, &string_list(&claims.roles)),
             external: true,
             username_hint: claims
                 .preferred_username
@@ -281,6 +286,7 @@ fn external(ext: &ExternalIssuer) -> Result<External, String> {
         issuer: ext.issuer.clone(),
         validation: validation(algorithms, &ext.issuer, &ext.audience),
         key,
+        role_map: ext.role_map.clone(),
     })
 }
 
@@ -298,15 +304,27 @@ fn public_key(pem: &str) -> Result<(DecodingKey, Vec<Algorithm>), String> {
     }
 }
 
-/// The user id of an external identity: `sub` itself when it is a UUID, else
-/// a UUIDv5 of `"{iss}|{sub}"`, stable for as long as the issuer keeps `sub`.
+/// The user id of an external identity: a UUIDv5 of `"{iss}|{sub}"`, stable
+/// for as long as the issuer keeps `sub`. Always namespaced, even when `sub`
+/// is itself a UUID: an issuer's subject must never be able to name one of
+/// our local users (or another issuer's).
 pub fn external_user_id(issuer: &str, sub: &str) -> Uuid {
-    Uuid::parse_str(sub).unwrap_or_else(|_| {
-        Uuid::new_v5(
-            &EXTERNAL_USER_NAMESPACE,
-            format!("{issuer}|{sub}").as_bytes(),
-        )
-    })
+    Uuid::new_v5(
+        &EXTERNAL_USER_NAMESPACE,
+        format!("{issuer}|{sub}").as_bytes(),
+    )
+}
+
+/// Our roles for an external token's `roles`, through the configured map.
+fn mapped_roles(map: &[(String, String)], theirs: &[String]) -> Vec<String> {
+    let mut ours: Vec<String> = map
+        .iter()
+        .filter(|(t, _)| theirs.contains(t))
+        .map(|(_, o)| o.clone())
+        .collect();
+    ours.sort();
+    ours.dedup();
+    ours
 }
 
 fn string_list(v: &serde_json::Value) -> Vec<String> {
@@ -466,9 +484,28 @@ mod tests {
                 issuer: "https://idp.example".into(),
                 audience: "chat-app".into(),
                 key,
+                role_map: vec![("idp-audit".into(), ROLE_AUDITOR.into())],
             }),
             ..config()
         }
+    }
+
+    #[test]
+    fn external_roles_count_only_through_the_configured_map() {
+        let secret = Secret::new("the-idp-shared-secret");
+        let v = Verifier::new(&with_external(ExternalKey::Hs256(secret.clone()))).unwrap();
+        let signer = TokenSigner::new(&JwtConfig::new(secret)).unwrap();
+        let mut claims = external_claims("carol");
+        claims["roles"] = json!(["auditor", "admin"]);
+        let p = v.verify(&signer.sign(&claims).unwrap()).unwrap();
+        assert!(
+            p.roles.is_empty(),
+            "an IdP's own `auditor` is not ours: {:?}",
+            p.roles
+        );
+        claims["roles"] = json!(["idp-audit"]);
+        let p = v.verify(&signer.sign(&claims).unwrap()).unwrap();
+        assert_eq!(p.roles, vec![ROLE_AUDITOR.to_owned()]);
     }
 
     fn now() -> OffsetDateTime {
@@ -577,12 +614,16 @@ mod tests {
         );
         assert_eq!(p.user_id.get_version_num(), 5);
         assert_eq!(p.username_hint.as_deref(), Some("Alice Example"));
-        // A UUID subject is the user id itself.
+        // A UUID subject is namespaced too: it can never name a local user.
         let id = Uuid::new_v4();
         let p = v
             .verify(&signer.sign(&external_claims(&id.to_string())).unwrap())
             .unwrap();
-        assert_eq!(p.user_id, id);
+        assert_ne!(p.user_id, id);
+        assert_eq!(
+            p.user_id,
+            external_user_id("https://idp.example", &id.to_string())
+        );
         // Our own tokens still work next to the external issuer.
         assert!(
             v.verify(&ours(Uuid::now_v7(), Duration::minutes(1)))
