@@ -3,7 +3,7 @@
 //! `chat projector` and `chat gateway` run one part each (several may run
 //! side by side).
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,6 +146,9 @@ pub struct AppState {
     pub gateway: Option<Gateway>,
 }
 
+/// How long in-flight requests may finish once shutdown began.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
 /// A bound, ready-to-run app.
 pub struct App {
     listener: TcpListener,
@@ -153,6 +156,7 @@ pub struct App {
     state: AppState,
     stop_projector: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
+    shutdown_grace: Duration,
 }
 
 impl App {
@@ -288,7 +292,16 @@ impl App {
             state,
             stop_projector,
             stop_gateway,
+            shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
         })
+    }
+
+    /// How long connections may stay open once shutdown began; past it they
+    /// are dropped (a client that never finishes its request cannot hold
+    /// the process up).
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> App {
+        self.shutdown_grace = grace;
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -316,14 +329,29 @@ impl App {
         // WebSocket sessions are told to close as soon as shutdown starts
         // (they outlive their upgraded HTTP connection).
         let stop_gateway = self.stop_gateway.clone();
+        let (began, shutdown_began) = tokio::sync::oneshot::channel::<()>();
         let shutdown = async move {
             shutdown.await;
             let _ = stop_gateway.send(true);
+            let _ = began.send(());
         };
-        let served = axum::serve(self.listener, service)
+        let serving = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP");
+            .into_future();
+        let grace = self.shutdown_grace;
+        let deadline = async move {
+            match shutdown_began.await {
+                Ok(()) => tokio::time::sleep(grace).await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        let served = tokio::select! {
+            served = serving => served.context("serving HTTP"),
+            () = deadline => {
+                tracing::warn!(?grace, "connections still open after the shutdown grace; dropping them");
+                Ok(())
+            }
+        };
         let _ = self.stop_gateway.send(true);
         let _ = self.stop_projector.send(true);
         for handle in [&self.state.projector, &self.state.publisher]
@@ -332,7 +360,14 @@ impl App {
         {
             handle.join().await;
         }
-        self.state.pool.close().await;
+        // Connections dropped at the deadline may still hold pool
+        // connections: the pool gets the same grace to close.
+        if tokio::time::timeout(grace, self.state.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database connections still in use at shutdown; leaving them");
+        }
         info!("stopped");
         served
     }

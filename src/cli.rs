@@ -52,6 +52,9 @@ pub struct ServeArgs {
     pub eventstore_url: Option<Secret>,
     #[command(flatten)]
     pub commands: CommandArgs,
+    /// How long in-flight requests may finish once shutdown began, in seconds.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
     /// How long a query with `min_position` waits for the read models, in ms.
     #[arg(long, env = "QUERY_WAIT_TIMEOUT_MS", default_value_t = 3_000)]
     pub query_wait_timeout_ms: u64,

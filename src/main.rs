@@ -115,6 +115,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs, parts: Parts) -> anyhow::Result<()> {
     telemetry::init(args.log.log_format);
-    let app = App::build_with_gateway(args.app_config(parts)?, args.gateway_config()).await?;
+    let app = App::build_with_gateway(args.app_config(parts)?, args.gateway_config())
+        .await?
+        .with_shutdown_grace(std::time::Duration::from_secs(args.shutdown_grace_secs));
     app.run_until_stopped(shutdown_signal()).await
 }

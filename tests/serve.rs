@@ -111,3 +111,59 @@ async fn the_binary_serves_and_stops_on_sigterm() {
         .unwrap();
     assert!(status.success(), "exit status {status:?}");
 }
+
+/// A client that never finishes its request cannot hold shutdown up: past
+/// the grace, open connections are dropped and the app stops.
+#[tokio::test]
+async fn shutdown_does_not_wait_for_a_request_that_never_finishes() {
+    use tokio::io::AsyncWriteExt;
+
+    let db = TestDb::create().await;
+    let app = App::build(AppConfig {
+        bind_addr: "127.0.0.1:0".parse().unwrap(),
+        database_url: Secret::new(db.url.clone()),
+        database_max_connections: 4,
+        command: chat_command_api::CommandConfig::dev(),
+        query_wait_timeout: std::time::Duration::from_secs(5),
+        kafka: None,
+        event_store: Default::default(),
+        parts: chat::app::Parts::ALL,
+    })
+    .await
+    .unwrap()
+    .with_shutdown_grace(Duration::from_millis(500));
+    let addr = app.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until_stopped(async {
+        let _ = stopped.await;
+    }));
+    let registered: Value = reqwest::Client::new()
+        .post(format!("http://{addr}/v1/auth/register"))
+        .json(
+            &serde_json::json!({"username": "slow_uploader", "password": "correct horse battery"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = registered["access_token"].as_str().unwrap();
+    // An upload whose body trickles in and never ends: its handler is in
+    // flight, which graceful shutdown alone would wait for forever.
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/media HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 100000000\r\n\r\n\
+         --b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.bin\"\r\n\r\nabc"
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    stop.send(()).unwrap();
+    let done = tokio::time::timeout(Duration::from_secs(30), server).await;
+    assert!(
+        done.is_ok(),
+        "the app kept waiting for the unfinished request"
+    );
+    drop(slow);
+}
