@@ -126,6 +126,8 @@ pub struct AppConfig {
     pub kafka: Option<KafkaConfig>,
     /// Where the event log lives (Postgres unless `EVENTSTORE_URL`).
     pub event_store: EventStoreBackend,
+    /// CORS origins and security headers.
+    pub http: chat_common::http::HttpConfig,
     pub parts: Parts,
 }
 
@@ -282,7 +284,7 @@ impl App {
         }
         let ops_routes =
             ops::router(state.clone(), doc).context("rendering the OpenAPI document")?;
-        let router = standard_layers(router.merge(ops_routes));
+        let router = standard_layers(router.merge(ops_routes), &config.http);
         let listener = TcpListener::bind(config.bind_addr)
             .await
             .with_context(|| format!("binding {}", config.bind_addr))?;

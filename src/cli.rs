@@ -52,6 +52,13 @@ pub struct ServeArgs {
     pub eventstore_url: Option<Secret>,
     #[command(flatten)]
     pub commands: CommandArgs,
+    /// Origins a browser page may call the API from, comma-separated (none
+    /// by default: browsers refuse cross-origin calls).
+    #[arg(long, env = "CORS_ALLOW_ORIGINS", value_delimiter = ',')]
+    pub cors_allow_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (when served behind TLS).
+    #[arg(long, env = "HSTS")]
+    pub hsts: bool,
     /// How long in-flight requests may finish once shutdown began, in seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
@@ -152,6 +159,10 @@ impl ServeArgs {
             query_wait_timeout: std::time::Duration::from_millis(self.query_wait_timeout_ms),
             kafka: self.kafka.config(),
             event_store,
+            http: chat_common::http::HttpConfig {
+                cors_origins: self.cors_allow_origins.clone(),
+                hsts: self.hsts,
+            },
             parts,
         })
     }

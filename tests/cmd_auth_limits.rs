@@ -288,3 +288,64 @@ async fn fifty_concurrent_registrations_leave_the_pool_to_everyone_else() {
         );
     }
 }
+
+/// Every answer carries the security headers; token answers are never
+/// cached; only configured origins get CORS answers (and HSTS when asked).
+#[tokio::test]
+async fn security_headers_no_store_tokens_and_cors_for_listed_origins_only() {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.http.cors_origins = vec!["https://app.example".into()];
+    config.http.hsts = true;
+    let app = TestApp::spawn_with(db, config).await;
+    let health = app
+        .http
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
+    let h = health.headers();
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(
+        h["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let u = app.register("headers_user").await;
+    assert!(!u.token.is_empty());
+    let login = app
+        .call(
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(json!({ "username": "headers_user", "password": "correct horse battery" })),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK, "{}", login.raw);
+    assert_eq!(login.headers["cache-control"], "no-store");
+    let preflight = |origin: &'static str| {
+        let app = &app;
+        async move {
+            app.http
+                .request(Method::OPTIONS, format!("{}/v1/chats/group", app.base))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header(
+                    "access-control-request-headers",
+                    "authorization, content-type",
+                )
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let allowed = preflight("https://app.example").await;
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    let other = preflight("https://evil.example").await;
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+}

@@ -22,6 +22,7 @@ async fn the_app_creates_its_database_and_answers_health_checks() {
         query_wait_timeout: std::time::Duration::from_secs(5),
         kafka: None,
         event_store: Default::default(),
+        http: Default::default(),
         parts: chat::app::Parts::ALL,
     })
     .await
@@ -127,6 +128,7 @@ async fn shutdown_does_not_wait_for_a_request_that_never_finishes() {
         query_wait_timeout: std::time::Duration::from_secs(5),
         kafka: None,
         event_store: Default::default(),
+        http: Default::default(),
         parts: chat::app::Parts::ALL,
     })
     .await

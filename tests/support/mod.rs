@@ -51,6 +51,7 @@ pub fn test_config(db: &TestDb) -> AppConfig {
         query_wait_timeout: std::time::Duration::from_secs(5),
         kafka: None,
         event_store: Default::default(),
+        http: Default::default(),
         parts: chat::app::Parts::ALL,
     }
 }

@@ -132,6 +132,7 @@ async fn start(url: &str) -> anyhow::Result<(App, Bench)> {
         query_wait_timeout: std::time::Duration::from_secs(5),
         kafka: None,
         event_store: Default::default(),
+        http: Default::default(),
         parts: chat::app::Parts::ALL,
     })
     .await?;

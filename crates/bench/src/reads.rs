@@ -258,6 +258,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
         query_wait_timeout: Duration::from_secs(5),
         kafka: None,
         event_store: Default::default(),
+        http: Default::default(),
         parts: Parts::ALL,
     })
     .await?;

@@ -29,10 +29,12 @@ pub fn router(state: CommandState) -> Router {
 /// from the same handler lists.
 pub fn router_with_openapi(state: CommandState) -> (Router, OpenApi) {
     let (auth_routes, commands) = documented_routes::<CommandState>();
-    let auth_routes = auth_routes.layer(middleware::from_fn_with_state(
-        state.clone(),
-        auth_rate_limit,
-    ));
+    let auth_routes = auth_routes
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth_rate_limit,
+        ))
+        .layer(middleware::map_response(no_store));
     let commands = commands.layer(middleware::from_fn_with_state(state.clone(), command_guard));
     // Media routes stream their bodies: outside the JSON body limit and the
     // idempotency layer (which buffers bodies), with a limit of their own.
@@ -76,6 +78,15 @@ async fn auth_rate_limit(State(state): State<CommandState>, req: Request, next: 
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
     }
+}
+
+/// Answers that carry tokens must not be kept by any cache on the way.
+async fn no_store(mut res: Response) -> Response {
+    res.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    res
 }
 
 /// In front of every command: authentication, the per-user rate limits

@@ -4,11 +4,15 @@
 //! catcher that answers problem+json 500 instead of dropping the connection,
 //! and request tracing.
 
+use std::time::Duration;
+
 use axum::Router;
-use axum::http::{HeaderName, Request, Response};
+use axum::http::{HeaderName, HeaderValue, Method, Request, Response, header};
 use axum::response::IntoResponse;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::ApiError;
@@ -19,8 +23,62 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<axum::
     ApiError::internal(&"a request handler panicked").into_response()
 }
 
-/// Wrap a service's router in the standard layers.
-pub fn standard_layers(router: Router) -> Router {
+/// What browsers are told about us: which origins may call the API from a
+/// page (none unless listed), and whether to insist on HTTPS.
+#[derive(Debug, Clone, Default)]
+pub struct HttpConfig {
+    /// Origins allowed to call the API from a browser (`CORS_ALLOW_ORIGINS`).
+    pub cors_origins: Vec<String>,
+    /// Send `Strict-Transport-Security` (set it when served behind TLS).
+    pub hsts: bool,
+}
+
+/// Wrap a service's router in the standard layers: the request id, panics
+/// as problem+json, tracing, security headers on every answer, and CORS
+/// for the configured origins only.
+pub fn standard_layers(router: Router, config: &HttpConfig) -> Router {
+    let mut router = router
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ));
+    if config.hsts {
+        router = router.layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        ));
+    }
+    let origins: Vec<HeaderValue> = config
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    if !origins.is_empty() {
+        router = router.layer(
+            CorsLayer::new()
+                .allow_origin(AllowOrigin::list(origins))
+                .allow_methods([
+                    Method::GET,
+                    Method::POST,
+                    Method::PUT,
+                    Method::PATCH,
+                    Method::DELETE,
+                ])
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::IF_MATCH,
+                    HeaderName::from_static("idempotency-key"),
+                    REQUEST_ID,
+                ])
+                .expose_headers([REQUEST_ID, header::RETRY_AFTER])
+                .max_age(Duration::from_secs(600)),
+        );
+    }
     router
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
