@@ -349,3 +349,82 @@ async fn security_headers_no_store_tokens_and_cors_for_listed_origins_only() {
     let other = preflight("https://evil.example").await;
     assert!(!other.headers().contains_key("access-control-allow-origin"));
 }
+
+/// Logins are limited per account as well as per address: guessing one
+/// account's password from many addresses runs into the account's limit,
+/// even with the right password at the end; other accounts are unaffected.
+#[tokio::test]
+async fn logins_are_limited_per_account() {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.command.rate_limits.login = chat_command_api::ratelimit::Rule::new(0.001, 3);
+    let app = TestApp::spawn_with(db, config).await;
+    app.register("target_account").await;
+    app.register("bystander").await;
+    let login = |who: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            app.call(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({ "username": who, "password": password })),
+            )
+            .await
+        }
+    };
+    for _ in 0..3 {
+        login("target_account", "wrong password!")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    let limited = login("target_account", "correct horse battery").await;
+    limited.problem(429, "rate_limited");
+    assert!(limited.headers.contains_key("retry-after"));
+    let other = login("bystander", "correct horse battery").await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.raw);
+}
+
+/// Three login attempts from `from` (as `X-Forwarded-For` says): statuses.
+async fn attempts(app: &TestApp, from: &str) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let r = app
+            .call_with(
+                Method::POST,
+                "/v1/auth/login",
+                None,
+                Some(json!({ "username": "nobody_here", "password": "whatever123" })),
+                &[("x-forwarded-for", from)],
+            )
+            .await;
+        statuses.push(r.status.as_u16());
+    }
+    statuses
+}
+
+/// Behind a trusted proxy each client has its own per-IP bucket (taken from
+/// `X-Forwarded-For`); from an untrusted peer that header is ignored.
+#[tokio::test]
+async fn the_per_ip_limit_reads_forwarded_for_only_from_trusted_proxies() {
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.command.rate_limits.auth = chat_command_api::ratelimit::Rule::new(0.001, 2);
+    config.command.rate_limits.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    let behind_proxy = TestApp::spawn_with(db, config.clone()).await;
+    assert_eq!(
+        attempts(&behind_proxy, "198.51.100.1").await,
+        [401, 401, 429]
+    );
+    assert_eq!(
+        attempts(&behind_proxy, "198.51.100.2").await,
+        [401, 401, 429]
+    );
+
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.command.rate_limits.auth = chat_command_api::ratelimit::Rule::new(0.001, 2);
+    let direct = TestApp::spawn_with(db, config).await;
+    assert_eq!(attempts(&direct, "198.51.100.1").await, [401, 401, 429]);
+    assert_eq!(attempts(&direct, "198.51.100.2").await, [429, 429, 429]);
+}

@@ -67,6 +67,16 @@ pub struct CommandArgs {
     /// Auth requests a client IP may make in a burst.
     #[arg(long, env = "RATE_AUTH_BURST", default_value_t = 10)]
     pub rate_auth_burst: u32,
+    /// Login attempts per second per account (from any address).
+    #[arg(long, env = "RATE_LOGIN_PER_SEC", default_value_t = 0.1)]
+    pub rate_login_per_sec: f64,
+    /// Login attempts an account may see in a burst.
+    #[arg(long, env = "RATE_LOGIN_BURST", default_value_t = 10)]
+    pub rate_login_burst: u32,
+    /// Proxies (addresses or networks, comma-separated) whose
+    /// `X-Forwarded-For` names the client for the per-IP limits.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
     /// How long an Idempotency-Key answer is replayed, in hours.
     #[arg(long, env = "IDEMPOTENCY_RETENTION_HOURS", default_value_t = 24)]
     pub idempotency_retention_hours: i64,
@@ -269,6 +279,14 @@ impl CommandArgs {
                 messages: Rule::new(self.rate_messages_per_sec, self.rate_messages_burst),
                 commands: Rule::new(self.rate_commands_per_sec, self.rate_commands_burst),
                 auth: Rule::new(self.rate_auth_per_sec, self.rate_auth_burst),
+                login: Rule::new(self.rate_login_per_sec, self.rate_login_burst),
+                trusted_proxies: self
+                    .trusted_proxies
+                    .iter()
+                    .filter(|p| !p.trim().is_empty())
+                    .map(|p| p.parse())
+                    .collect::<Result<_, String>>()
+                    .map_err(|e| format!("TRUSTED_PROXIES: {e}"))?,
                 redis_url: self.redis_url.clone(),
             },
             idempotency: IdempotencyConfig {

@@ -69,11 +69,16 @@ where
 /// floods). Without connection info (tests driving the router directly) the
 /// bucket is shared.
 async fn auth_rate_limit(State(state): State<CommandState>, req: Request, next: Next) -> Response {
-    let ip = req
+    let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]));
+    let forwarded = req
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let ip = state.limiter.client_ip(peer, forwarded);
     match state.limiter.check_auth(ip).await {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),

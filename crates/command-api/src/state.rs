@@ -64,9 +64,10 @@ impl CommandState {
         store: Arc<dyn EventStore>,
         config: CommandConfig,
     ) -> Result<CommandState, String> {
-        let auth = AuthService::new(pool.clone(), store.clone(), config.auth.clone())?;
+        let limiter = Arc::new(RateLimiter::new(&config.rate_limits).await?);
+        let auth = AuthService::new(pool.clone(), store.clone(), config.auth.clone())?
+            .with_login_limits(limiter.clone());
         let verifier = auth.verifier();
-        let limiter = RateLimiter::new(&config.rate_limits).await?;
         let idempotency = Arc::new(IdempotencyStore::new(
             pool.clone(),
             config.idempotency.clone(),
@@ -80,7 +81,7 @@ impl CommandState {
             store,
             auth: Arc::new(auth),
             verifier,
-            limiter: Arc::new(limiter),
+            limiter,
             idempotency,
             cache,
             policy: Arc::new(config.policy),

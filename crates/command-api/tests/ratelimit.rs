@@ -177,6 +177,34 @@ async fn when_redis_goes_away_requests_are_allowed() {
     }
 }
 
+/// Abuse limits fail open, but the auth limits fail closed: with Redis
+/// gone, a password guesser is refused (503 with Retry-After) rather than
+/// let through unlimited.
+#[tokio::test]
+async fn when_redis_goes_away_auth_limits_refuse_and_others_allow() {
+    let (url, proxy) = cuttable_redis().await;
+    let config = RateLimitConfig {
+        redis_url: Some(url),
+        ..RateLimitConfig::default()
+    };
+    let limiter = RateLimiter::new(&config).await.unwrap();
+    let ip: std::net::IpAddr = "192.0.2.44".parse().unwrap();
+    limiter.check_auth(ip).await.unwrap();
+    limiter.check_login("someone").await.unwrap();
+
+    proxy.abort();
+    let _ = proxy.await;
+
+    for _ in 0..2 {
+        let e = limiter.check_auth(ip).await.unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (503, "service_unavailable"));
+        assert!(e.retry_after.is_some());
+        let e = limiter.check_login("someone").await.unwrap_err();
+        assert_eq!(e.code, "service_unavailable");
+        limiter.check(&unique_bucket(), &RULE).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn an_unreachable_redis_fails_at_startup() {
     let config = RateLimitConfig {

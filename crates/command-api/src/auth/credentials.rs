@@ -120,6 +120,9 @@ impl AuthService {
     /// Unknown user and wrong password answer alike, after the same work.
     #[tracing::instrument(skip_all, fields(user_id))]
     pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, ApiError> {
+        if let Some(limiter) = &self.limiter {
+            limiter.check_login(username).await?;
+        }
         if password.chars().count() > password::MAX_PASSWORD_CHARS {
             // No account can have it, and hashing huge inputs costs.
             return Err(invalid_credentials());

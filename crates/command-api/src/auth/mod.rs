@@ -86,6 +86,8 @@ pub struct AuthService {
     config: AuthConfig,
     signer: TokenSigner,
     verifier: Arc<Verifier>,
+    /// Per-account login limits ([`AuthService::with_login_limits`]).
+    limiter: Option<Arc<crate::ratelimit::RateLimiter>>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -115,7 +117,15 @@ impl AuthService {
             config,
             signer,
             verifier,
+            limiter: None,
         })
+    }
+
+    /// Limit login attempts per account with `limiter` (next to the per-IP
+    /// limit of the auth routes).
+    pub fn with_login_limits(mut self, limiter: Arc<crate::ratelimit::RateLimiter>) -> Self {
+        self.limiter = Some(limiter);
+        self
     }
 
     /// The verifier of the tokens this service issues (and external ones).

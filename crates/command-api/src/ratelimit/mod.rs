@@ -5,6 +5,7 @@
 //! atomic Lua script per check, timed by Redis' own clock) so every node
 //! shares them; otherwise they live in this process.
 
+pub mod client_ip;
 mod local;
 mod remote;
 
@@ -61,6 +62,10 @@ pub struct RateLimitConfig {
     /// Every other command, per user (reactions, edits, pins, …).
     pub commands: Rule,
     pub auth: Rule,
+    /// Login attempts per account, whatever address they come from.
+    pub login: Rule,
+    /// Proxies whose `X-Forwarded-For` names the client ([`client_ip`]).
+    pub trusted_proxies: Vec<client_ip::Cidr>,
     /// Redis shared by all nodes; `None` keeps the buckets in this process.
     pub redis_url: Option<String>,
 }
@@ -71,6 +76,8 @@ impl Default for RateLimitConfig {
             messages: Rule::new(10.0, 30),
             commands: Rule::new(20.0, 60),
             auth: Rule::new(1.0, 10),
+            login: Rule::new(0.1, 10),
+            trusted_proxies: Vec::new(),
             redis_url: None,
         }
     }
@@ -84,6 +91,8 @@ impl std::fmt::Debug for RateLimitConfig {
             .field("messages", &self.messages)
             .field("commands", &self.commands)
             .field("auth", &self.auth)
+            .field("login", &self.login)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("redis_url", &redis)
             .finish()
     }
@@ -107,6 +116,17 @@ enum Decision {
     Allow,
     /// Over the limit: a token will be there after this long.
     Wait(Duration),
+    /// The buckets' store cannot answer, and this check fails closed.
+    Unavailable,
+}
+
+/// What a check does when the buckets' store (Redis) cannot answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnOutage {
+    /// Allow: abuse protection must not take the write side down with it.
+    Allow,
+    /// Refuse: a login limit that fails open is no limit to a guesser.
+    Refuse,
 }
 
 enum Backend {
@@ -119,6 +139,8 @@ pub struct RateLimiter {
     messages: Rule,
     commands: Rule,
     auth: Rule,
+    login: Rule,
+    trusted_proxies: Vec<client_ip::Cidr>,
     backend: Backend,
 }
 
@@ -147,6 +169,8 @@ impl RateLimiter {
             messages: config.messages,
             commands: config.commands,
             auth: config.auth,
+            login: config.login,
+            trusted_proxies: config.trusted_proxies.clone(),
             backend,
         })
     }
@@ -162,6 +186,8 @@ impl RateLimiter {
             messages: config.messages,
             commands: config.commands,
             auth: config.auth,
+            login: config.login,
+            trusted_proxies: config.trusted_proxies.clone(),
             backend: Backend::Local(LocalBuckets::new(clock)),
         }
     }
@@ -178,13 +204,28 @@ impl RateLimiter {
     /// logged now and then: a limiter outage must not take the whole write
     /// side down with it, and the limits are abuse protection, not quotas.
     pub async fn check(&self, bucket: &str, rule: &Rule) -> Result<(), ApiError> {
+        self.check_with(bucket, rule, OnOutage::Allow).await
+    }
+
+    async fn check_with(
+        &self,
+        bucket: &str,
+        rule: &Rule,
+        outage: OnOutage,
+    ) -> Result<(), ApiError> {
         let decision = match &self.backend {
             Backend::Local(b) => b.take(bucket, rule),
-            Backend::Redis(b) => b.take(bucket, rule).await,
+            Backend::Redis(b) => b.take(bucket, rule, outage).await,
         };
         match decision {
             Decision::Allow => Ok(()),
             Decision::Wait(wait) => Err(rate_limited(wait)),
+            Decision::Unavailable => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "service_unavailable",
+                "the rate limiter cannot be reached; retry shortly",
+            )
+            .with_retry_after(remote::COOL_OFF.as_secs().max(1))),
         }
     }
 
@@ -199,9 +240,22 @@ impl RateLimiter {
     }
 
     /// The per-IP limit on the auth endpoints. IPv6 clients are limited per
-    /// /64, the block a single host usually gets.
+    /// /64, the block a single host usually gets. Fails closed.
     pub async fn check_auth(&self, ip: IpAddr) -> Result<(), ApiError> {
-        self.check(&format!("auth:{}", ip_bucket(ip)), &self.auth)
+        let bucket = format!("auth:{}", ip_bucket(ip));
+        self.check_with(&bucket, &self.auth, OnOutage::Refuse).await
+    }
+
+    /// The client's address for the per-IP limits (see [`client_ip`]).
+    pub fn client_ip(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        client_ip::client_ip(peer, forwarded_for, &self.trusted_proxies)
+    }
+
+    /// The per-account limit on logins, next to the per-IP one: guessing one
+    /// account's password from many addresses is limited too. Fails closed.
+    pub async fn check_login(&self, username: &str) -> Result<(), ApiError> {
+        let name: String = username.trim().to_lowercase().chars().take(64).collect();
+        self.check_with(&format!("login:{name}"), &self.login, OnOutage::Refuse)
             .await
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::{Decision, Rule};
+use super::{Decision, OnOutage, Rule};
 
 /// Refill from the time elapsed since the last check (Redis' own clock, so
 /// nodes with skewed clocks agree), take one token or compute the wait, and
@@ -47,7 +47,7 @@ return {allowed, wait}
 const CALL_BUDGET: Duration = Duration::from_millis(250);
 /// After a failure, skip Redis for this long (requests pass at once) instead
 /// of making every request wait for a reconnect.
-const COOL_OFF: Duration = Duration::from_secs(2);
+pub(super) const COOL_OFF: Duration = Duration::from_secs(2);
 /// Warn about a failing Redis at most this often.
 const WARN_EVERY: Duration = Duration::from_secs(30);
 
@@ -87,12 +87,12 @@ impl RedisBuckets {
         self.health.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Fails open: if Redis cannot answer within [`CALL_BUDGET`], the request
+    /// Fails open (or, for auth, closed): if Redis cannot answer within [`CALL_BUDGET`], the request
     /// is allowed, and so is every request for the [`COOL_OFF`] after that.
-    pub(super) async fn take(&self, bucket: &str, rule: &Rule) -> Decision {
+    pub(super) async fn take(&self, bucket: &str, rule: &Rule, outage: OnOutage) -> Decision {
         let now = std::time::Instant::now();
         if self.health().skip_until.is_some_and(|until| now < until) {
-            return Decision::Allow;
+            return outage_decision(outage);
         }
         let (rate, burst) = rule.rate_and_burst();
         let mut conn = self.conn.clone();
@@ -105,12 +105,12 @@ impl RedisBuckets {
                 let wait_ms = u64::try_from(wait_ms).unwrap_or(0);
                 Decision::Wait(Duration::from_millis(wait_ms))
             }
-            Ok(Err(e)) => self.fail_open(&e),
-            Err(elapsed) => self.fail_open(&elapsed),
+            Ok(Err(e)) => self.outage(&e, outage),
+            Err(elapsed) => self.outage(&elapsed, outage),
         }
     }
 
-    fn fail_open(&self, e: &dyn std::fmt::Display) -> Decision {
+    fn outage(&self, e: &dyn std::fmt::Display, outage: OnOutage) -> Decision {
         let now = std::time::Instant::now();
         let mut health = self.health();
         health.skip_until = now.checked_add(COOL_OFF);
@@ -119,8 +119,15 @@ impl RedisBuckets {
             .is_none_or(|at| now.duration_since(at) >= WARN_EVERY)
         {
             health.last_warning = Some(now);
-            tracing::warn!(error = %e, "rate limiter cannot reach Redis; allowing requests");
+            tracing::warn!(error = %e, "rate limiter cannot reach Redis; allowing requests, refusing auth");
         }
-        Decision::Allow
+        outage_decision(outage)
+    }
+}
+
+fn outage_decision(outage: OnOutage) -> Decision {
+    match outage {
+        OnOutage::Allow => Decision::Allow,
+        OnOutage::Refuse => Decision::Unavailable,
     }
 }
