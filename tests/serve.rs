@@ -11,10 +11,9 @@ use chat_common::config::Secret;
 use chat_testkit::TestDb;
 use serde_json::Value;
 
-#[tokio::test]
-async fn the_app_creates_its_database_and_answers_health_checks() {
-    let db = TestDb::unborn();
-    let app = App::build(AppConfig {
+/// The whole app on port 0 against `db`, with development settings.
+fn config(db: &TestDb) -> AppConfig {
+    AppConfig {
         bind_addr: "127.0.0.1:0".parse().unwrap(),
         database_url: Secret::new(db.url.clone()),
         database_max_connections: 4,
@@ -24,9 +23,15 @@ async fn the_app_creates_its_database_and_answers_health_checks() {
         event_store: Default::default(),
         http: Default::default(),
         parts: chat::app::Parts::ALL,
-    })
-    .await
-    .expect("the app builds against a database that did not exist");
+    }
+}
+
+#[tokio::test]
+async fn the_app_creates_its_database_and_answers_health_checks() {
+    let db = TestDb::unborn();
+    let app = App::build(config(&db))
+        .await
+        .expect("the app builds against a database that did not exist");
     let base = format!("http://{}", app.local_addr());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
@@ -120,20 +125,10 @@ async fn shutdown_does_not_wait_for_a_request_that_never_finishes() {
     use tokio::io::AsyncWriteExt;
 
     let db = TestDb::create().await;
-    let app = App::build(AppConfig {
-        bind_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: Secret::new(db.url.clone()),
-        database_max_connections: 4,
-        command: chat_command_api::CommandConfig::dev(),
-        query_wait_timeout: std::time::Duration::from_secs(5),
-        kafka: None,
-        event_store: Default::default(),
-        http: Default::default(),
-        parts: chat::app::Parts::ALL,
-    })
-    .await
-    .unwrap()
-    .with_shutdown_grace(Duration::from_millis(500));
+    let app = App::build(config(&db))
+        .await
+        .unwrap()
+        .with_shutdown_grace(Duration::from_millis(500));
     let addr = app.local_addr();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until_stopped(async {
