@@ -67,7 +67,9 @@ async fn wait_until_member(ws: &mut Ws, chat: Uuid) {
             return;
         }
         let _ = ws.next_of("pong").await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // Slower than the socket's typing allowance refills (5/s), so the
+        // probe is never refused as a flood.
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     panic!("the node never learned the membership");
 }
@@ -165,4 +167,70 @@ async fn a_node_that_dies_without_closing_leaves_its_users_offline_after_the_hea
     let p = watcher.next_of("presence").await;
     assert_eq!(p["status"], "offline");
     assert_eq!(p["user_id"], a.id.to_string());
+}
+
+/// One socket cannot flood a chat with typing (or presence) frames: past
+/// its burst they are dropped, and it is told so; the others see at most
+/// the burst.
+#[tokio::test]
+async fn a_socket_flooding_typing_frames_is_limited() {
+    let app = support::TestApp::spawn().await;
+    let users = app.users(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    let chat = app.group(a, &[b, c], "flood").await;
+    let mut on_a = Ws::connect(&app.base, a).await;
+    on_a.subscribe(None).await;
+    let mut on_b = Ws::connect(&app.base, b).await;
+    on_b.subscribe(None).await;
+    wait_until_member(&mut on_a, chat).await;
+    // Let the probe's tokens come back, then flood.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for i in 0..40 {
+        let state = if i % 2 == 0 { "start" } else { "stop" };
+        on_a.send(json!({"type": "typing", "chat_id": chat, "state": state}))
+            .await;
+    }
+    on_a.send(json!({"type": "ping"})).await;
+    let mut refused = 0;
+    loop {
+        let f = on_a.next(gateway_client::WAIT).await.expect("open");
+        match f["type"].as_str() {
+            Some("pong") => break,
+            Some("error") if f["code"] == "rate_limited" => refused += 1,
+            _ => {}
+        }
+    }
+    assert!(refused >= 25, "most of the flood is refused: {refused}");
+    // What reached b by now, counted up to the answer of a later ping.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    on_b.send(json!({"type": "ping"})).await;
+    let mut typing = 0;
+    loop {
+        let f = on_b.next(gateway_client::WAIT).await.expect("open");
+        match f["type"].as_str() {
+            Some("pong") => break,
+            Some("typing") => typing += 1,
+            _ => {}
+        }
+    }
+    assert!(typing <= 15, "the others see at most the burst: {typing}");
+}
+
+/// One user cannot hold a node's sockets: past the cap, the upgrade is a
+/// 429 `too_many_sockets`.
+#[tokio::test]
+async fn the_sockets_of_one_user_are_capped() {
+    let app = support::TestApp::spawn().await;
+    let users = app.users(1).await;
+    let mut open = Vec::new();
+    for _ in 0..10 {
+        open.push(Ws::connect(&app.base, &users[0]).await);
+    }
+    let refused =
+        tokio_tungstenite::connect_async(gateway_client::ws_url(&app.base, &users[0].token)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
+        other => panic!("the 11th socket was not refused: {other:?}"),
+    }
+    drop(open);
 }

@@ -310,6 +310,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "too many requests; wait for Retry-After seconds",
     ),
     (
+        "too_many_sockets",
+        429,
+        "the user holds the most WebSockets a node allows; close one first",
+    ),
+    (
         "invalid_range",
         416,
         "the Range header is not one satisfiable `bytes=` range",

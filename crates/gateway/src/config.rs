@@ -36,6 +36,12 @@ pub struct GatewayConfig {
     /// refused with `resume_unavailable` (the client refetches through the
     /// query API) rather than answered with silence.
     pub exact_resume: bool,
+    /// Sockets one user may hold on this node; one more is refused (429).
+    pub max_sockets_per_user: usize,
+    /// Typing and presence frames a socket may send per second, sustained.
+    pub signals_per_sec: f64,
+    /// … and in a burst; beyond, they are dropped with a `rate_limited` error frame.
+    pub signals_burst: u32,
 }
 
 impl Default for GatewayConfig {
@@ -52,6 +58,9 @@ impl Default for GatewayConfig {
             max_frame_bytes: 16 * 1024,
             replay_page: 500,
             exact_resume: true,
+            max_sockets_per_user: 10,
+            signals_per_sec: 5.0,
+            signals_burst: 10,
         }
     }
 }
@@ -70,6 +79,15 @@ pub struct GatewayArgs {
     /// Seconds a socket's presence outlives its last heartbeat.
     #[arg(long, env = "GATEWAY_PRESENCE_TTL_SECS", default_value_t = 60)]
     pub gateway_presence_ttl_secs: u64,
+    /// Sockets one user may hold on a node.
+    #[arg(long, env = "GATEWAY_MAX_SOCKETS_PER_USER", default_value_t = 10)]
+    pub gateway_max_sockets_per_user: usize,
+    /// Typing and presence frames per second per socket (sustained).
+    #[arg(long, env = "GATEWAY_SIGNALS_PER_SEC", default_value_t = 5.0)]
+    pub gateway_signals_per_sec: f64,
+    /// Typing and presence frames a socket may send in a burst.
+    #[arg(long, env = "GATEWAY_SIGNALS_BURST", default_value_t = 10)]
+    pub gateway_signals_burst: u32,
 }
 
 impl GatewayArgs {
@@ -82,6 +100,9 @@ impl GatewayArgs {
             ping_interval: ping,
             idle_timeout: ping * 3,
             presence_ttl: Duration::from_secs(self.gateway_presence_ttl_secs.max(1)),
+            max_sockets_per_user: self.gateway_max_sockets_per_user.max(1),
+            signals_per_sec: self.gateway_signals_per_sec,
+            signals_burst: self.gateway_signals_burst.max(1),
             ..GatewayConfig::default()
         }
     }

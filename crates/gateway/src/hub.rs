@@ -151,6 +151,11 @@ impl Hub {
         self.lock().members.is_member(chat, user)
     }
 
+    /// Sockets `user` holds on this node.
+    pub fn sockets_of(&self, user: Uuid) -> usize {
+        self.lock().conns.get(&user).map_or(0, Vec::len)
+    }
+
     pub fn has_connections(&self, user: Uuid) -> bool {
         self.lock().conns.contains_key(&user)
     }

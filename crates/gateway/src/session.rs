@@ -34,6 +34,47 @@ struct Session {
     last_sent: Option<u64>,
     deadline: Option<Instant>,
     last_heard: Instant,
+    /// Typing and presence frames this socket may still send now.
+    signals: SignalBucket,
+}
+
+/// A token bucket for one socket's typing and presence frames: without it,
+/// one client could flood a large group with typing or presence changes.
+struct SignalBucket {
+    tokens: f64,
+    at: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl SignalBucket {
+    fn new(rate: f64, burst: u32) -> Self {
+        let burst = f64::from(burst.max(1));
+        let rate = if rate.is_finite() && rate > 0.0 {
+            rate
+        } else {
+            1e-6
+        };
+        SignalBucket {
+            tokens: burst,
+            at: Instant::now(),
+            rate,
+            burst,
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.rate;
+        self.tokens = (self.tokens + refill).min(self.burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Run a session until the peer leaves, falls behind, or the server stops.
@@ -56,6 +97,7 @@ pub(crate) async fn run(
         last_sent: None,
         deadline,
         last_heard: Instant::now(),
+        signals: SignalBucket::new(gw.config().signals_per_sec, gw.config().signals_burst),
     };
     let end = s.serve(&mut socket, conn.rx, &conn.slow).await;
     gw.hub().disconnect(user, conn.id);
@@ -170,6 +212,13 @@ impl Session {
             ClientFrame::Ping => self.send(socket, slow, pong_frame()).await,
             ClientFrame::Subscribe { after_position } => {
                 self.subscribe(socket, slow, after_position).await
+            }
+            ClientFrame::Typing { .. } | ClientFrame::Presence { .. } if !self.signals.take() => {
+                let f = error_frame(
+                    "rate_limited",
+                    "too many typing or presence frames; slow down",
+                );
+                self.send(socket, slow, f).await
             }
             ClientFrame::Typing { chat_id, state } => {
                 if !self.gw.hub().is_member(chat_id, self.user) {
