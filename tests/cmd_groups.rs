@@ -805,3 +805,51 @@ async fn a_member_added_later_cannot_reach_earlier_messages() {
         .await;
     assert_answer(&ok, 200, &format!("chat-{chat}"));
 }
+
+/// Membership is contact: nobody is put into a group by someone they
+/// blocked, nor by a stranger when they accept requests from nobody; an
+/// accepted direct chat makes the two contacts. A refusal changes nothing.
+#[tokio::test]
+async fn a_group_cannot_be_imposed_on_who_blocks_or_accepts_no_requests() {
+    let app = TestApp::spawn().await;
+    let users = app.users(5).await;
+    let (x, u, v, w, y) = (&users[0], &users[1], &users[2], &users[3], &users[4]);
+    let r = app
+        .post(&format!("/v1/users/{}/block", x.id), u, None)
+        .await;
+    assert!(r.status.is_success(), "{}", r.raw);
+    let before = app.event_count().await;
+    let refused = app
+        .post(
+            "/v1/chats/group",
+            x,
+            Some(json!({ "title": "imposed", "member_ids": [u.id, v.id] })),
+        )
+        .await;
+    refused.problem(403, "member_refuses");
+    assert_eq!(app.event_count().await, before);
+
+    // v accepts requests from nobody: a stranger cannot add them...
+    let r = app
+        .call(
+            Method::PUT,
+            "/v1/me/settings",
+            Some(&v.token),
+            Some(json!({ "accept_requests_from": "nobody" })),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.raw);
+    let group = app.group(x, &[w, y], "team").await;
+    let add = |who: &User| {
+        let app = &app;
+        let path = format!("/v1/chats/{group}/members");
+        let body = json!({ "user_ids": [who.id] });
+        async move { app.post(&path, x, Some(body)).await }
+    };
+    add(v).await.problem(403, "member_refuses");
+    // ...but a contact can.
+    let chat = app.accepted_direct(v, x).await;
+    assert_ne!(chat, group);
+    let ok = add(v).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.raw);
+}

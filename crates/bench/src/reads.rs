@@ -152,6 +152,7 @@ fn group(chat_id: Uuid, owner: Uuid, members: Vec<Uuid>, title: &str) -> ChatCom
             title: title.into(),
             description: None,
             member_ids: members,
+            invitees: Vec::new(),
         },
     }
 }

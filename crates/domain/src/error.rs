@@ -140,6 +140,10 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("cannot_remove_owner", "[403] the group owner cannot be removed"),
     ("cannot_demote_owner", "[403] the group owner cannot be demoted"),
     ("blocked", "[403] the other user has blocked you or this chat"),
+    (
+        "member_refuses",
+        "[403] a user you add blocked you, or accepts requests from nobody and is not your contact",
+    ),
     ("you_blocked_user", "[403] you have blocked this user; unblock them first"),
     ("you_blocked_chat", "[403] you have blocked this chat; unblock it first"),
     ("requests_not_accepted", "[403] the user does not accept chat requests"),

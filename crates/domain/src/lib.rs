@@ -22,7 +22,7 @@ mod testing;
 
 pub use chat::{
     Chat, ChatAction, ChatCommand, ChatEvent, ChatKind, ChatState, ChatStatus, DirectPart,
-    DirectStatus, GroupPart, Member, Role,
+    DirectStatus, GroupPart, Invitee, Member, Role,
 };
 pub use error::{ALL_CODES, DomainError, ErrorKind};
 pub use event::{Aggregate, DomainEvent, replay};

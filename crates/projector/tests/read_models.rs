@@ -184,6 +184,7 @@ async fn group_membership_and_roles_follow_create_add_remove_leave_and_promote()
         alice,
         ChatAction::AddMembers {
             user_ids: vec![dave],
+            invitees: Vec::new(),
         },
     )
     .await;
@@ -227,6 +228,7 @@ async fn group_membership_and_roles_follow_create_add_remove_leave_and_promote()
         alice,
         ChatAction::AddMembers {
             user_ids: vec![carol],
+            invitees: Vec::new(),
         },
     )
     .await;

@@ -5,7 +5,10 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use chat_common::{ApiError, ApiJson};
-use chat_domain::{Chat, ChatAction, ChatCommand, chat_stream};
+use chat_domain::{
+    Chat, ChatAction, ChatCommand, ChatStatus, Invitee, chat_stream, direct_chat_id,
+};
+use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::ToSchema;
@@ -14,7 +17,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::chats::simple;
-use super::{answer, bad_path, existing_user};
+use super::{answer, bad_path, chat, existing_user};
 use crate::CommandState;
 use crate::openapi::{ChatAnswer, ChatIdAnswer, ChatPath, MemberAnswer, MemberPath};
 use crate::pipeline::{CommandContext, execute};
@@ -59,14 +62,30 @@ struct MembersBody {
     user_ids: Vec<Uuid>,
 }
 
-/// Every id must name a registered user.
-async fn all_exist(state: &CommandState, ids: &[Uuid]) -> Result<(), ApiError> {
-    for &id in ids {
-        existing_user(state, id)
-            .await
-            .map_err(|e| e.with_field("user_ids"))?;
-    }
-    Ok(())
+/// What the decision needs of each user `actor` wants to put into a group:
+/// their blocks and request settings, and whether the two are contacts (an
+/// accepted direct chat). Every id must name a registered user (else 404).
+async fn invitees(
+    state: &CommandState,
+    actor: Uuid,
+    ids: &[Uuid],
+) -> Result<Vec<Invitee>, ApiError> {
+    futures::stream::iter(ids.iter().copied())
+        .map(|id| async move {
+            let user = existing_user(state, id)
+                .await
+                .map_err(|e| e.with_field("user_ids"))?;
+            let direct = chat(state, direct_chat_id(actor, id)).await?;
+            Ok(Invitee {
+                user_id: id,
+                blocks_actor: user.state.blocks(actor),
+                accepts_requests: user.state.accepts_requests(),
+                contact: direct.state.status() == ChatStatus::Active,
+            })
+        })
+        .buffered(16)
+        .try_collect()
+        .await
 }
 
 /// Create a group; the creator is its owner and an admin.
@@ -76,7 +95,7 @@ async fn all_exist(state: &CommandState, ids: &[Uuid]) -> Result<(), ApiError> {
     responses((status = 201, description = "Created", body = ChatIdAnswer)),
     extensions(("x-error-codes" = json!([
         "group_too_small", "group_too_large", "invalid_title", "description_too_long",
-        "user_not_found", "chat_exists"
+        "user_not_found", "chat_exists", "member_refuses"
     ]))),
 )]
 async fn create(
@@ -89,7 +108,7 @@ async fn create(
             ApiError::bad_request("group_too_large", "too many members").with_field("member_ids")
         );
     }
-    all_exist(&state, &b.member_ids)
+    let invitees = invitees(&state, ctx.actor(), &b.member_ids)
         .await
         .map_err(|e| e.with_field("member_ids"))?;
     let chat_id = Uuid::now_v7();
@@ -98,6 +117,7 @@ async fn create(
         title: b.title,
         description: b.description,
         member_ids: b.member_ids,
+        invitees,
     };
     let (state, ctx) = (&state, &ctx);
     let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
@@ -147,7 +167,7 @@ async fn update_info(
     responses((status = 200, description = "Added", body = ChatAnswer)),
     extensions(("x-error-codes" = json!([
         "invalid_user_ids", "user_not_found", "chat_not_found", "chat_closed", "not_a_group",
-        "not_an_admin", "group_full"
+        "not_an_admin", "group_full", "member_refuses"
     ]))),
 )]
 async fn add_members(
@@ -162,13 +182,14 @@ async fn add_members(
                 .with_field("user_ids"),
         );
     }
-    all_exist(&state, &b.user_ids).await?;
+    let invitees = invitees(&state, ctx.actor(), &b.user_ids).await?;
     simple(
         &state,
         &ctx,
         path,
         ChatAction::AddMembers {
             user_ids: b.user_ids,
+            invitees,
         },
     )
     .await

@@ -46,6 +46,9 @@ pub enum ChatAction {
         description: Option<String>,
         /// Other members; the creator is added (first) automatically.
         member_ids: Vec<Uuid>,
+        /// What the decision needs to know of each of them (loaded by the
+        /// caller for every member; one absent counts as willing).
+        invitees: Vec<Invitee>,
     },
     /// `None` leaves a field as is; a blank description or avatar clears it.
     UpdateGroupInfo {
@@ -55,6 +58,8 @@ pub enum ChatAction {
     },
     AddMembers {
         user_ids: Vec<Uuid>,
+        /// As for `CreateGroup`.
+        invitees: Vec<Invitee>,
     },
     RemoveMember {
         user_id: Uuid,
@@ -105,4 +110,25 @@ pub enum ChatAction {
     MarkRead {
         up_to_seq: u64,
     },
+}
+
+/// A user someone wants to put into a group, as their own stream and the
+/// pair's direct chat say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Invitee {
+    pub user_id: Uuid,
+    /// They blocked the one adding them.
+    pub blocks_actor: bool,
+    /// Their `accept_requests_from` lets strangers reach them.
+    pub accepts_requests: bool,
+    /// They and the one adding them share an accepted direct chat.
+    pub contact: bool,
+}
+
+impl Invitee {
+    /// Membership is contact: nobody is put into a group by someone they
+    /// blocked, nor by a stranger when they accept requests from nobody.
+    pub fn refuses(&self) -> bool {
+        self.blocks_actor || (!self.accepts_requests && !self.contact)
+    }
 }

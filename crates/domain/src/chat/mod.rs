@@ -29,7 +29,7 @@ mod state;
 #[cfg(test)]
 mod tests;
 
-pub use command::{ChatAction, ChatCommand};
+pub use command::{ChatAction, ChatCommand, Invitee};
 pub use event::ChatEvent;
 pub use state::{
     Chat, ChatKind, ChatState, ChatStatus, DirectPart, DirectStatus, GroupPart, Member, Role,

@@ -99,6 +99,7 @@ impl Sim {
                 title: "g".into(),
                 description: None,
                 member_ids: members.iter().map(|i| user(*i)).collect(),
+                invitees: Vec::new(),
             },
             Op::UpdateInfo { title, .. } => ChatAction::UpdateGroupInfo {
                 title: Some(format!("title {title}")),
@@ -107,6 +108,7 @@ impl Sim {
             },
             Op::Add { targets, .. } => ChatAction::AddMembers {
                 user_ids: targets.iter().map(|i| user(*i)).collect(),
+                invitees: Vec::new(),
             },
             Op::Remove { t, .. } => ChatAction::RemoveMember { user_id: user(*t) },
             Op::SetAdmin { t, admin: true, .. } => ChatAction::PromoteAdmin { user_id: user(*t) },

@@ -117,6 +117,7 @@ impl History {
             title: title.into(),
             description: None,
             member_ids: others.to_vec(),
+            invitees: Vec::new(),
         };
         self.chat(chat_id, owner, action).await;
         chat_id

@@ -56,6 +56,7 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
         alice,
         ChatAction::AddMembers {
             user_ids: vec![dave],
+            invitees: Vec::new(),
         },
     )
     .await;
@@ -153,6 +154,7 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
         alice,
         ChatAction::AddMembers {
             user_ids: vec![erin],
+            invitees: Vec::new(),
         },
     )
     .await;
@@ -168,6 +170,7 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
         bob,
         ChatAction::AddMembers {
             user_ids: vec![carol],
+            invitees: Vec::new(),
         },
     )
     .await;

@@ -9,11 +9,31 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 use super::{Ctx, Decision};
+use crate::chat::command::Invitee;
 use crate::chat::event::ChatEvent;
 use crate::chat::state::Role;
 use crate::error::DomainError;
 use crate::policy::MIN_GROUP_MEMBERS;
 use crate::rules;
+
+/// Refuse the whole command if any of `ids` refuses the actor
+/// ([`Invitee::refuses`]); nothing is imposed on anyone.
+pub(super) fn consented(ids: &[Uuid], invitees: &[Invitee]) -> Result<(), DomainError> {
+    let refusing = invitees
+        .iter()
+        .filter(|i| ids.contains(&i.user_id) && i.refuses())
+        .count();
+    if refusing == 0 {
+        return Ok(());
+    }
+    Err(DomainError::forbidden(
+        "member_refuses",
+        format!(
+            "{refusing} of these users do not accept being added by you \
+             (they blocked you, or accept requests from nobody and are not your contacts)"
+        ),
+    ))
+}
 
 pub(super) fn create(
     ctx: &Ctx<'_>,

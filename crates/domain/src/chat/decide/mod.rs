@@ -78,7 +78,11 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
             title,
             description,
             member_ids,
-        } => group::create(&ctx, *chat_id, title, description.as_deref(), member_ids),
+            invitees,
+        } => {
+            group::consented(member_ids, invitees)?;
+            group::create(&ctx, *chat_id, title, description.as_deref(), member_ids)
+        }
         ChatAction::UpdateGroupInfo {
             title,
             description,
@@ -89,7 +93,10 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
             description.as_deref(),
             avatar_url.as_deref(),
         ),
-        ChatAction::AddMembers { user_ids } => group::add_members(&ctx, user_ids),
+        ChatAction::AddMembers { user_ids, invitees } => {
+            group::consented(user_ids, invitees)?;
+            group::add_members(&ctx, user_ids)
+        }
         ChatAction::RemoveMember { user_id } => group::remove_member(&ctx, *user_id),
         ChatAction::PromoteAdmin { user_id } => group::set_admin(&ctx, *user_id, true),
         ChatAction::DemoteAdmin { user_id } => group::set_admin(&ctx, *user_id, false),

@@ -1,5 +1,5 @@
 use super::*;
-use crate::chat::{ChatStatus, Role};
+use crate::chat::{ChatStatus, Invitee, Role};
 use crate::error::ErrorKind::{Conflict, Forbidden, Invalid, NotFound};
 use crate::event::Aggregate;
 use crate::policy::Policy;
@@ -12,6 +12,7 @@ fn create(members: Vec<Uuid>) -> ChatCommand {
             title: "  Hikers ".into(),
             description: None,
             member_ids: members,
+            invitees: Vec::new(),
         },
     )
 }
@@ -91,6 +92,7 @@ fn a_blank_or_overlong_title_is_invalid() {
                 title,
                 description: None,
                 member_ids: vec![BOB, CAROL],
+                invitees: Vec::new(),
             },
         );
         chat([]).when(cmd).then_error(Invalid, "invalid_title");
@@ -162,6 +164,7 @@ fn adding_members_skips_existing_ones_and_records_the_join_seq() {
             ALICE,
             ChatAction::AddMembers {
                 user_ids: vec![BOB, DAVE, DAVE, EVE],
+                invitees: Vec::new(),
             },
         ))
         .then([added(vec![DAVE, EVE], 1)]);
@@ -178,6 +181,7 @@ fn adding_only_existing_members_decides_nothing() {
             ALICE,
             ChatAction::AddMembers {
                 user_ids: vec![BOB],
+                invitees: Vec::new(),
             },
         ))
         .then_nothing();
@@ -195,6 +199,7 @@ fn adding_past_the_member_limit_is_a_conflict() {
             ALICE,
             ChatAction::AddMembers {
                 user_ids: vec![DAVE, EVE],
+                invitees: Vec::new(),
             },
         ))
         .then_error(Conflict, "group_full");
@@ -207,6 +212,7 @@ fn outsiders_cannot_see_a_group() {
             DAVE,
             ChatAction::AddMembers {
                 user_ids: vec![EVE],
+                invitees: Vec::new(),
             },
         ))
         .then_error(NotFound, "chat_not_found");
@@ -251,4 +257,57 @@ fn removing_yourself_is_invalid() {
     chat([group_created()])
         .when(by(ALICE, ChatAction::RemoveMember { user_id: ALICE }))
         .then_error(Invalid, "cannot_remove_self");
+}
+
+fn invitee(user_id: Uuid, blocks_actor: bool, accepts_requests: bool, contact: bool) -> Invitee {
+    Invitee {
+        user_id,
+        blocks_actor,
+        accepts_requests,
+        contact,
+    }
+}
+
+#[test]
+fn nobody_is_put_into_a_group_by_someone_they_blocked() {
+    let mut command = create(vec![BOB, CAROL]);
+    if let ChatAction::CreateGroup { invitees, .. } = &mut command.action {
+        invitees.push(invitee(CAROL, true, true, true));
+    }
+    chat([])
+        .when(command)
+        .then_error(Forbidden, "member_refuses");
+    chat([group_created()])
+        .when(by(
+            ALICE,
+            ChatAction::AddMembers {
+                user_ids: vec![DAVE],
+                invitees: vec![invitee(DAVE, true, true, false)],
+            },
+        ))
+        .then_error(Forbidden, "member_refuses");
+}
+
+#[test]
+fn who_accepts_requests_from_nobody_is_added_by_contacts_only() {
+    let closed = |contact| ChatAction::AddMembers {
+        user_ids: vec![DAVE],
+        invitees: vec![invitee(DAVE, false, false, contact)],
+    };
+    chat([group_created()])
+        .when(by(ALICE, closed(false)))
+        .then_error(Forbidden, "member_refuses");
+    chat([group_created()])
+        .when(by(ALICE, closed(true)))
+        .then([added(vec![DAVE], 0)]);
+    // Facts about someone not being added change nothing.
+    chat([group_created()])
+        .when(by(
+            ALICE,
+            ChatAction::AddMembers {
+                user_ids: vec![EVE],
+                invitees: vec![invitee(DAVE, true, false, false)],
+            },
+        ))
+        .then([added(vec![EVE], 0)]);
 }

@@ -119,6 +119,7 @@ fn a_closed_group_refuses_every_command() {
     for action in [
         ChatAction::AddMembers {
             user_ids: vec![BOB],
+            invitees: Vec::new(),
         },
         ChatAction::Leave,
         ChatAction::MarkRead { up_to_seq: 0 },
@@ -135,6 +136,7 @@ fn group_commands_in_a_direct_chat_are_invalid() {
         ChatAction::Leave,
         ChatAction::AddMembers {
             user_ids: vec![CAROL],
+            invitees: Vec::new(),
         },
     ] {
         chat([requested()])
