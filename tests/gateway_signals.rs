@@ -234,3 +234,71 @@ async fn the_sockets_of_one_user_are_capped() {
     }
     drop(open);
 }
+
+/// A user-level block hides typing, presence and last seen between the
+/// two, both ways, while everyone else still sees them.
+#[tokio::test]
+async fn a_block_stops_typing_presence_and_last_seen_between_the_pair() {
+    let app = support::TestApp::spawn().await;
+    let users = app.users(3).await;
+    let (a, b, c) = (&users[0], &users[1], &users[2]);
+    let chat = app.group(a, &[b, c], "blocked").await;
+    let blocked = app
+        .post(&format!("/v1/users/{}/block", a.id), b, None)
+        .await;
+    assert!(blocked.status.is_success(), "{}", blocked.raw);
+    let at = blocked.body["position"].as_u64().unwrap();
+    let mut on_b = Ws::connect(&app.base, b).await;
+    on_b.subscribe(Some(at - 1)).await;
+    on_b.events_through(at).await; // the node has routed the block
+    let mut on_c = Ws::connect(&app.base, c).await;
+    on_c.subscribe(None).await;
+    let mut on_a = Ws::connect(&app.base, a).await;
+    on_a.subscribe(None).await;
+    wait_until_member(&mut on_a, chat).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    on_a.send(json!({"type": "typing", "chat_id": chat, "state": "start"}))
+        .await;
+    let t = on_c.next_of("typing").await;
+    assert_eq!(t["user_id"], a.id.to_string());
+    // b answers a later ping having seen nothing of a's typing or presence.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    on_b.send(json!({"type": "ping"})).await;
+    loop {
+        let f = on_b.next(gateway_client::WAIT).await.expect("open");
+        if f["type"] == "pong" {
+            break;
+        }
+        assert!(
+            f["user_id"] != a.id.to_string(),
+            "b saw a's typing or presence: {f}"
+        );
+    }
+
+    // Last seen: c sees a's once a is gone; b never does.
+    on_a.close().await;
+    let profile = |who: &support::User| {
+        let app = &app;
+        let token = who.token.clone();
+        async move {
+            app.call(
+                reqwest::Method::GET,
+                &format!("/v1/users/{}", a.id),
+                Some(&token),
+                None,
+            )
+            .await
+        }
+    };
+    let mut seen = serde_json::Value::Null;
+    for _ in 0..100 {
+        seen = profile(c).await.body["last_seen_at"].clone();
+        if !seen.is_null() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!seen.is_null(), "c sees a's last seen");
+    assert!(profile(b).await.body["last_seen_at"].is_null());
+}

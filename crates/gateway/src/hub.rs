@@ -164,15 +164,16 @@ impl Hub {
         self.lock().conns.values().map(Vec::len).sum()
     }
 
-    /// A typing signal to the chat's current members here, but its author.
+    /// A typing signal to the chat's current members here, but its author
+    /// and anyone who blocked them or whom they blocked.
     pub fn to_members(&self, chat: Uuid, except: Uuid, frame: &Frame) {
         let mut inner = self.lock();
-        let users: Vec<Uuid> = inner.members.members(chat).collect();
-        send_signal(
-            &mut inner,
-            users.into_iter().filter(|u| *u != except),
-            frame,
-        );
+        let users: Vec<Uuid> = inner
+            .members
+            .members(chat)
+            .filter(|u| *u != except && !inner.members.blocked_between(except, *u))
+            .collect();
+        send_signal(&mut inner, users.into_iter(), frame);
     }
 
     /// A presence signal to whoever may see `user`'s presence.

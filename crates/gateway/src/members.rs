@@ -27,6 +27,9 @@ pub struct Members {
     direct: HashMap<Uuid, Direct>,
     /// Users whose last-seen is not visible to everyone.
     visibility: HashMap<Uuid, Visibility>,
+    /// `(blocker, blocked)` user-level blocks: neither sees the other's
+    /// presence or typing.
+    blocks: HashSet<(Uuid, Uuid)>,
 }
 
 type Row = (Uuid, Uuid, bool);
@@ -56,6 +59,10 @@ impl Members {
         )
         .fetch_all(&mut *tx)
         .await?;
+        let blocks: Vec<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT user_id, blocked_user_id FROM rm_users.blocks")
+                .fetch_all(&mut *tx)
+                .await?;
         tx.commit().await?;
         let mut m = Members::default();
         for (chat, user, current) in rows {
@@ -77,6 +84,7 @@ impl Members {
         for (user, v) in hidden {
             m.visibility.insert(user, Visibility::parse(&v));
         }
+        m.blocks.extend(blocks);
         Ok((m, u64::try_from(position).unwrap_or(0)))
     }
 
@@ -87,9 +95,19 @@ impl Members {
             Target::User {
                 user_id,
                 visibility,
+                block,
             } => {
                 if let Some(v) = visibility {
                     self.visibility.insert(*user_id, *v);
+                }
+                match block {
+                    Some((other, true)) => {
+                        self.blocks.insert((*user_id, *other));
+                    }
+                    Some((other, false)) => {
+                        self.blocks.remove(&(*user_id, *other));
+                    }
+                    None => {}
                 }
                 vec![*user_id]
             }
@@ -128,6 +146,11 @@ impl Members {
         self.current.get(&chat).is_some_and(|m| m.contains(&user))
     }
 
+    /// Whether either of the two blocked the other.
+    pub fn blocked_between(&self, a: Uuid, b: Uuid) -> bool {
+        self.blocks.contains(&(a, b)) || self.blocks.contains(&(b, a))
+    }
+
     pub fn members(&self, chat: Uuid) -> impl Iterator<Item = Uuid> + '_ {
         self.current.get(&chat).into_iter().flatten().copied()
     }
@@ -160,7 +183,10 @@ impl Members {
             if visibility == Visibility::Contacts && !contact {
                 continue;
             }
-            out.extend(self.members(*chat).filter(|m| *m != user));
+            out.extend(
+                self.members(*chat)
+                    .filter(|m| *m != user && !self.blocked_between(user, *m)),
+            );
         }
         out
     }
@@ -208,9 +234,41 @@ mod tests {
         m.apply(&Target::User {
             user_id: a,
             visibility: Some(Visibility::Contacts),
+            block: None,
         });
         assert_eq!(m.viewers(a), HashSet::from([b]));
         m.apply(&chat(d, Change::Direct(DirectChange::Blocked(b))));
         assert!(m.viewers(a).is_empty());
+    }
+}
+
+#[cfg(test)]
+mod block_tests {
+    use super::*;
+
+    #[test]
+    fn a_user_level_block_hides_presence_both_ways_until_lifted() {
+        let (g, a, b, c) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let mut m = Members::default();
+        m.apply(&Target::Chat {
+            chat_id: g,
+            change: Change::Join(vec![a, b, c]),
+        });
+        let block = |on| Target::User {
+            user_id: b,
+            visibility: None,
+            block: Some((a, on)),
+        };
+        m.apply(&block(true));
+        assert_eq!(m.viewers(a), HashSet::from([c]));
+        assert_eq!(m.viewers(b), HashSet::from([c]));
+        assert!(m.blocked_between(a, b));
+        m.apply(&block(false));
+        assert_eq!(m.viewers(a), HashSet::from([b, c]));
     }
 }

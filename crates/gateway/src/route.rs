@@ -37,10 +37,13 @@ pub enum DirectChange {
 /// Where an event goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A user-stream event; `visibility` is set by `SettingsChanged`.
+    /// A user-stream event; `visibility` is set by `SettingsChanged`,
+    /// `block` by `UserBlocked` / `UserUnblocked` (the other user, and
+    /// whether they are blocked now).
     User {
         user_id: Uuid,
         visibility: Option<Visibility>,
+        block: Option<(Uuid, bool)>,
     },
     Chat {
         chat_id: Uuid,
@@ -93,9 +96,18 @@ pub fn target(stream: &str, event_type: &str, payload: &Value) -> Target {
                 .then(|| payload.get("last_seen_visible_to").and_then(Value::as_str))
                 .flatten()
                 .map(Visibility::parse);
+            let block = match event_type {
+                "UserBlocked" | "UserUnblocked" => payload
+                    .get("blocked_user_id")
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                    .map(|other| (other, event_type == "UserBlocked")),
+                _ => None,
+            };
             Target::User {
                 user_id,
                 visibility,
+                block,
             }
         }
         Some((StreamKind::Chat, chat_id)) => {
@@ -206,7 +218,17 @@ mod tests {
             t,
             Target::User {
                 user_id: u,
-                visibility: None
+                visibility: None,
+                block: None,
+            }
+        );
+        let blocked = json!({"type": "UserBlocked", "user_id": u, "blocked_user_id": by});
+        assert_eq!(
+            target(&format!("user-{u}"), "UserBlocked", &blocked),
+            Target::User {
+                user_id: u,
+                visibility: None,
+                block: Some((by, true)),
             }
         );
         assert!(frame(9, &t, &hidden).as_str().contains(&chat.to_string()));

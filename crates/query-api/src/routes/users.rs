@@ -108,6 +108,7 @@ struct ProfileQuery {
 
 /// A user's profile. `last_seen_at` only as their privacy setting allows:
 /// everyone; contacts (an accepted direct chat with the caller); nobody.
+/// Never between two users one of whom blocked the other.
 #[utoipa::path(get, path = "/v1/users/{user_id}", tag = "queries", operation_id = "get_user",
     params(("user_id" = Uuid, Path), ProfileQuery),
     responses((status = 200, description = "The profile", body = Object)),
@@ -124,7 +125,11 @@ async fn profile(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
                 'display_name', u.display_name, 'avatar_url', u.avatar_url, 'bio', u.bio, \
                 'last_seen_at', CASE \
-                    WHEN u.user_id = $2 OR u.last_seen_visible_to = 'everyone' THEN u.last_seen_at \
+                    WHEN u.user_id = $2 THEN u.last_seen_at \
+                    WHEN EXISTS (SELECT 1 FROM rm_users.blocks b \
+                                  WHERE (b.user_id = $1 AND b.blocked_user_id = $2) \
+                                     OR (b.user_id = $2 AND b.blocked_user_id = $1)) THEN NULL \
+                    WHEN u.last_seen_visible_to = 'everyone' THEN u.last_seen_at \
                     WHEN u.last_seen_visible_to = 'contacts' AND EXISTS ( \
                         SELECT 1 FROM rm_chats.chats c WHERE c.kind = 'direct' AND c.status = 'active' \
                            AND ((c.requester_id = $1 AND c.recipient_id = $2) \
