@@ -12,6 +12,21 @@ use std::time::Duration;
 use anyhow::{Context, anyhow};
 use serde_json::Value;
 
+/// Where a benchmark runs its server: the Postgres server its scratch
+/// database goes on, and the `chat` binary.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerArgs {
+    #[arg(
+        long,
+        env = "BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    pub server: String,
+    /// The `chat` binary to run as the server (default: next to this one).
+    #[arg(long)]
+    pub chat_bin: Option<PathBuf>,
+}
+
 /// The `chat` binary: `explicit`, or the one next to this bench binary.
 pub fn chat_bin(explicit: Option<&PathBuf>) -> anyhow::Result<PathBuf> {
     match explicit {

@@ -12,7 +12,6 @@
 //!   `tokio::sync::broadcast` in this process (no HTTP, no persistence), so
 //!   the cost of durability is a ratio.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,21 +28,14 @@ use time::OffsetDateTime;
 use tokio_tungstenite::tungstenite::Message;
 use uuid::Uuid;
 
-use crate::child::{SECRET, Server, chat_bin, chat_env, nofile_limit, rss_kib};
+use crate::child::{SECRET, Server, ServerArgs, chat_bin, chat_env, nofile_limit, rss_kib};
 use crate::load::{Clock, paced, text};
 use crate::report::{Summary, ms};
 
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    server: String,
-    /// The `chat` binary to run as the server (default: next to this one).
-    #[arg(long)]
-    chat_bin: Option<PathBuf>,
+    #[command(flatten)]
+    target: ServerArgs,
     /// Idle sockets (capped by the open-file limit).
     #[arg(long, default_value_t = 10_000)]
     sockets: usize,
@@ -214,7 +206,7 @@ async fn baseline(
 }
 
 pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
-    let bin = chat_bin(args.chat_bin.as_ref())?;
+    let bin = chat_bin(args.target.chat_bin.as_ref())?;
     // Both processes hold one descriptor per socket; keep some spare.
     let mut sockets = args.sockets;
     if let Some(limit) = nofile_limit() {
@@ -231,7 +223,7 @@ pub async fn run(args: GatewayArgs) -> anyhow::Result<()> {
     let chats = args.direct_chats.max(1);
     let n_users = sockets.max(group).max(2 * chats);
 
-    let scratch = crate::scratch::Scratch::create(&args.server, "gw").await?;
+    let scratch = crate::scratch::Scratch::create(&args.target.server, "gw").await?;
     let url = scratch.url.clone();
     let server = Server::spawn(&bin, &["serve"], chat_env(&url))?;
     let result = measure(&args, &server, &url, sockets, group, chats, n_users).await;

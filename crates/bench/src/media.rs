@@ -9,6 +9,8 @@
 //! is not what is measured.
 
 use std::path::{Path, PathBuf};
+
+use crate::child::ServerArgs;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -22,15 +24,8 @@ const BOUNDARY: &str = "chatbenchboundary0123456789";
 
 #[derive(Debug, Args)]
 pub struct MediaArgs {
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    server: String,
-    /// The `chat` binary to run as the server (default: next to this one).
-    #[arg(long)]
-    chat_bin: Option<PathBuf>,
+    #[command(flatten)]
+    target: ServerArgs,
     /// Where the media (and the baseline copies) go.
     #[arg(long, default_value = "./target/bench-media")]
     dir: PathBuf,
@@ -177,13 +172,7 @@ async fn download(
 }
 
 pub async fn run(args: MediaArgs) -> anyhow::Result<()> {
-    let bin = match &args.chat_bin {
-        Some(b) => b.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .ok_or_else(|| anyhow!("no directory of the bench binary"))?
-            .join("chat"),
-    };
+    let bin = crate::child::chat_bin(args.target.chat_bin.as_ref())?;
     if !bin.exists() {
         bail!(
             "{} not found: build it (`cargo build --release --bin chat`) or pass --chat-bin",
@@ -196,14 +185,14 @@ pub async fn run(args: MediaArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&media_dir)?;
     std::fs::create_dir_all(&copy_dir)?;
     let db_name = format!("chat_bench_media_{}", Uuid::new_v4().simple());
-    let db_url = match args.server.rsplit_once('/') {
+    let db_url = match args.target.server.rsplit_once('/') {
         Some((base, _)) => format!("{base}/{db_name}"),
         None => bail!("--server must be a postgres URL"),
     };
 
     let result = measure(&args, &bin, &db_url, &media_dir, &copy_dir).await;
 
-    let admin = sqlx::PgPool::connect(&args.server).await?;
+    let admin = sqlx::PgPool::connect(&args.target.server).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db_name} WITH (FORCE)"))
         .execute(&admin)
         .await?;

@@ -19,7 +19,6 @@ mod baseline;
 mod client;
 mod phases;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,21 +28,14 @@ pub use baseline::{BaselineArgs, serve as serve_baseline};
 use client::{Client, Flavor};
 use phases::Figures;
 
-use crate::child::{Server, chat_bin, chat_env};
+use crate::child::{Server, ServerArgs, chat_bin, chat_env};
 use crate::report::ms;
 use crate::scratch::Scratch;
 
 #[derive(Debug, Clone, Args)]
 pub struct E2eArgs {
-    #[arg(
-        long,
-        env = "BENCH_DATABASE_URL",
-        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
-    )]
-    server: String,
-    /// The `chat` binary to run as the server (default: next to this one).
-    #[arg(long)]
-    chat_bin: Option<PathBuf>,
+    #[command(flatten)]
+    target: ServerArgs,
     /// Users registered over HTTP (each gets a socket).
     #[arg(long, default_value_t = 1_000)]
     users: usize,
@@ -100,10 +92,10 @@ async fn run_one(args: &E2eArgs, flavor: Flavor) -> anyhow::Result<Figures> {
         Flavor::Chat => "e2e_chat",
         Flavor::Baseline => "e2e_base",
     };
-    let scratch = Scratch::create(&args.server, what).await?;
+    let scratch = Scratch::create(&args.target.server, what).await?;
     let server = match flavor {
         Flavor::Chat => {
-            let bin = chat_bin(args.chat_bin.as_ref())?;
+            let bin = chat_bin(args.target.chat_bin.as_ref())?;
             Server::spawn(&bin, &["serve"], chat_env(&scratch.url))?
         }
         Flavor::Baseline => Server::spawn(
