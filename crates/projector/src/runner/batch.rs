@@ -86,11 +86,7 @@ pub(crate) async fn skip_batch(
     expected: u64,
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
-    let Some(to) = through(expected, events)? else {
-        return current(conn, schema, expected).await;
-    };
-    move_checkpoint(conn, projection, schema, expected, to).await?;
-    Ok(to)
+    advance(conn, projection, schema, expected, events, false).await
 }
 
 /// Where `events` take a checkpoint standing at `expected` (`None` for no
@@ -148,11 +144,26 @@ pub(crate) async fn apply_in(
     expected: u64,
     events: &[RecordedEvent],
 ) -> Result<Checkpoint> {
+    advance(conn, projection, schema, expected, events, true).await
+}
+
+/// Check `events` follow `expected` in order, apply them when `apply`, and
+/// move the checkpoint past them ([`move_checkpoint`]).
+async fn advance(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    expected: u64,
+    events: &[RecordedEvent],
+    apply: bool,
+) -> Result<Checkpoint> {
     // Checked up front: the projection applies the batch as a whole.
     let Some(to) = through(expected, events)? else {
         return current(conn, schema, expected).await;
     };
-    projection.apply_events(&mut *conn, schema, events).await?;
+    if apply {
+        projection.apply_events(&mut *conn, schema, events).await?;
+    }
     move_checkpoint(conn, projection, schema, expected, to).await?;
     Ok(to)
 }
