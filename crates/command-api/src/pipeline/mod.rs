@@ -7,8 +7,8 @@
 //! * A cached state is decided on without asking the store first: the
 //!   append's expected-version check is what catches a stale entry (another
 //!   process appended), and the command then re-loads and re-decides. A
-//!   decision to do nothing, which appends nothing and so checks nothing, is
-//!   confirmed on a freshly loaded state before it is answered.
+//!   refusal or a decision to do nothing, which append nothing and so check
+//!   nothing, is confirmed on a freshly loaded state before it is answered.
 //! * Commands to one stream are serialized inside the process (a lock per
 //!   stream), so concurrent sends into one chat queue instead of colliding.
 //! * Across processes a concurrent append shows up as a version conflict: the
@@ -181,14 +181,16 @@ where
             return Err(version_mismatch(expected, loaded.version));
         }
         let command = build(loaded.clone()).await?;
-        let events = loaded
-            .state
-            .decide(&command, &state.policy)
-            .map_err(domain_error)?;
+        let events = match loaded.state.decide(&command, &state.policy) {
+            Ok(events) => events,
+            // A refusal appends nothing, so nothing checked the cached
+            // state it was judged on: decide again on the stream as stored.
+            Err(_) if !verified => continue,
+            Err(e) => return Err(domain_error(e)),
+        };
         if events.is_empty() {
             if !verified {
-                // Nothing to append means nothing checks the cached state:
-                // decide again on the stream as stored.
+                // Likewise for a decision to do nothing.
                 continue;
             }
             return Ok(Outcome {
