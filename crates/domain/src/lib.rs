@@ -15,6 +15,7 @@ pub mod ids;
 pub mod message;
 pub mod policy;
 pub mod user;
+pub mod visibility;
 
 mod rules;
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
-use crate::members::Members;
+use crate::members::{Members, Private};
 use crate::protocol::Frame;
 use crate::route::Target;
 
@@ -56,6 +56,8 @@ pub struct Connection {
 pub struct Registration {
     pub live_after: u64,
     pub chats: Vec<Uuid>,
+    /// Their clears and hides, and receipt settings, as of `live_after`.
+    pub private: Private,
 }
 
 pub struct Hub {
@@ -117,7 +119,12 @@ impl Hub {
             .find(|c| c.id == id && !c.events)?;
         conn.events = true;
         let chats = inner.members.chats_ever(user);
-        Some(Registration { live_after, chats })
+        let private = inner.members.private_facts(user);
+        Some(Registration {
+            live_after,
+            chats,
+            private,
+        })
     }
 
     /// Route the event at `position`: apply its membership change and queue

@@ -30,6 +30,7 @@ pub mod route;
 pub mod session;
 pub mod signals;
 pub mod tail;
+pub mod view;
 pub mod ws;
 
 use std::sync::Arc;

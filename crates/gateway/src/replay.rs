@@ -11,18 +11,29 @@
 //!   about them at or before it (a partial index holds only those events),
 //!   then follows the replayed events with the live router's rules
 //!   ([`crate::route::concerns`]), so a removal midway stops the chat and a
-//!   re-add starts it again, at the same positions the live path would.
+//!   re-add starts it again, at the same positions the live path would;
+//! * what each event shows is decided by the same rule as live
+//!   ([`crate::view::shows`]), with the membership as of that event and the
+//!   user's clears, hides and everyone's receipt settings as of now: a
+//!   replay never sends what the caller hid, nor a marker the receipts
+//!   query hides;
+//! * a message deleted for everyone since is replayed as a tombstone, and
+//!   its edits not at all: the replay never sends text the query side no
+//!   longer shows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use chat_domain::visibility::Window;
 use chat_domain::{StreamKind, parse_stream};
 use chat_store::Upcasters;
 use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::members::Private;
 use crate::protocol::Frame;
-use crate::route::{self, Target};
+use crate::route::{self, About, Target};
+use crate::view::{self, Facts};
 
 /// The event types that make a user a member of a chat (or stop it).
 const JOIN_TYPES: [&str; 3] = ["GroupCreated", "MembersAdded", "DirectChatRequested"];
@@ -32,7 +43,11 @@ pub struct Replay {
     upcasters: Upcasters,
     user: Uuid,
     streams: Vec<String>,
-    member: HashMap<Uuid, bool>,
+    /// The chats they are a member of at the cursor, with their join seq.
+    member: HashMap<Uuid, u64>,
+    private: Private,
+    /// `(chat, seq)` of messages deleted for everyone after `after`.
+    deleted: HashSet<(Uuid, u64)>,
     cursor: u64,
     upto: u64,
     page: i64,
@@ -46,15 +61,16 @@ impl Replay {
     pub async fn start(
         pool: PgPool,
         upcasters: Upcasters,
-        user: Uuid,
+        (user, private): (Uuid, Private),
         (after, upto): (u64, u64),
         chats: &[Uuid],
         page: usize,
     ) -> Result<Replay, sqlx::Error> {
         let chat_streams: Vec<String> = chats.iter().map(|c| format!("chat-{c}")).collect();
         let uid = user.to_string();
-        let last: Vec<(String, String)> = sqlx::query_as(
-            "SELECT DISTINCT ON (stream) stream, event_type FROM events \
+        let last: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT DISTINCT ON (stream) stream, event_type, \
+                    (payload->>'joined_seq')::bigint FROM events \
              WHERE stream = ANY($1) AND position <= $2 \
                AND event_type IN ('GroupCreated', 'MembersAdded', 'MemberRemoved', \
                                   'MemberLeft', 'DirectChatRequested') \
@@ -68,12 +84,29 @@ impl Replay {
         .bind(&uid)
         .fetch_all(&pool)
         .await?;
-        let mut member: HashMap<Uuid, bool> = chats.iter().map(|c| (*c, false)).collect();
-        for (stream, event_type) in last {
-            if let Some((StreamKind::Chat, chat)) = parse_stream(&stream) {
-                member.insert(chat, JOIN_TYPES.contains(&event_type.as_str()));
+        let mut member = HashMap::new();
+        for (stream, event_type, joined_seq) in last {
+            if let Some((StreamKind::Chat, chat)) = parse_stream(&stream)
+                && JOIN_TYPES.contains(&event_type.as_str())
+            {
+                member.insert(chat, joined_seq.map_or(0, seq));
             }
         }
+        let deleted: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT stream, (payload->>'seq')::bigint FROM events \
+             WHERE stream = ANY($1) AND event_type = 'MessageDeleted' AND position > $2",
+        )
+        .bind(&chat_streams)
+        .bind(big(after))
+        .fetch_all(&pool)
+        .await?;
+        let deleted = deleted
+            .into_iter()
+            .filter_map(|(stream, at)| match parse_stream(&stream) {
+                Some((StreamKind::Chat, chat)) => Some((chat, seq(at))),
+                _ => None,
+            })
+            .collect();
         let mut streams = chat_streams;
         streams.push(format!("user-{user}"));
         Ok(Replay {
@@ -82,6 +115,8 @@ impl Replay {
             user,
             streams,
             member,
+            private,
+            deleted,
             cursor: after,
             upto,
             page: i64::try_from(page.max(1)).unwrap_or(500),
@@ -117,11 +152,25 @@ impl Replay {
             let position = u64::try_from(position).unwrap_or(0);
             self.cursor = position;
             let version = u16::try_from(schema_version).unwrap_or(1);
-            let (_, payload) = self.upcasters.upcast(&event_type, version, payload);
+            let (_, mut payload) = self.upcasters.upcast(&event_type, version, payload);
             let target = route::target(&stream, &event_type, &payload);
-            if self.concerns(&target) {
-                out.push((position, route::frame(position, &target, &payload)));
+            if !self.concerns(&target) {
+                continue;
             }
+            if let Target::Chat {
+                chat_id,
+                about: About::Message(at),
+                ..
+            } = target
+                && self.deleted.contains(&(chat_id, at))
+            {
+                match event_type.as_str() {
+                    "MessageSent" => view::tombstone(&mut payload),
+                    "MessageEdited" => continue,
+                    _ => {}
+                }
+            }
+            out.push((position, route::frame(position, &target, &payload)));
         }
         if self.cursor >= self.upto {
             self.done = true;
@@ -129,20 +178,62 @@ impl Replay {
         Ok(Some(out))
     }
 
+    /// Whether the event is the user's, following their membership.
     fn concerns(&mut self, target: &Target) -> bool {
         match target {
             Target::User { user_id, .. } => *user_id == self.user,
-            Target::Chat { chat_id, change } => {
-                let before = self.member.get(chat_id).copied().unwrap_or(false);
+            Target::Chat {
+                chat_id,
+                change,
+                about,
+            } => {
+                let before = self.member.contains_key(chat_id);
+                let shown = view::shows(self, self.user, *chat_id, *about);
                 let (send, after) = route::concerns(self.user, before, change);
-                self.member.insert(*chat_id, after);
-                send
+                match change {
+                    _ if !after => {
+                        self.member.remove(chat_id);
+                    }
+                    route::Change::Join(users, joined_seq) if users.contains(&self.user) => {
+                        self.member.insert(*chat_id, *joined_seq);
+                    }
+                    _ => {}
+                }
+                send && shown
             }
             Target::Nobody => false,
         }
     }
 }
 
+impl Facts for Replay {
+    fn window(&self, user: Uuid, chat: Uuid) -> Option<Window> {
+        let joined_seq = *self.member.get(&chat).filter(|_| user == self.user)?;
+        Some(Window {
+            joined_seq,
+            cleared_seq: self.private.cleared.get(&chat).copied().unwrap_or(0),
+            left_seq: None,
+        })
+    }
+
+    fn hidden(&self, user: Uuid, chat: Uuid, seq: u64) -> bool {
+        user == self.user
+            && self
+                .private
+                .hidden
+                .get(&chat)
+                .is_some_and(|s| s.contains(&seq))
+    }
+
+    fn shares_receipts(&self, user: Uuid) -> bool {
+        !self.private.silent.contains(&user)
+    }
+}
+
 fn big(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn seq(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }

@@ -5,9 +5,11 @@
 //!   settings; nobody else's delete-for-me is ever sent);
 //! * a `chat-{id}` event goes to the chat's members *as of that event*: the
 //!   users an event adds receive it, the user it removes receives it too,
-//!   and nothing after it.
+//!   and nothing after it;
+//! * of those, each member receives it only if the visibility rule lets
+//!   them see what it is [`About`] ([`crate::view`]).
 
-use chat_domain::{ChatEvent, StreamKind, parse_stream};
+use chat_domain::{ChatEvent, StreamKind, UserEvent, parse_stream};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -17,8 +19,9 @@ use crate::protocol::{Frame, event_frame};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
     None,
-    /// These users are members from this event on (it is sent to them).
-    Join(Vec<Uuid>),
+    /// These users are members from this event on (it is sent to them);
+    /// they see messages after `joined_seq`.
+    Join(Vec<Uuid>, u64),
     /// This user is not a member after this event (it is still sent to them).
     Leave(Uuid),
     /// A direct chat's contact state changed (for presence visibility).
@@ -34,41 +37,64 @@ pub enum DirectChange {
     Unblocked(Uuid),
 }
 
+/// What a user-stream event changes in what the gateway knows of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserChange {
+    None,
+    /// `last_seen_visible_to` and `read_receipts`, as set now.
+    Settings {
+        last_seen: Visibility,
+        receipts: bool,
+    },
+    /// They blocked (`true`) or unblocked this user.
+    Block(Uuid, bool),
+    /// They cleared this chat up to this seq.
+    Cleared {
+        chat: Uuid,
+        up_to: u64,
+    },
+    /// They hid this message (by its seq) for themselves.
+    Hidden {
+        chat: Uuid,
+        seq: u64,
+    },
+}
+
+/// What a chat event shows, for the visibility rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum About {
+    /// The chat itself (membership, title, roles).
+    Chat,
+    /// The message at this seq (its sending, edits, deletion, reactions,
+    /// pins).
+    Message(u64),
+    /// This user's read marker.
+    Marker(Uuid),
+}
+
 /// Where an event goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    /// A user-stream event; `visibility` is set by `SettingsChanged`,
-    /// `block` by `UserBlocked` / `UserUnblocked` (the other user, and
-    /// whether they are blocked now).
-    User {
-        user_id: Uuid,
-        visibility: Option<Visibility>,
-        block: Option<(Uuid, bool)>,
-    },
+    /// A user-stream event.
+    User { user_id: Uuid, change: UserChange },
     Chat {
         chat_id: Uuid,
         change: Change,
+        about: About,
     },
     /// Not a stream the gateway knows.
     Nobody,
 }
 
 /// Who may see a user's presence and last-seen (`last_seen_visible_to`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Visibility {
-    #[default]
-    Everyone,
-    Contacts,
-    Nobody,
-}
+pub use chat_domain::LastSeenVisibility as Visibility;
 
-impl Visibility {
-    pub fn parse(s: &str) -> Visibility {
-        match s {
-            "contacts" => Visibility::Contacts,
-            "nobody" => Visibility::Nobody,
-            _ => Visibility::Everyone,
-        }
+/// The read model's spelling of a [`Visibility`] (unknown = everyone).
+pub fn parse_visibility(s: &str) -> Visibility {
+    match s {
+        "contacts" => Visibility::Contacts,
+        "nobody" => Visibility::Nobody,
+        _ => Visibility::Everyone,
     }
 }
 
@@ -87,28 +113,32 @@ const CHAT_TYPES: [&str; 10] = [
     "GroupClosed",
 ];
 
+/// User-stream event types that change what the gateway knows.
+const USER_TYPES: [&str; 5] = [
+    "SettingsChanged",
+    "UserBlocked",
+    "UserUnblocked",
+    "ChatCleared",
+    "MessageHiddenForMe",
+];
+
 /// Decide where an (upcast) event goes. A payload that does not decode is
 /// routed by its stream with no membership change, and logged.
 pub fn target(stream: &str, event_type: &str, payload: &Value) -> Target {
     match parse_stream(stream) {
         Some((StreamKind::User, user_id)) => {
-            let visibility = (event_type == "SettingsChanged")
-                .then(|| payload.get("last_seen_visible_to").and_then(Value::as_str))
-                .flatten()
-                .map(Visibility::parse);
-            let block = match event_type {
-                "UserBlocked" | "UserUnblocked" => payload
-                    .get("blocked_user_id")
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse().ok())
-                    .map(|other| (other, event_type == "UserBlocked")),
-                _ => None,
+            let change = if USER_TYPES.contains(&event_type) {
+                match serde_json::from_value::<UserEvent>(payload.clone()) {
+                    Ok(e) => user_change(e),
+                    Err(e) => {
+                        tracing::error!(error = %e, event_type, stream, "undecodable user event");
+                        UserChange::None
+                    }
+                }
+            } else {
+                UserChange::None
             };
-            Target::User {
-                user_id,
-                visibility,
-                block,
-            }
+            Target::User { user_id, change }
         }
         Some((StreamKind::Chat, chat_id)) => {
             let change = if CHAT_TYPES.contains(&event_type) {
@@ -122,22 +152,84 @@ pub fn target(stream: &str, event_type: &str, payload: &Value) -> Target {
             } else {
                 Change::None
             };
-            Target::Chat { chat_id, change }
+            Target::Chat {
+                chat_id,
+                change,
+                about: about(event_type, payload),
+            }
         }
         _ => Target::Nobody,
+    }
+}
+
+/// What a chat event is about: message events carry the message's seq and
+/// read markers their owner, so neither needs a full decode on the hot path.
+fn about(event_type: &str, payload: &Value) -> About {
+    match event_type {
+        "MessageSent" | "MessageEdited" | "MessageDeleted" | "ReactionAdded"
+        | "ReactionRemoved" | "MessagePinned" | "MessageUnpinned" => {
+            match payload.get("seq").and_then(Value::as_u64) {
+                Some(seq) => About::Message(seq),
+                None => {
+                    tracing::error!(event_type, "message event without a seq: shown to nobody");
+                    About::Message(0)
+                }
+            }
+        }
+        "ReadMarkerMoved" => match payload
+            .get("user_id")
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+        {
+            Some(user) => About::Marker(user),
+            None => About::Message(0),
+        },
+        _ => About::Chat,
+    }
+}
+
+fn user_change(e: UserEvent) -> UserChange {
+    use UserEvent as E;
+    match e {
+        E::SettingsChanged {
+            read_receipts,
+            last_seen_visible_to,
+            ..
+        } => UserChange::Settings {
+            last_seen: last_seen_visible_to,
+            receipts: read_receipts,
+        },
+        E::UserBlocked {
+            blocked_user_id, ..
+        } => UserChange::Block(blocked_user_id, true),
+        E::UserUnblocked {
+            blocked_user_id, ..
+        } => UserChange::Block(blocked_user_id, false),
+        E::ChatCleared {
+            chat_id, up_to_seq, ..
+        } => UserChange::Cleared {
+            chat: chat_id,
+            up_to: up_to_seq,
+        },
+        E::MessageHiddenForMe { chat_id, seq, .. } => UserChange::Hidden { chat: chat_id, seq },
+        _ => UserChange::None,
     }
 }
 
 fn change_of(e: ChatEvent) -> Change {
     use ChatEvent as E;
     match e {
-        E::GroupCreated { member_ids, .. } => Change::Join(member_ids),
-        E::MembersAdded { user_ids, .. } => Change::Join(user_ids),
+        E::GroupCreated { member_ids, .. } => Change::Join(member_ids, 0),
+        E::MembersAdded {
+            user_ids,
+            joined_seq,
+            ..
+        } => Change::Join(user_ids, joined_seq),
         E::DirectChatRequested {
             requester_id,
             recipient_id,
             ..
-        } => Change::Join(vec![requester_id, recipient_id]),
+        } => Change::Join(vec![requester_id, recipient_id], 0),
         E::MemberRemoved { user_id, .. } | E::MemberLeft { user_id, .. } => Change::Leave(user_id),
         E::ChatRequestAccepted { .. } => Change::Direct(DirectChange::Accepted),
         E::ChatRequestRejected { requester_id, .. } => {
@@ -153,7 +245,7 @@ fn change_of(e: ChatEvent) -> Change {
 /// they a member after it? `member` is their membership just before it.
 pub fn concerns(user: Uuid, member: bool, change: &Change) -> (bool, bool) {
     match change {
-        Change::Join(users) if users.contains(&user) => (true, true),
+        Change::Join(users, _) if users.contains(&user) => (true, true),
         Change::Leave(u) if *u == user => (member, false),
         // The requester is not told their request was rejected.
         Change::Direct(DirectChange::Rejected(requester)) if *requester == user => (false, member),
@@ -193,9 +285,9 @@ mod tests {
         assert_eq!(concerns(u, true, &Change::Leave(u)), (true, false));
         assert_eq!(concerns(u, false, &Change::None), (false, false));
         assert_eq!(concerns(u, true, &Change::Leave(other)), (true, true));
-        assert_eq!(concerns(u, false, &Change::Join(vec![u])), (true, true));
+        assert_eq!(concerns(u, false, &Change::Join(vec![u], 0)), (true, true));
         assert_eq!(
-            concerns(u, false, &Change::Join(vec![other])),
+            concerns(u, false, &Change::Join(vec![other], 3)),
             (false, false)
         );
     }
@@ -209,26 +301,36 @@ mod tests {
             target(&format!("chat-{chat}"), "MemberRemoved", &removed),
             Target::Chat {
                 chat_id: chat,
-                change: Change::Leave(u)
+                change: Change::Leave(u),
+                about: About::Chat,
             }
         );
-        let hidden = json!({"type": "MessageHiddenForMe", "chat_id": chat});
+        let edited = json!({"type": "MessageEdited", "chat_id": chat, "seq": 7});
+        let t = target(&format!("chat-{chat}"), "MessageEdited", &edited);
+        assert!(matches!(
+            t,
+            Target::Chat {
+                about: About::Message(7),
+                ..
+            }
+        ));
+        let hidden = json!({"type": "MessageHiddenForMe", "user_id": u, "chat_id": chat,
+                            "message_id": by, "seq": 4, "at": "2026-01-01T00:00:00Z"});
         let t = target(&format!("user-{u}"), "MessageHiddenForMe", &hidden);
         assert_eq!(
             t,
             Target::User {
                 user_id: u,
-                visibility: None,
-                block: None,
+                change: UserChange::Hidden { chat, seq: 4 },
             }
         );
-        let blocked = json!({"type": "UserBlocked", "user_id": u, "blocked_user_id": by});
+        let blocked = json!({"type": "UserBlocked", "user_id": u, "blocked_user_id": by,
+                             "at": "2026-01-01T00:00:00Z"});
         assert_eq!(
             target(&format!("user-{u}"), "UserBlocked", &blocked),
             Target::User {
                 user_id: u,
-                visibility: None,
-                block: Some((by, true)),
+                change: UserChange::Block(by, true),
             }
         );
         assert!(frame(9, &t, &hidden).as_str().contains(&chat.to_string()));

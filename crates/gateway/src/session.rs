@@ -306,7 +306,7 @@ impl Session {
         let mut replay = Replay::start(
             self.gw.pool().clone(),
             self.gw.upcasters().clone(),
-            self.user,
+            (self.user, reg.private),
             bounds,
             &reg.chats,
             cfg.replay_page,

@@ -6,6 +6,7 @@ use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
+use chat_domain::visibility;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -153,9 +154,9 @@ struct ReceiptsQuery {
     min_position: Option<u64>,
 }
 
-/// Who has read a message, and when their read marker passed it. Users who
-/// turned read receipts off are left out; a caller who turned them off sees
-/// nobody's (receipts are mutual).
+/// Who has read a message, and when their read marker passed it. Receipts
+/// are mutual ([`visibility::read_marker`]): someone else's shows only while
+/// both share theirs; the caller's own always does.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages/{message_id}/receipts", tag = "queries",
     operation_id = "list_receipts",
     params(("chat_id" = Uuid, Path), ("message_id" = Uuid, Path), ReceiptsQuery),
@@ -184,12 +185,12 @@ async fn receipts(
     let (seq, sender) = msg.ok_or_else(|| {
         ApiError::not_found("message_not_found", format!("no message {message_id}"))
     })?;
-    let rows: Vec<(Value,)> = sqlx::query_as(
-        "SELECT jsonb_build_object('user_id', m.user_id, 'read_at', m.read_at) \
+    let rows: Vec<(Uuid, Value, bool, bool)> = sqlx::query_as(
+        "SELECT m.user_id, to_jsonb(m.read_at), u.read_receipts, \
+                (SELECT read_receipts FROM rm_users.users WHERE user_id = $4) \
            FROM rm_chats.members m JOIN rm_users.users u ON u.user_id = m.user_id \
-          WHERE m.chat_id = $1 AND m.read_up_to >= $2 AND m.user_id <> $3 AND u.read_receipts \
+          WHERE m.chat_id = $1 AND m.read_up_to >= $2 AND m.user_id <> $3 \
             AND m.joined_seq < $2 \
-            AND (SELECT read_receipts FROM rm_users.users WHERE user_id = $4) \
           ORDER BY m.read_at, m.user_id",
     )
     .bind(chat_id)
@@ -199,6 +200,12 @@ async fn receipts(
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let items: Vec<Value> = rows.into_iter().map(|(v,)| v).collect();
+    let items: Vec<Value> = rows
+        .into_iter()
+        .filter(|(reader, _, reader_shares, viewer_shares)| {
+            visibility::read_marker(p.user_id, *reader, *viewer_shares, *reader_shares)
+        })
+        .map(|(reader, read_at, _, _)| json!({ "user_id": reader, "read_at": read_at }))
+        .collect();
     Ok(Json(json!({ "items": items })))
 }

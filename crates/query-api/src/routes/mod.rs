@@ -8,6 +8,7 @@ mod users;
 
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use chat_common::ApiError;
+use chat_domain::visibility::Window;
 use sqlx::PgPool;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
@@ -61,7 +62,8 @@ pub(crate) const LISTED: &str =
 pub(crate) const ACTIVITY: &str = "(CASE WHEN m.left_seq IS NULL \
       THEN greatest(uc.last_activity_at, c.last_activity_at) ELSE uc.last_activity_at END)";
 
-/// What part of a chat's history `user` may see: seq in (lower, upper].
+/// What part of a chat's history `user` may see: seq in (lower, upper],
+/// the bounds of their [`Window`] (the rule every read path shares).
 /// The upper bound comes from the same projection as membership (the
 /// member's left_seq, else the chat's last_seq as `rm_chats` knows it), so a
 /// messages projection running ahead of the chats projection can never show
@@ -89,11 +91,24 @@ pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<A
     .fetch_optional(pool)
     .await
     .map_err(db)?;
-    let (joined, upper, cleared, left) =
+    let (joined, last, cleared, left) =
         row.ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))?;
+    let window = Window {
+        joined_seq: seq(joined),
+        cleared_seq: seq(cleared),
+        left_seq: left.then_some(seq(last)),
+    };
     Ok(Access {
-        lower: joined.max(cleared),
-        upper,
+        lower: sql_seq(window.lower()),
+        upper: sql_seq(window.left_seq.unwrap_or(seq(last))),
         left,
     })
+}
+
+fn seq(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+fn sql_seq(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }

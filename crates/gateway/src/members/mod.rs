@@ -1,0 +1,318 @@
+//! Membership in memory, kept from the events themselves so that an add or a
+//! removal takes effect at that event's exact position.
+//!
+//! Start-up reads the read models it needs (members and their join points,
+//! direct-chat states, clears, hides, settings, blocks) and their
+//! checkpoints in one REPEATABLE READ transaction, and the node's tail goes
+//! on from the oldest checkpoint. A projection that is ahead of it sees some
+//! of its events again, which changes nothing: every change here is "the
+//! newest event about this key wins" (or a set union, or a maximum).
+
+use std::collections::{HashMap, HashSet};
+
+use chat_domain::visibility::Window;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::route::{Change, DirectChange, Target, UserChange, Visibility, parse_visibility};
+use crate::view::{self, Facts};
+
+#[derive(Debug, Clone, Default)]
+struct Direct {
+    accepted: bool,
+    blocked_by: Vec<Uuid>,
+}
+
+/// Who is in which chat now, and which chats each user was ever in.
+#[derive(Debug, Default)]
+pub struct Members {
+    /// Each chat's current members, with the seq they joined at.
+    current: HashMap<Uuid, HashMap<Uuid, u64>>,
+    /// Every chat a user is or was in: the streams a resume must read.
+    ever: HashMap<Uuid, HashSet<Uuid>>,
+    direct: HashMap<Uuid, Direct>,
+    /// Users whose last-seen is not visible to everyone.
+    visibility: HashMap<Uuid, Visibility>,
+    /// `(blocker, blocked)` user-level blocks: neither sees the other's
+    /// presence or typing.
+    blocks: HashSet<(Uuid, Uuid)>,
+    /// `(user, chat)`: where they last cleared the chat.
+    cleared: HashMap<(Uuid, Uuid), u64>,
+    /// `(user, chat)`: the seqs of the messages they hid for themselves.
+    hidden: HashMap<(Uuid, Uuid), HashSet<u64>>,
+    /// Users who do not share read receipts.
+    silent: HashSet<Uuid>,
+}
+
+type Row = (Uuid, Uuid, bool, i64);
+
+impl Members {
+    /// The read model's membership and the position it reflects.
+    pub async fn snapshot(pool: &PgPool) -> Result<(Members, u64), sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            .execute(&mut *tx)
+            .await?;
+        let (position,): (i64,) = sqlx::query_as(
+            "SELECT least((SELECT position FROM rm_chats.checkpoint), \
+                          (SELECT position FROM rm_users.checkpoint), \
+                          (SELECT position FROM rm_messages.checkpoint))",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT chat_id, user_id, left_seq IS NULL, joined_seq FROM rm_chats.members",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let direct: Vec<(Uuid, Option<String>, Vec<Uuid>)> = sqlx::query_as(
+            "SELECT chat_id, request_status, blocked_by FROM rm_chats.chats WHERE kind = 'direct'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let hidden_last_seen: Vec<(Uuid, String)> = sqlx::query_as(
+            "SELECT user_id, last_seen_visible_to FROM rm_users.users \
+             WHERE last_seen_visible_to <> 'everyone'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let blocks: Vec<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT user_id, blocked_user_id FROM rm_users.blocks")
+                .fetch_all(&mut *tx)
+                .await?;
+        let cleared: Vec<(Uuid, Uuid, i64)> = sqlx::query_as(
+            "SELECT user_id, chat_id, cleared_up_to_seq FROM rm_chats.user_chats \
+             WHERE cleared_up_to_seq > 0",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let hidden: Vec<(Uuid, Uuid, i64)> =
+            sqlx::query_as("SELECT user_id, chat_id, seq FROM rm_messages.hidden")
+                .fetch_all(&mut *tx)
+                .await?;
+        let silent: Vec<(Uuid,)> =
+            sqlx::query_as("SELECT user_id FROM rm_users.users WHERE NOT read_receipts")
+                .fetch_all(&mut *tx)
+                .await?;
+        let visibility: Vec<(Uuid, String)> = hidden_last_seen;
+        tx.commit().await?;
+        let mut m = Members::default();
+        for (chat, user, current, joined) in rows {
+            m.ever.entry(user).or_default().insert(chat);
+            if current {
+                m.current.entry(chat).or_default().insert(user, seq(joined));
+            }
+        }
+        for (user, chat, up_to) in cleared {
+            m.cleared.insert((user, chat), seq(up_to));
+        }
+        for (user, chat, at) in hidden {
+            m.hidden.entry((user, chat)).or_default().insert(seq(at));
+        }
+        m.silent.extend(silent.into_iter().map(|(u,)| u));
+        for (chat, status, blocked_by) in direct {
+            let accepted = status.as_deref() == Some("accepted");
+            m.direct.insert(
+                chat,
+                Direct {
+                    accepted,
+                    blocked_by,
+                },
+            );
+        }
+        for (user, v) in visibility {
+            m.visibility.insert(user, parse_visibility(&v));
+        }
+        m.blocks.extend(blocks);
+        Ok((m, u64::try_from(position).unwrap_or(0)))
+    }
+
+    /// Apply one event and answer the users it goes to: those it concerns
+    /// (as of this event) whom the visibility rule shows it.
+    pub fn apply(&mut self, target: &Target) -> Vec<Uuid> {
+        match target {
+            Target::Nobody => Vec::new(),
+            Target::User { user_id, change } => {
+                self.apply_user(*user_id, *change);
+                vec![*user_id]
+            }
+            Target::Chat {
+                chat_id,
+                change,
+                about,
+            } => {
+                let mut audience: Vec<Uuid> = self
+                    .members(*chat_id)
+                    .filter(|u| view::shows(self, *u, *chat_id, *about))
+                    .collect();
+                let members = self.current.entry(*chat_id).or_default();
+                match change {
+                    Change::Join(users, joined_seq) => {
+                        for u in users {
+                            if members.insert(*u, *joined_seq).is_none() {
+                                audience.push(*u);
+                            }
+                            self.ever.entry(*u).or_default().insert(*chat_id);
+                        }
+                    }
+                    Change::Leave(u) => {
+                        members.remove(u);
+                    }
+                    Change::Direct(d) => {
+                        let state = self.direct.entry(*chat_id).or_default();
+                        match d {
+                            DirectChange::Accepted => state.accepted = true,
+                            DirectChange::Rejected(_) => state.accepted = false,
+                            DirectChange::Blocked(by) => state.blocked_by.push(*by),
+                            DirectChange::Unblocked(by) => state.blocked_by.retain(|b| b != by),
+                        }
+                    }
+                    Change::None => {}
+                }
+                audience
+            }
+        }
+    }
+
+    fn apply_user(&mut self, user: Uuid, change: UserChange) {
+        match change {
+            UserChange::None => {}
+            UserChange::Settings {
+                last_seen,
+                receipts,
+            } => {
+                self.visibility.insert(user, last_seen);
+                if receipts {
+                    self.silent.remove(&user);
+                } else {
+                    self.silent.insert(user);
+                }
+            }
+            UserChange::Block(other, true) => {
+                self.blocks.insert((user, other));
+            }
+            UserChange::Block(other, false) => {
+                self.blocks.remove(&(user, other));
+            }
+            UserChange::Cleared { chat, up_to } => {
+                let at = self.cleared.entry((user, chat)).or_default();
+                *at = (*at).max(up_to);
+            }
+            UserChange::Hidden { chat, seq } => {
+                self.hidden.entry((user, chat)).or_default().insert(seq);
+            }
+        }
+    }
+
+    /// What a subscribing user's replay needs from the live facts: their
+    /// clears and hides, and who does not share read receipts.
+    pub fn private_facts(&self, user: Uuid) -> Private {
+        let chats = self.ever.get(&user);
+        let of = |chat: &Uuid| (user, *chat);
+        Private {
+            cleared: chats
+                .into_iter()
+                .flatten()
+                .filter_map(|c| self.cleared.get(&of(c)).map(|s| (*c, *s)))
+                .collect(),
+            hidden: chats
+                .into_iter()
+                .flatten()
+                .filter_map(|c| self.hidden.get(&of(c)).map(|s| (*c, s.clone())))
+                .collect(),
+            silent: self.silent.clone(),
+        }
+    }
+
+    pub fn is_member(&self, chat: Uuid, user: Uuid) -> bool {
+        self.current
+            .get(&chat)
+            .is_some_and(|m| m.contains_key(&user))
+    }
+
+    /// Whether either of the two blocked the other.
+    pub fn blocked_between(&self, a: Uuid, b: Uuid) -> bool {
+        self.blocks.contains(&(a, b)) || self.blocks.contains(&(b, a))
+    }
+
+    pub fn members(&self, chat: Uuid) -> impl Iterator<Item = Uuid> + '_ {
+        self.current
+            .get(&chat)
+            .into_iter()
+            .flat_map(|m| m.keys().copied())
+    }
+
+    /// Every chat `user` is or was in.
+    pub fn chats_ever(&self, user: Uuid) -> Vec<Uuid> {
+        self.ever
+            .get(&user)
+            .map(|c| c.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Who may see `user`'s presence: co-members of their current chats,
+    /// narrowed by their `last_seen_visible_to` (contacts = an accepted,
+    /// unblocked direct chat).
+    pub fn viewers(&self, user: Uuid) -> HashSet<Uuid> {
+        let visibility = self.visibility.get(&user).copied().unwrap_or_default();
+        let mut out = HashSet::new();
+        if visibility == Visibility::Nobody {
+            return out;
+        }
+        for chat in self.ever.get(&user).into_iter().flatten() {
+            if !self.is_member(*chat, user) {
+                continue;
+            }
+            let contact = self
+                .direct
+                .get(chat)
+                .is_some_and(|d| d.accepted && d.blocked_by.is_empty());
+            if visibility == Visibility::Contacts && !contact {
+                continue;
+            }
+            out.extend(
+                self.members(*chat)
+                    .filter(|m| *m != user && !self.blocked_between(user, *m)),
+            );
+        }
+        out
+    }
+}
+
+/// A user's clears, hides, and everyone's receipt settings, as of their
+/// subscription: what their replay applies along with its own membership.
+#[derive(Debug, Clone, Default)]
+pub struct Private {
+    pub cleared: HashMap<Uuid, u64>,
+    pub hidden: HashMap<Uuid, HashSet<u64>>,
+    pub silent: HashSet<Uuid>,
+}
+
+impl Facts for Members {
+    fn window(&self, user: Uuid, chat: Uuid) -> Option<Window> {
+        let joined_seq = *self.current.get(&chat)?.get(&user)?;
+        let cleared_seq = self.cleared.get(&(user, chat)).copied().unwrap_or(0);
+        Some(Window {
+            joined_seq,
+            cleared_seq,
+            left_seq: None,
+        })
+    }
+
+    fn hidden(&self, user: Uuid, chat: Uuid, seq: u64) -> bool {
+        self.hidden
+            .get(&(user, chat))
+            .is_some_and(|s| s.contains(&seq))
+    }
+
+    fn shares_receipts(&self, user: Uuid) -> bool {
+        !self.silent.contains(&user)
+    }
+}
+
+fn seq(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests;
