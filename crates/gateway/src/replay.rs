@@ -190,16 +190,21 @@ impl Replay {
                 let before = self.member.contains_key(chat_id);
                 let shown = view::shows(self, self.user, *chat_id, *about);
                 let (send, after) = route::concerns(self.user, before, change);
-                match change {
-                    _ if !after => {
-                        self.member.remove(chat_id);
-                    }
+                let joins = match change {
                     route::Change::Join(users, joined_seq) if users.contains(&self.user) => {
-                        self.member.insert(*chat_id, *joined_seq);
+                        Some(*joined_seq)
                     }
-                    _ => {}
+                    _ => None,
+                };
+                if let Some(joined_seq) = joins {
+                    self.member.insert(*chat_id, joined_seq);
+                } else if !after {
+                    self.member.remove(chat_id);
                 }
-                send && shown
+                // A former member still gets what happens to the messages
+                // of their window (see `view`); nothing else.
+                let former = !before && joins.is_none() && matches!(about, About::Message(_));
+                (send || former) && shown
             }
             Target::Nobody => false,
         }
@@ -207,10 +212,18 @@ impl Replay {
 }
 
 impl Facts for Replay {
+    /// Their window as of the event the replay is at: the chat they are in,
+    /// else the one they left (as the hub knows it now: if they are back
+    /// in since, their client drops the old window at the re-join anyway).
     fn window(&self, user: Uuid, chat: Uuid) -> Option<Window> {
-        let joined_seq = *self.member.get(&chat).filter(|_| user == self.user)?;
+        if user != self.user {
+            return None;
+        }
+        let Some(joined_seq) = self.member.get(&chat) else {
+            return self.private.former.get(&chat).copied();
+        };
         Some(Window {
-            joined_seq,
+            joined_seq: *joined_seq,
             cleared_seq: self.private.cleared.get(&chat).copied().unwrap_or(0),
             left_seq: None,
         })

@@ -14,7 +14,7 @@ use chat_domain::visibility::Window;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::route::{Change, DirectChange, Target, UserChange, Visibility, parse_visibility};
+use crate::route::{About, Change, DirectChange, Target, UserChange, Visibility, parse_visibility};
 use crate::view::{self, Facts};
 
 #[derive(Debug, Clone, Default)]
@@ -28,6 +28,11 @@ struct Direct {
 pub struct Members {
     /// Each chat's current members, with the seq they joined at.
     current: HashMap<Uuid, HashMap<Uuid, u64>>,
+    /// Each chat's former members: `(joined_seq, left_seq)` of the window
+    /// they keep (edits and deletions of its messages still reach them).
+    former: HashMap<Uuid, HashMap<Uuid, (u64, u64)>>,
+    /// Each chat's newest message seq, the `left_seq` of whoever leaves now.
+    last_seq: HashMap<Uuid, u64>,
     /// Every chat a user is or was in: the streams a resume must read.
     ever: HashMap<Uuid, HashSet<Uuid>>,
     direct: HashMap<Uuid, Direct>,
@@ -44,7 +49,7 @@ pub struct Members {
     silent: HashSet<Uuid>,
 }
 
-type Row = (Uuid, Uuid, bool, i64);
+type Row = (Uuid, Uuid, Option<i64>, i64);
 
 impl Members {
     /// The read model's membership and the position it reflects.
@@ -60,11 +65,14 @@ impl Members {
         )
         .fetch_one(&mut *tx)
         .await?;
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT chat_id, user_id, left_seq IS NULL, joined_seq FROM rm_chats.members",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows: Vec<Row> =
+            sqlx::query_as("SELECT chat_id, user_id, left_seq, joined_seq FROM rm_chats.members")
+                .fetch_all(&mut *tx)
+                .await?;
+        let last_seq: Vec<(Uuid, i64)> =
+            sqlx::query_as("SELECT chat_id, last_seq FROM rm_chats.chats WHERE last_seq > 0")
+                .fetch_all(&mut *tx)
+                .await?;
         let direct: Vec<(Uuid, Option<String>, Vec<Uuid>)> = sqlx::query_as(
             "SELECT chat_id, request_status, blocked_by FROM rm_chats.chats WHERE kind = 'direct'",
         )
@@ -97,12 +105,20 @@ impl Members {
         let visibility: Vec<(Uuid, String)> = hidden_last_seen;
         tx.commit().await?;
         let mut m = Members::default();
-        for (chat, user, current, joined) in rows {
+        for (chat, user, left, joined) in rows {
             m.ever.entry(user).or_default().insert(chat);
-            if current {
-                m.current.entry(chat).or_default().insert(user, seq(joined));
+            match left {
+                None => {
+                    m.current.entry(chat).or_default().insert(user, seq(joined));
+                }
+                Some(left) => {
+                    let window = (seq(joined), seq(left));
+                    m.former.entry(chat).or_default().insert(user, window);
+                }
             }
         }
+        m.last_seq
+            .extend(last_seq.into_iter().map(|(c, s)| (c, seq(s))));
         for (user, chat, up_to) in cleared {
             m.cleared.insert((user, chat), seq(up_to));
         }
@@ -145,32 +161,56 @@ impl Members {
                     .members(*chat_id)
                     .filter(|u| view::shows(self, *u, *chat_id, *about))
                     .collect();
-                let members = self.current.entry(*chat_id).or_default();
-                match change {
-                    Change::Join(users, joined_seq) => {
-                        for u in users {
-                            if members.insert(*u, *joined_seq).is_none() {
-                                audience.push(*u);
-                            }
-                            self.ever.entry(*u).or_default().insert(*chat_id);
-                        }
-                    }
-                    Change::Leave(u) => {
-                        members.remove(u);
-                    }
-                    Change::Direct(d) => {
-                        let state = self.direct.entry(*chat_id).or_default();
-                        match d {
-                            DirectChange::Accepted => state.accepted = true,
-                            DirectChange::Rejected(_) => state.accepted = false,
-                            DirectChange::Blocked(by) => state.blocked_by.push(*by),
-                            DirectChange::Unblocked(by) => state.blocked_by.retain(|b| b != by),
-                        }
-                    }
-                    Change::None => {}
+                if let About::Message(at) = about {
+                    let last = self.last_seq.entry(*chat_id).or_default();
+                    *last = (*last).max(*at);
+                    audience.extend(
+                        self.former
+                            .get(chat_id)
+                            .into_iter()
+                            .flat_map(HashMap::keys)
+                            .filter(|u| view::shows(self, **u, *chat_id, *about)),
+                    );
                 }
+                self.change(*chat_id, change, &mut audience);
                 audience
             }
+        }
+    }
+
+    fn change(&mut self, chat: Uuid, change: &Change, audience: &mut Vec<Uuid>) {
+        let members = self.current.entry(chat).or_default();
+        match change {
+            Change::Join(users, joined_seq) => {
+                for u in users {
+                    if members.insert(*u, *joined_seq).is_none() {
+                        audience.push(*u);
+                    }
+                    self.ever.entry(*u).or_default().insert(chat);
+                    if let Some(f) = self.former.get_mut(&chat) {
+                        f.remove(u);
+                    }
+                }
+            }
+            Change::Leave(u) => {
+                if let Some(joined) = members.remove(u) {
+                    let left = self.last_seq.get(&chat).copied().unwrap_or(0);
+                    self.former
+                        .entry(chat)
+                        .or_default()
+                        .insert(*u, (joined, left));
+                }
+            }
+            Change::Direct(d) => {
+                let state = self.direct.entry(chat).or_default();
+                match d {
+                    DirectChange::Accepted => state.accepted = true,
+                    DirectChange::Rejected(_) => state.accepted = false,
+                    DirectChange::Blocked(by) => state.blocked_by.push(*by),
+                    DirectChange::Unblocked(by) => state.blocked_by.retain(|b| b != by),
+                }
+            }
+            Change::None => {}
         }
     }
 
@@ -221,7 +261,21 @@ impl Members {
                 .filter_map(|c| self.hidden.get(&of(c)).map(|s| (*c, s.clone())))
                 .collect(),
             silent: self.silent.clone(),
+            former: chats
+                .into_iter()
+                .flatten()
+                .filter_map(|c| self.former_window(user, *c).map(|w| (*c, w)))
+                .collect(),
         }
+    }
+
+    fn former_window(&self, user: Uuid, chat: Uuid) -> Option<Window> {
+        let (joined_seq, left) = *self.former.get(&chat)?.get(&user)?;
+        Some(Window {
+            joined_seq,
+            cleared_seq: self.cleared.get(&(user, chat)).copied().unwrap_or(0),
+            left_seq: Some(left),
+        })
     }
 
     pub fn is_member(&self, chat: Uuid, user: Uuid) -> bool {
@@ -286,15 +340,18 @@ pub struct Private {
     pub cleared: HashMap<Uuid, u64>,
     pub hidden: HashMap<Uuid, HashSet<u64>>,
     pub silent: HashSet<Uuid>,
+    /// The windows of the chats they left (and are not back in).
+    pub former: HashMap<Uuid, Window>,
 }
 
 impl Facts for Members {
     fn window(&self, user: Uuid, chat: Uuid) -> Option<Window> {
-        let joined_seq = *self.current.get(&chat)?.get(&user)?;
-        let cleared_seq = self.cleared.get(&(user, chat)).copied().unwrap_or(0);
+        let Some(joined_seq) = self.current.get(&chat).and_then(|m| m.get(&user)) else {
+            return self.former_window(user, chat);
+        };
         Some(Window {
-            joined_seq,
-            cleared_seq,
+            joined_seq: *joined_seq,
+            cleared_seq: self.cleared.get(&(user, chat)).copied().unwrap_or(0),
             left_seq: None,
         })
     }
