@@ -8,7 +8,8 @@
 //! hides.
 //!
 //! The seeds are a fixed regression corpus plus one that changes per run
-//! (printed; `CHAT_DIFF_SEED=n` replays it).
+//! (printed; `CHAT_DIFF_SEED=n` replays it). Below it, one test per leak
+//! the issue reported (each failed before the rule was shared).
 
 mod differential;
 mod gateway_client;
@@ -17,7 +18,7 @@ mod support;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use differential::{Rng, View, history_summary};
-use gateway_client::{Ws, own_event, pos};
+use gateway_client::{Ws, add_members, message, own_event, pos};
 use reqwest::Method;
 use serde_json::{Value, json};
 use support::{TestApp, User};
@@ -342,4 +343,129 @@ fn compare(
 
 fn pos_of(f: &Value) -> u64 {
     f["position"].as_u64().unwrap_or(0)
+}
+
+/// The frames of `events` about the message `id`.
+fn about(events: &[Value], id: &str) -> Vec<Value> {
+    events
+        .iter()
+        .filter(|f| f["event"]["message_id"] == id)
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn a_resume_replays_a_deleted_message_as_a_tombstone_and_never_one_hidden_for_me() {
+    let app = TestApp::spawn().await;
+    let u = app.users(3).await;
+    let chat = app.group(&u[0], &[&u[1], &u[2]], "resume").await;
+    let start = own_event(&app, &u[1], "start").await;
+    let gone = app
+        .send(chat, &u[0], "gone", "deleted text")
+        .await
+        .id("message_id");
+    let mine = app
+        .send(chat, &u[0], "mine", "hidden text")
+        .await
+        .id("message_id");
+    let on = |id: Uuid| format!("/v1/chats/{chat}/messages/{id}");
+    let r = app
+        .delete(&format!("{}?for=everyone", on(gone)), &u[0])
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let r = app.delete(&format!("{}?for=me", on(mine)), &u[1]).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let end = own_event(&app, &u[1], "end").await;
+
+    let mut ws = Ws::connect(&app.base, &u[1]).await;
+    ws.subscribe(Some(start)).await;
+    let events = ws.events_through(end).await;
+    let sent = about(&events, &gone.to_string());
+    assert_eq!(sent[0]["event"]["type"], "MessageSent");
+    assert_eq!(sent[0]["event"]["text"], Value::Null, "{sent:?}");
+    assert_eq!(sent[0]["event"]["deleted"], true);
+    assert!(
+        !events
+            .iter()
+            .any(|f| f.to_string().contains("deleted text"))
+    );
+    let hidden = about(&events, &mine.to_string());
+    assert_eq!(hidden.len(), 1, "only the hide itself: {hidden:?}");
+    assert_eq!(hidden[0]["event"]["type"], "MessageHiddenForMe");
+}
+
+#[tokio::test]
+async fn read_markers_of_a_user_without_receipts_reach_nobody_else() {
+    let app = TestApp::spawn().await;
+    let u = app.users(3).await;
+    let chat = app.group(&u[0], &[&u[1], &u[2]], "receipts").await;
+    let r = app
+        .call(
+            Method::PUT,
+            "/v1/me/settings",
+            Some(&u[1].token),
+            Some(json!({"read_receipts": false})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let mut others = Ws::connect(&app.base, &u[0]).await;
+    others.subscribe(None).await;
+    let mut own = Ws::connect(&app.base, &u[1]).await;
+    own.subscribe(None).await;
+    message(&app, chat, &u[0], "read me").await;
+    let r = app
+        .post(
+            &format!("/v1/chats/{chat}/read"),
+            &u[1],
+            Some(json!({"up_to_seq": 1})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    let marker = pos(&r.body);
+    assert_eq!(
+        own.events_through(marker).await.last().unwrap()["event"]["type"],
+        "ReadMarkerMoved"
+    );
+    let end = own_event(&app, &u[0], "end").await;
+    let seen = others.events_through(end).await;
+    assert!(
+        !seen.iter().any(|f| f["event"]["type"] == "ReadMarkerMoved"),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_member_receives_nothing_about_messages_from_before_they_joined() {
+    let app = TestApp::spawn().await;
+    let u = app.users(4).await;
+    let (a, b, c, d) = (&u[0], &u[1], &u[2], &u[3]);
+    let chat = app.group(a, &[b, c], "history").await;
+    let old = app.send(chat, a, "old", "before d").await.id("message_id");
+    add_members(&app, chat, a, &[d]).await;
+    let mut ws = Ws::connect(&app.base, d).await;
+    ws.subscribe(None).await;
+    let on = format!("/v1/chats/{chat}/messages/{old}");
+    for r in [
+        app.call(
+            Method::PATCH,
+            &on,
+            Some(&a.token),
+            Some(json!({"text": "edited before d"})),
+        )
+        .await,
+        app.call(
+            Method::PUT,
+            &format!("{on}/reactions/👍"),
+            Some(&b.token),
+            None,
+        )
+        .await,
+        app.post(&format!("{on}/pin"), a, None).await,
+        app.delete(&format!("{on}?for=everyone"), a).await,
+    ] {
+        assert!(r.status.is_success(), "{:?}", r.body);
+    }
+    let end = own_event(&app, d, "end").await;
+    let seen = ws.events_through(end).await;
+    assert_eq!(seen.len(), 1, "only d's own event: {seen:?}");
 }
