@@ -3,7 +3,7 @@
 //! `chat projector` and `chat gateway` run one part each (several may run
 //! side by side).
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use chat_common::http::standard_layers;
 use chat_gateway::{Gateway, GatewayConfig};
 use chat_projector::kafka::KafkaConfig;
 use chat_projector::{ProjectorConfig, ProjectorHandle};
-use chat_query_api::QueryState;
+use chat_query_api::{QueryConfig, QueryState};
 use chat_store::postgres::{self, PgEventStore, PgStoreConfig};
 use chat_store::{EventStore, Upcasters};
 use sqlx::PgPool;
@@ -120,8 +120,8 @@ pub struct AppConfig {
     pub database_url: Secret,
     pub database_max_connections: u32,
     pub command: CommandConfig,
-    /// How long a query's `min_position` wait may take before a 503.
-    pub query_wait_timeout: Duration,
+    /// The query side: its pool, statement timeout, waits and limits.
+    pub queries: QueryConfig,
     /// The Kafka publisher, run with the projector part when set.
     pub kafka: Option<KafkaConfig>,
     /// Where the event log lives (Postgres unless `EVENTSTORE_URL`).
@@ -159,6 +159,7 @@ pub struct App {
     stop_projector: watch::Sender<bool>,
     stop_gateway: watch::Sender<bool>,
     shutdown_grace: Duration,
+    header_read_timeout: Duration,
 }
 
 impl App {
@@ -269,9 +270,13 @@ impl App {
             router = router.merge(routes);
         }
         if parts.queries {
-            let queries =
-                QueryState::new(pool.clone(), verifier.clone(), config.query_wait_timeout)
-                    .with_media_urls(config.command.media.signer.clone());
+            let q = &config.queries;
+            let reads = postgres::connect_reads(url, q.max_connections, q.statement_timeout)
+                .await
+                .context("connecting the queries' pool")?;
+            let queries = QueryState::new(reads, verifier.clone(), q.wait_timeout)
+                .with_limits(q.limits)
+                .with_media_urls(config.command.media.signer.clone());
             let (routes, query_doc) = chat_query_api::router_with_openapi(queries);
             doc.merge(query_doc);
             router = router.merge(routes).merge(chat_audit::router(AuditState {
@@ -295,6 +300,7 @@ impl App {
             stop_projector,
             stop_gateway,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            header_read_timeout: config.http.header_read_timeout,
         })
     }
 
@@ -324,36 +330,33 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         info!(addr = %self.local_addr(), "listening");
-        // Connection info feeds the per-IP rate limit of the auth routes.
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
         // WebSocket sessions are told to close as soon as shutdown starts
         // (they outlive their upgraded HTTP connection).
         let stop_gateway = self.stop_gateway.clone();
-        let (began, shutdown_began) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
+        let (stop_http, stopping) = watch::channel(false);
+        tokio::spawn(async move {
             shutdown.await;
             let _ = stop_gateway.send(true);
-            let _ = began.send(());
-        };
-        let serving = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .into_future();
+            let _ = stop_http.send(true);
+        });
+        let mut began = stopping.clone();
+        let serving = crate::serve::serve(
+            self.listener,
+            self.router,
+            self.header_read_timeout,
+            stopping,
+        );
         let grace = self.shutdown_grace;
         let deadline = async move {
-            match shutdown_began.await {
-                Ok(()) => tokio::time::sleep(grace).await,
-                Err(_) => std::future::pending().await,
-            }
+            crate::serve::stopped(&mut began).await;
+            tokio::time::sleep(grace).await;
         };
-        let served = tokio::select! {
-            served = serving => served.context("serving HTTP"),
+        tokio::select! {
+            () = serving => {}
             () = deadline => {
                 tracing::warn!(?grace, "connections still open after the shutdown grace; dropping them");
-                Ok(())
             }
-        };
+        }
         let _ = self.stop_gateway.send(true);
         let _ = self.stop_projector.send(true);
         for handle in [&self.state.projector, &self.state.publisher]
@@ -371,7 +374,7 @@ impl App {
             tracing::warn!("database connections still in use at shutdown; leaving them");
         }
         info!("stopped");
-        served
+        Ok(())
     }
 }
 

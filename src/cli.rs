@@ -1,6 +1,7 @@
 //! Command-line interface: every setting is also an environment variable.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use chat_command_api::config::CommandArgs;
 use chat_common::config::{DatabaseConfig, LogConfig, Secret};
@@ -62,15 +63,64 @@ pub struct ServeArgs {
     /// How long in-flight requests may finish once shutdown began, in seconds.
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
-    /// How long a query with `min_position` waits for the read models, in ms.
-    #[arg(long, env = "QUERY_WAIT_TIMEOUT_MS", default_value_t = 3_000)]
-    pub query_wait_timeout_ms: u64,
+    /// Seconds a connection may take to send a request's headers, from
+    /// opening or from going idle; then it is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request may take (503 `request_timeout` after).
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Seconds a media upload may take.
+    #[arg(long, env = "UPLOAD_TIMEOUT_SECS", default_value_t = 300)]
+    pub upload_timeout_secs: u64,
+    #[command(flatten)]
+    pub queries: QueryArgs,
     #[command(flatten)]
     pub gateway: chat_gateway::GatewayArgs,
     #[command(flatten)]
     pub kafka: KafkaArgs,
     #[command(flatten)]
     pub log: LogConfig,
+}
+
+/// The query side's pool, timeouts and per-user limits.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// How long a query with `min_position` waits for the read models, in ms.
+    #[arg(long, env = "QUERY_WAIT_TIMEOUT_MS", default_value_t = 3_000)]
+    pub query_wait_timeout_ms: u64,
+    /// Longest one query statement may run, in ms (Postgres
+    /// `statement_timeout` on the queries' own pool).
+    #[arg(long, env = "QUERY_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub query_statement_timeout_ms: u64,
+    /// Connections of the queries' own pool (commands keep theirs).
+    #[arg(long, env = "QUERY_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    pub query_database_max_connections: u32,
+    /// Queries per second per user, per node.
+    #[arg(long, env = "RATE_QUERIES_PER_SEC", default_value_t = 20.0)]
+    pub rate_queries_per_sec: f64,
+    /// Queries a user may send at once before the rate applies.
+    #[arg(long, env = "RATE_QUERIES_BURST", default_value_t = 60)]
+    pub rate_queries_burst: u32,
+    /// Queries one user may have in flight at once, per node.
+    #[arg(long, env = "QUERIES_IN_FLIGHT_PER_USER", default_value_t = 8)]
+    pub queries_in_flight_per_user: usize,
+}
+
+impl QueryArgs {
+    pub fn config(&self) -> chat_query_api::QueryConfig {
+        use std::time::Duration;
+        chat_query_api::QueryConfig {
+            wait_timeout: Duration::from_millis(self.query_wait_timeout_ms),
+            statement_timeout: Duration::from_millis(self.query_statement_timeout_ms),
+            max_connections: self.query_database_max_connections,
+            limits: chat_query_api::limit::QueryLimitConfig {
+                per_second: self.rate_queries_per_sec,
+                burst: self.rate_queries_burst,
+                in_flight: self.queries_in_flight_per_user,
+            },
+        }
+    }
 }
 
 /// The Kafka publisher (runs with the projector when `KAFKA_BROKERS` is set).
@@ -156,12 +206,15 @@ impl ServeArgs {
             database_url: self.database.database_url.clone(),
             database_max_connections: self.database.database_max_connections,
             command: self.commands.config().map_err(anyhow::Error::msg)?,
-            query_wait_timeout: std::time::Duration::from_millis(self.query_wait_timeout_ms),
+            queries: self.queries.config(),
             kafka: self.kafka.config(),
             event_store,
             http: chat_common::http::HttpConfig {
                 cors_origins: self.cors_allow_origins.clone(),
                 hsts: self.hsts,
+                header_read_timeout: Duration::from_secs(self.header_read_timeout_secs),
+                request_timeout: Duration::from_secs(self.request_timeout_secs),
+                upload_timeout: Duration::from_secs(self.upload_timeout_secs),
             },
             parts,
         })

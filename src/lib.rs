@@ -9,5 +9,6 @@ pub mod audit_cli;
 pub mod cli;
 pub mod memory;
 pub mod ops;
+pub mod serve;
 
 pub use app::{App, AppConfig};

@@ -23,15 +23,39 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response<axum::
     ApiError::internal(&"a request handler panicked").into_response()
 }
 
-/// What browsers are told about us: which origins may call the API from a
-/// page (none unless listed), and whether to insist on HTTPS.
-#[derive(Debug, Clone, Default)]
+/// What browsers are told about us (which origins may call the API from a
+/// page, none unless listed; whether to insist on HTTPS), and how long a
+/// client may hold the server.
+#[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Origins allowed to call the API from a browser (`CORS_ALLOW_ORIGINS`).
     pub cors_origins: Vec<String>,
     /// Send `Strict-Transport-Security` (set it when served behind TLS).
     pub hsts: bool,
+    /// A connection must send a request's headers this soon after it opens
+    /// or goes idle, or it is closed (`HEADER_READ_TIMEOUT_SECS`).
+    pub header_read_timeout: Duration,
+    /// Longest a request may take, body included (`REQUEST_TIMEOUT_SECS`).
+    pub request_timeout: Duration,
+    /// Longest a media upload may take (`UPLOAD_TIMEOUT_SECS`).
+    pub upload_timeout: Duration,
 }
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            hsts: false,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(30),
+            upload_timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+/// The paths whose requests carry large bodies (media uploads): they get
+/// `upload_timeout` instead of `request_timeout`.
+const UPLOAD_PATH: &str = "/v1/media";
 
 /// Wrap a service's router in the standard layers: the request id, panics
 /// as problem+json, tracing, security headers on every answer, and CORS
@@ -79,7 +103,9 @@ pub fn standard_layers(router: Router, config: &HttpConfig) -> Router {
                 .max_age(Duration::from_secs(600)),
         );
     }
+    let limits = (config.request_timeout, config.upload_timeout);
     router
+        .layer(axum::middleware::from_fn_with_state(limits, deadline))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<axum::body::Body>| {
@@ -94,6 +120,27 @@ pub fn standard_layers(router: Router, config: &HttpConfig) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(axum::middleware::map_request(drop_foreign_request_id))
+}
+
+/// Answer 503 `request_timeout` when a request outlives its deadline: a
+/// slow body or a stuck dependency cannot hold a connection and its pool
+/// slot for ever. A command cut off after its append is still durable; the
+/// client's retry with the same `client_msg_id` or `Idempotency-Key` gets
+/// its answer.
+async fn deadline(
+    axum::extract::State((request, upload)): axum::extract::State<(Duration, Duration)>,
+    req: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response<axum::body::Body> {
+    let limit = if req.method() == Method::POST && req.uri().path() == UPLOAD_PATH {
+        upload
+    } else {
+        request
+    };
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::request_timeout(limit).into_response(),
+    }
 }
 
 /// The longest client request id kept.

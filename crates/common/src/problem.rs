@@ -70,6 +70,27 @@ impl ApiError {
         .with_retry_after(1)
     }
 
+    /// The request outlived its deadline (`limit`).
+    pub fn request_timeout(limit: std::time::Duration) -> Self {
+        tracing::warn!(?limit, "request cut off at its deadline");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            format!("the request took longer than {} s; retry", limit.as_secs()),
+        )
+        .with_retry_after(1)
+    }
+
+    /// Too many queries from one user at once or in a short time.
+    pub fn too_many_queries(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "too many queries; retry after Retry-After",
+        )
+        .with_retry_after(retry_after)
+    }
+
     /// A bug. The cause is logged here and kept out of the body.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
@@ -333,6 +354,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "server_busy",
         503,
         "too many sign-ins or sign-ups are queued; retry after Retry-After",
+    ),
+    (
+        "request_timeout",
+        503,
+        "the request outlived REQUEST_TIMEOUT_SECS (UPLOAD_TIMEOUT_SECS for uploads); a command cut off may still have been stored, so retry it with the same client_msg_id or Idempotency-Key",
     ),
     (
         "projection_lagging",

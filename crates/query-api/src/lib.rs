@@ -6,7 +6,12 @@
 //!
 //! * Authorization is in the SQL: a user sees chats they are or were in, and
 //!   a chat's history only inside their visible range (after they joined,
-//!   up to when they left, after what they cleared, minus what they hid).
+//!   up to when they left, after what they cleared, minus what they hid),
+//!   the bounds of the domain's `visibility::Window`, the rule the socket
+//!   and its resume apply too.
+//! * Each user's queries are limited per node ([`limit`]), and run on a
+//!   pool of their own whose statements time out, so no user's queries can
+//!   starve the commands' connections.
 //! * Lists are keyset-paginated with opaque cursors, stable while new
 //!   messages arrive.
 //! * `min_position` on any query waits (bounded) until every projection has
@@ -14,6 +19,7 @@
 //!   command ([`wait`]).
 
 mod cursor;
+pub mod limit;
 mod routes;
 pub mod wait;
 
@@ -26,6 +32,29 @@ use chat_common::auth::Verifier;
 use sqlx::PgPool;
 
 /// Shared by every query route.
+/// How the query side runs (`QUERY_*` settings).
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryConfig {
+    /// How long a `min_position` wait may take before a 503.
+    pub wait_timeout: Duration,
+    /// Longest one query statement may run (`statement_timeout`).
+    pub statement_timeout: Duration,
+    /// Connections of the queries' own pool.
+    pub max_connections: u32,
+    pub limits: limit::QueryLimitConfig,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            wait_timeout: Duration::from_secs(3),
+            statement_timeout: Duration::from_secs(5),
+            max_connections: 10,
+            limits: limit::QueryLimitConfig::default(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct QueryState {
     pub pool: PgPool,
@@ -35,6 +64,7 @@ pub struct QueryState {
     pub positions: wait::Positions,
     /// Signs the media URLs in message pages; without it, media carry no `url`.
     pub media_urls: Option<chat_common::media_url::MediaUrlSigner>,
+    pub limits: limit::QueryLimits,
 }
 
 impl FromRef<QueryState> for Arc<Verifier> {
@@ -52,7 +82,13 @@ impl QueryState {
             wait_timeout,
             positions,
             media_urls: None,
+            limits: limit::QueryLimits::new(limit::QueryLimitConfig::default()),
         }
+    }
+
+    pub fn with_limits(mut self, config: limit::QueryLimitConfig) -> Self {
+        self.limits = limit::QueryLimits::new(config);
+        self
     }
 
     /// Put short-lived signed URLs on the media of message pages.
@@ -72,6 +108,10 @@ pub fn router_with_openapi(state: QueryState) -> (Router, utoipa::openapi::OpenA
             state.clone(),
             wait::min_position,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit::per_user,
+        ))
         .with_state(state);
     (router, doc)
 }
@@ -85,6 +125,8 @@ fn query_conventions(doc: &mut utoipa::openapi::OpenApi) {
         "invalid_token",
         "token_expired",
         "invalid_min_position",
+        "rate_limited",
+        "request_timeout",
         "projection_lagging",
         "internal_error",
         "service_unavailable",

@@ -29,7 +29,7 @@ use crate::{
 };
 
 pub use append::AppendRequest;
-pub use setup::{connect, ensure_database, migrate};
+pub use setup::{connect, connect_reads, ensure_database, migrate};
 
 /// NOTIFY channel carrying the newest committed position after each append.
 pub const NOTIFY_CHANNEL: &str = "chat_events";

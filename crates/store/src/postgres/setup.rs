@@ -63,11 +63,13 @@ pub async fn ensure_database(url: &str) -> Result<(), sqlx::Error> {
 /// configured otherwise cannot change it): the appender writes values as
 /// literals, where then only a quote is special (`postgres::script`).
 pub fn tuned(opts: PgConnectOptions) -> PgConnectOptions {
-    opts.options([
-        ("plan_cache_mode", "force_custom_plan"),
-        ("standard_conforming_strings", "on"),
-    ])
+    opts.options(TUNED)
 }
+
+const TUNED: [(&str, &str); 2] = [
+    ("plan_cache_mode", "force_custom_plan"),
+    ("standard_conforming_strings", "on"),
+];
 
 /// Pooled connections are not pinged before each use (`test_before_acquire`
 /// would add a round trip to every acquire, three or more per command): a
@@ -75,6 +77,26 @@ pub fn tuned(opts: PgConnectOptions) -> PgConnectOptions {
 /// the pool, and that one request answers 503 and may be retried.
 pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
     let opts = tuned(PgConnectOptions::from_str(url)?);
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .test_before_acquire(false)
+        .acquire_timeout(Duration::from_secs(5))
+        .connect_with(opts)
+        .await
+}
+
+/// A pool for request paths that only read (the query API): its own
+/// connections, so a user's slow queries cannot take the ones commands
+/// need, and a `statement_timeout`, so no query runs longer than that.
+pub async fn connect_reads(
+    url: &str,
+    max_connections: u32,
+    statement_timeout: Duration,
+) -> Result<PgPool, sqlx::Error> {
+    let timeout = format!("{}ms", statement_timeout.as_millis().max(1));
+    let opts = PgConnectOptions::from_str(url)?
+        .options(TUNED)
+        .options([("statement_timeout", timeout.as_str())]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .test_before_acquire(false)
