@@ -252,6 +252,11 @@ async fn metrics(State(state): State<AppState>) -> Result<impl IntoResponse, Api
                 "Open WebSocket connections.",
                 g.connections as f64,
             ),
+            (
+                "chat_gateway_signals_dropped",
+                "Typing and presence signals dropped because the node's queue was full (a counter).",
+                chat_gateway::signals::DROPPED.load(std::sync::atomic::Ordering::Relaxed) as f64,
+            ),
         ];
         for (name, help, value) in gauges {
             let _ = writeln!(out, "# HELP {name} {help}");

@@ -8,8 +8,10 @@
 //! Delivery never waits: a socket's queue is bounded and the router uses
 //! `try_send`; a full queue marks the socket slow (its session closes it with
 //! the slow-consumer code), so one slow client never delays the others.
+//! Typing and presence only look their recipients up under the lock and
+//! queue outside it, so a signal to a large group never holds up events.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{Notify, mpsc};
@@ -142,7 +144,7 @@ impl Hub {
             };
             let frame = frame.get_or_insert_with(|| render.take().map(|r| r()));
             if let Some(f) = frame {
-                deliver(list, Out::Event(position, f.clone()), true);
+                deliver(list, Out::Event(position, f.clone()));
             }
             if list.is_empty() {
                 conns.remove(&user);
@@ -174,39 +176,56 @@ impl Hub {
     /// A typing signal to the chat's current members here, but its author
     /// and anyone who blocked them or whom they blocked.
     pub fn to_members(&self, chat: Uuid, except: Uuid, frame: &Frame) {
-        let mut inner = self.lock();
-        let users: Vec<Uuid> = inner
-            .members
-            .members(chat)
-            .filter(|u| *u != except && !inner.members.blocked_between(except, *u))
-            .collect();
-        send_signal(&mut inner, users.into_iter(), frame);
+        let sockets = {
+            let inner = self.lock();
+            let users = inner
+                .members
+                .members(chat)
+                .filter(|u| *u != except && !inner.members.blocked_between(except, *u));
+            sockets_of(&inner, users)
+        };
+        send_signal(sockets, frame);
     }
 
     /// A presence signal to whoever may see `user`'s presence.
     pub fn to_viewers(&self, user: Uuid, frame: &Frame) {
-        let mut inner = self.lock();
-        let viewers: HashSet<Uuid> = inner.members.viewers(user);
-        send_signal(&mut inner, viewers.into_iter(), frame);
+        let sockets = {
+            let inner = self.lock();
+            let viewers = inner.members.viewers(user);
+            sockets_of(&inner, viewers.into_iter())
+        };
+        send_signal(sockets, frame);
     }
 }
 
-fn send_signal(inner: &mut Inner, users: impl Iterator<Item = Uuid>, frame: &Frame) {
-    for user in users {
-        if let Some(list) = inner.conns.get_mut(&user) {
-            deliver(list, Out::Signal(frame.clone()), false);
-            if list.is_empty() {
-                inner.conns.remove(&user);
-            }
+/// A socket's queue and its slow flag, taken out of the hub so a signal's
+/// fan-out runs without the lock that routes events.
+type Socket = (mpsc::Sender<Out>, Arc<Notify>);
+
+fn sockets_of(inner: &Inner, users: impl Iterator<Item = Uuid>) -> Vec<Socket> {
+    users
+        .filter_map(|u| inner.conns.get(&u))
+        .flatten()
+        .map(|c| (c.tx.clone(), c.slow.clone()))
+        .collect()
+}
+
+/// Queue a signal on each socket without waiting; a full queue marks the
+/// socket slow (its session closes it and leaves the hub), a closed one is
+/// already leaving.
+fn send_signal(sockets: Vec<Socket>, frame: &Frame) {
+    for (tx, slow) in sockets {
+        if let Err(mpsc::error::TrySendError::Full(_)) = tx.try_send(Out::Signal(frame.clone())) {
+            slow.notify_one();
         }
     }
 }
 
 /// Queue `out` on every socket of one user without waiting; a full queue
 /// marks the socket slow and drops it from the hub.
-fn deliver(list: &mut Vec<Conn>, out: Out, events_only: bool) {
+fn deliver(list: &mut Vec<Conn>, out: Out) {
     list.retain(|c| {
-        if events_only && !c.events {
+        if !c.events {
             return true;
         }
         match c.tx.try_send(out.clone()) {

@@ -93,7 +93,7 @@ impl Gateway {
         let hub = Arc::new(Hub::new(members, position));
         let (backend, rx): (Arc<dyn Backend>, _) = match &config.redis_url {
             Some(url) => {
-                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let (tx, rx) = signals::queue();
                 let b = RedisBackend::connect(
                     url,
                     &config.redis_prefix,

@@ -121,7 +121,7 @@ pub async fn run(
     hub: Arc<Hub>,
     backend: Arc<dyn Backend>,
     pool: PgPool,
-    mut rx: mpsc::UnboundedReceiver<Signal>,
+    mut rx: mpsc::Receiver<Signal>,
     timing: Timing,
     mut stop: watch::Receiver<bool>,
 ) {

@@ -9,7 +9,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use uuid::Uuid;
 
-use super::{Backend, BackendError, Signal, aggregate};
+use super::{Backend, BackendError, Signal, aggregate, offer, queue};
 use crate::protocol::Status;
 
 /// One user's sockets: status and when the entry expires.
@@ -18,13 +18,13 @@ type Sockets = HashMap<String, (Status, Instant)>;
 pub struct LocalBackend {
     ttl: Duration,
     presence: Mutex<HashMap<Uuid, Sockets>>,
-    tx: mpsc::UnboundedSender<Signal>,
+    tx: mpsc::Sender<Signal>,
 }
 
 impl LocalBackend {
     /// The backend and the stream of signals it carries.
-    pub fn new(ttl: Duration) -> (LocalBackend, mpsc::UnboundedReceiver<Signal>) {
-        let (tx, rx) = mpsc::unbounded_channel();
+    pub fn new(ttl: Duration) -> (LocalBackend, mpsc::Receiver<Signal>) {
+        let (tx, rx) = queue();
         let backend = LocalBackend {
             ttl,
             presence: Mutex::new(HashMap::new()),
@@ -70,8 +70,10 @@ impl Backend for LocalBackend {
     }
 
     async fn publish(&self, signal: &Signal) -> Result<(), BackendError> {
-        self.tx
-            .send(signal.clone())
-            .map_err(|_| BackendError("the signal dispatcher stopped".into()))
+        if offer(&self.tx, signal.clone()) {
+            Ok(())
+        } else {
+            Err(BackendError("the signal dispatcher stopped".into()))
+        }
     }
 }

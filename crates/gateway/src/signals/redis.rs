@@ -61,7 +61,7 @@ impl RedisBackend {
         prefix: &str,
         presence_ttl: Duration,
         typing_ttl: Duration,
-        tx: mpsc::UnboundedSender<Signal>,
+        tx: mpsc::Sender<Signal>,
     ) -> Result<RedisBackend, BackendError> {
         let client = Client::open(url)?;
         let conn = ConnectionManager::new(client.clone()).await?;
@@ -113,7 +113,7 @@ async fn forward(
     client: Client,
     channel: String,
     mut pubsub: redis::aio::PubSub,
-    tx: mpsc::UnboundedSender<Signal>,
+    tx: mpsc::Sender<Signal>,
 ) {
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -125,7 +125,7 @@ async fn forward(
                 };
                 match serde_json::from_str::<Signal>(&payload) {
                     Ok(signal) => {
-                        if tx.send(signal).is_err() {
+                        if !super::offer(&tx, signal) {
                             return;
                         }
                     }
