@@ -321,4 +321,61 @@ mod tests {
         assert_eq!(Rule::new(f64::NAN, 3).rate_and_burst(), (MIN_RATE, 3.0));
         assert_eq!(Rule::new(0.0, 5).secs_to_full(0.0), MAX_WAIT_SECS);
     }
+
+    /// A TCP relay to the test Redis that the test can cut.
+    async fn relay_to_redis() -> (String, tokio::sync::watch::Sender<bool>) {
+        let target = std::env::var("REDIS_URL_TEST")
+            .unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+            .trim_start_matches("redis://")
+            .trim_end_matches('/')
+            .to_owned();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (cut, cut_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            loop {
+                let mut cut_rx = cut_rx.clone();
+                tokio::select! {
+                    _ = cut_rx.changed() => return,
+                    Ok((mut client, _)) = listener.accept() => {
+                        let target = target.clone();
+                        tokio::spawn(async move {
+                            let Ok(mut server) = tokio::net::TcpStream::connect(&target).await else { return };
+                            tokio::select! {
+                                _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                                _ = cut_rx.changed() => {}
+                            }
+                        });
+                    }
+                }
+            }
+        });
+        (format!("redis://{addr}"), cut)
+    }
+
+    #[tokio::test]
+    async fn with_redis_gone_logins_and_auth_are_refused_while_sends_go_on() {
+        let (url, cut) = relay_to_redis().await;
+        let config = RateLimitConfig {
+            redis_url: Some(url),
+            ..RateLimitConfig::default()
+        };
+        let limiter = RateLimiter::new(&config)
+            .await
+            .expect("Redis through the relay");
+        let ip: IpAddr = "192.0.2.7".parse().unwrap();
+        assert!(limiter.check_login("someone").await.is_ok());
+        cut.send(true).unwrap();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let refused = limiter.check_login("someone").await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            limiter.check_auth(ip).await.unwrap_err().status,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert!(
+            limiter.check_messages(Uuid::now_v7()).await.is_ok(),
+            "sends fail open"
+        );
+    }
 }
