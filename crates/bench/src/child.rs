@@ -147,6 +147,9 @@ pub fn chat_env(database_url: &str) -> Vec<(&'static str, String)> {
         ("RATE_COMMANDS_BURST", unlimited()),
         ("RATE_AUTH_PER_SEC", "1000000000".into()),
         ("RATE_AUTH_BURST", unlimited()),
+        ("RATE_QUERIES_PER_SEC", "1000000000".into()),
+        ("RATE_QUERIES_BURST", unlimited()),
+        ("QUERIES_IN_FLIGHT_PER_USER", unlimited()),
         ("GATEWAY_QUEUE_CAPACITY", "4096".into()),
     ]
 }
