@@ -31,12 +31,14 @@ async fn a_direct_chat_history_projects_into_the_chat_list_members_and_messages(
     h.on_message(chat, m1, alice, |message| ChatAction::EditMessage {
         message,
         text: "hello, Bob".into(),
+        blocked_by_peer: false,
     })
     .await;
     let m4 = h.send(chat, alice, "c4", "see you").await;
     h.on_message(chat, m4, alice, |message| ChatAction::EditMessage {
         message,
         text: "see you soon".into(),
+        blocked_by_peer: false,
     })
     .await;
     env.caught_up(&proj).await;
@@ -48,16 +50,19 @@ async fn a_direct_chat_history_projects_into_the_chat_list_members_and_messages(
     h.on_message(chat, m1, bob, |message| ChatAction::AddReaction {
         message,
         emoji: "👍".into(),
+        blocked_by_peer: false,
     })
     .await;
     h.on_message(chat, m1, alice, |message| ChatAction::AddReaction {
         message,
         emoji: "👍".into(),
+        blocked_by_peer: false,
     })
     .await;
     h.on_message(chat, m1, alice, |message| ChatAction::AddReaction {
         message,
         emoji: "❤".into(),
+        blocked_by_peer: false,
     })
     .await;
     h.on_message(chat, m1, alice, |message| ChatAction::RemoveReaction {
@@ -65,8 +70,11 @@ async fn a_direct_chat_history_projects_into_the_chat_list_members_and_messages(
         emoji: "❤".into(),
     })
     .await;
-    h.on_message(chat, m2, bob, |message| ChatAction::PinMessage { message })
-        .await;
+    h.on_message(chat, m2, bob, |message| ChatAction::PinMessage {
+        message,
+        blocked_by_peer: false,
+    })
+    .await;
     h.chat(chat, bob, ChatAction::MarkRead { up_to_seq: 3 })
         .await;
     env.caught_up(&proj).await;

@@ -8,8 +8,8 @@ use axum::extract::{FromRef, Path, Query, State};
 use axum::http::StatusCode;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{
-    Chat, ChatAction, ChatCommand, ChatEvent, DomainError, ForwardSource, MessageKind, User,
-    UserAction, UserCommand, UserEvent, chat_stream, message_id, user_stream,
+    Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, User, UserAction,
+    UserCommand, UserEvent, chat_stream, message_id, user_stream,
 };
 use chat_store::typed;
 use serde::Deserialize;
@@ -24,7 +24,7 @@ use crate::CommandState;
 use crate::openapi::{
     self, ChatAnswer, ChatPath, MessageAnswer, MessagePath, ReactionPath, SentAnswer,
 };
-use crate::pipeline::{CommandContext, Outcome, domain_error, execute, store_error};
+use crate::pipeline::{CommandContext, Outcome, execute, store_error};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -248,22 +248,13 @@ async fn peer_blocks(state: &CommandState, chat: &Chat, me: Uuid) -> Result<bool
     }
 }
 
-/// Whether an operation on a message reaches the peer of a direct chat.
-#[derive(Clone, Copy)]
-enum Toward {
-    /// An edit, a reaction, a pin: a write toward them, stopped by their
-    /// user-level block like a message.
-    Peer,
-    /// Taking back a reaction or a pin, or deleting: not.
-    Back,
-}
-
+/// A command on one existing message: its facts and the peer's block are
+/// loaded, and the domain decides which of them matter.
 async fn on_message(
     state: &CommandState,
     ctx: &CommandContext,
-    toward: Toward,
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
-    build: impl Fn(chat_domain::MessageFacts) -> ChatAction + Sync,
+    build: impl Fn(chat_domain::MessageFacts, bool) -> ChatAction + Sync,
 ) -> Result<Json<Value>, ApiError> {
     let Path((chat_id, mid)) = path.map_err(bad_path)?;
     let me = ctx.actor();
@@ -280,23 +271,12 @@ async fn on_message(
                     format!("no chat {chat_id}"),
                 ));
             }
-            // Independent reads: the message, and (only for a write toward
-            // the peer) the peer's user-level block.
-            let blocked = async {
-                match toward {
-                    Toward::Peer => peer_blocks(state, &loaded.state, me).await,
-                    Toward::Back => Ok(false),
-                }
-            };
-            let (facts, blocked) = tokio::join!(required_message(state, chat_id, mid, me), blocked);
-            let facts = facts?;
-            if blocked? {
-                return Err(domain_error(DomainError::forbidden(
-                    "blocked",
-                    "you have been blocked",
-                )));
-            }
-            let action = build(facts);
+            // Independent reads: the message, and the peer's user-level block.
+            let (facts, blocked_by_peer) = tokio::join!(
+                required_message(state, chat_id, mid, me),
+                peer_blocks(state, &loaded.state, me)
+            );
+            let action = build(facts?, blocked_by_peer?);
             Ok(ChatCommand {
                 actor: me,
                 at: ctx.at,
@@ -334,10 +314,11 @@ async fn edit(
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
     ApiJson(b): ApiJson<EditBody>,
 ) -> Result<Json<Value>, ApiError> {
-    on_message(&state, &ctx, Toward::Peer, path, |message| {
+    on_message(&state, &ctx, path, |message, blocked_by_peer| {
         ChatAction::EditMessage {
             message,
             text: b.text.clone(),
+            blocked_by_peer,
         }
     })
     .await
@@ -378,7 +359,7 @@ async fn delete(
     let Query(q) = query.map_err(|e| ApiError::from(e).with_field("for"))?;
     match q.scope {
         DeleteFor::Everyone => {
-            on_message(&state, &ctx, Toward::Back, path, |message| {
+            on_message(&state, &ctx, path, |message, _| {
                 ChatAction::DeleteForEveryone { message }
             })
             .await
@@ -448,11 +429,11 @@ async fn react(
     on_message(
         &state,
         &ctx,
-        Toward::Peer,
         Ok(Path((chat_id, mid))),
-        |message| ChatAction::AddReaction {
+        |message, blocked_by_peer| ChatAction::AddReaction {
             message,
             emoji: emoji.clone(),
+            blocked_by_peer,
         },
     )
     .await
@@ -473,16 +454,12 @@ async fn unreact(
     path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
-    on_message(
-        &state,
-        &ctx,
-        Toward::Back,
-        Ok(Path((chat_id, mid))),
-        |message| ChatAction::RemoveReaction {
+    on_message(&state, &ctx, Ok(Path((chat_id, mid))), |message, _| {
+        ChatAction::RemoveReaction {
             message,
             emoji: emoji.clone(),
-        },
-    )
+        }
+    })
     .await
 }
 
@@ -501,8 +478,11 @@ async fn pin(
     ctx: CommandContext,
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    on_message(&state, &ctx, Toward::Peer, path, |message| {
-        ChatAction::PinMessage { message }
+    on_message(&state, &ctx, path, |message, blocked_by_peer| {
+        ChatAction::PinMessage {
+            message,
+            blocked_by_peer,
+        }
     })
     .await
 }
@@ -521,10 +501,8 @@ async fn unpin(
     ctx: CommandContext,
     path: Result<Path<(Uuid, Uuid)>, PathRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    on_message(&state, &ctx, Toward::Back, path, |message| {
-        ChatAction::UnpinMessage {
-            message_id: message.message_id,
-        }
+    on_message(&state, &ctx, path, |message, _| ChatAction::UnpinMessage {
+        message_id: message.message_id,
     })
     .await
 }

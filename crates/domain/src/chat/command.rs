@@ -89,6 +89,8 @@ pub enum ChatAction {
     EditMessage {
         message: MessageFacts,
         text: String,
+        /// As for `SendMessage`: an edit reaches the peer like a message.
+        blocked_by_peer: bool,
     },
     DeleteForEveryone {
         message: MessageFacts,
@@ -96,6 +98,8 @@ pub enum ChatAction {
     AddReaction {
         message: MessageFacts,
         emoji: String,
+        /// As for `SendMessage`: a reaction reaches the peer like a message.
+        blocked_by_peer: bool,
     },
     RemoveReaction {
         message: MessageFacts,
@@ -103,6 +107,8 @@ pub enum ChatAction {
     },
     PinMessage {
         message: MessageFacts,
+        /// As for `SendMessage`: a pin reaches the peer like a message.
+        blocked_by_peer: bool,
     },
     UnpinMessage {
         message_id: Uuid,

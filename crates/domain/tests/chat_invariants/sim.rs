@@ -159,6 +159,7 @@ impl Sim {
             Op::Edit { msg, .. } => ChatAction::EditMessage {
                 message: self.pick(actor, *msg)?,
                 text: format!("edit {}", self.now),
+                blocked_by_peer: false,
             },
             Op::Delete { msg, .. } => ChatAction::DeleteForEveryone {
                 message: self.pick(actor, *msg)?,
@@ -171,6 +172,7 @@ impl Sim {
             } => ChatAction::AddReaction {
                 message: self.pick(actor, *msg)?,
                 emoji: EMOJI[*emoji].into(),
+                blocked_by_peer: false,
             },
             Op::React {
                 msg,
@@ -183,6 +185,7 @@ impl Sim {
             },
             Op::Pin { msg, pin: true, .. } => ChatAction::PinMessage {
                 message: self.pick(actor, *msg)?,
+                blocked_by_peer: false,
             },
             Op::Pin {
                 msg, pin: false, ..

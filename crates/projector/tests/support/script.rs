@@ -91,17 +91,20 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
         h.on_message(direct, m, bob, |message| ChatAction::AddReaction {
             message,
             emoji: "👍".into(),
+            blocked_by_peer: false,
         })
         .await;
         h.on_message(group, g, carol, |message| ChatAction::AddReaction {
             message,
             emoji: "🎉".into(),
+            blocked_by_peer: false,
         })
         .await;
         if r % 3 == 1 {
             h.on_message(direct, m, alice, |message| ChatAction::EditMessage {
                 message,
                 text: format!("edited {r}"),
+                blocked_by_peer: false,
             })
             .await;
             h.on_message(group, g, carol, |message| ChatAction::RemoveReaction {
@@ -113,6 +116,7 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
         if r % 4 == 2 {
             h.on_message(group, g, alice, |message| ChatAction::PinMessage {
                 message,
+                blocked_by_peer: false,
             })
             .await;
             h.on_message(direct, m, alice, |message| ChatAction::DeleteForEveryone {
@@ -123,6 +127,7 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
         if r % 5 == 3 && r % 4 != 2 {
             h.on_message(group, g, alice, |message| ChatAction::PinMessage {
                 message,
+                blocked_by_peer: false,
             })
             .await;
             h.on_message(group, g, alice, |message| ChatAction::UnpinMessage {

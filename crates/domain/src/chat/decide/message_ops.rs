@@ -14,9 +14,15 @@ use crate::error::DomainError;
 use crate::message::MessageFacts;
 use crate::rules;
 
-pub(super) fn edit(ctx: &Ctx<'_>, message: &MessageFacts, text: &str) -> Decision {
+pub(super) fn edit(
+    ctx: &Ctx<'_>,
+    message: &MessageFacts,
+    text: &str,
+    blocked_by_peer: bool,
+) -> Decision {
     ctx.participant()?;
     ctx.visible(message)?;
+    ctx.not_blocked_by_peer(blocked_by_peer)?;
     if message.sender_id != ctx.actor {
         return Err(DomainError::forbidden(
             "not_the_author",
@@ -82,11 +88,18 @@ pub(super) fn delete(ctx: &Ctx<'_>, message: &MessageFacts) -> Decision {
     Ok(events)
 }
 
-/// Add (`add = true`) or remove one emoji; idempotent per (user, emoji).
-pub(super) fn react(ctx: &Ctx<'_>, message: &MessageFacts, emoji: &str, add: bool) -> Decision {
+/// Add (`Some(blocked_by_peer)`) or remove (`None`) one emoji; idempotent
+/// per (user, emoji). Taking a reaction back is not a write toward the peer.
+pub(super) fn react(
+    ctx: &Ctx<'_>,
+    message: &MessageFacts,
+    emoji: &str,
+    adding: Option<bool>,
+) -> Decision {
+    let add = adding.is_some();
     ctx.participant()?;
     ctx.visible(message)?;
-    ctx.not_blocked(false)?;
+    ctx.not_blocked(adding.unwrap_or(false))?;
     if message.deleted {
         return Err(message_deleted());
     }
@@ -135,12 +148,12 @@ pub(super) fn react(ctx: &Ctx<'_>, message: &MessageFacts, emoji: &str, add: boo
 }
 
 /// Admins pin in groups; either side pins in an accepted, unblocked direct chat.
-fn may_pin(ctx: &Ctx<'_>) -> Result<(), DomainError> {
+fn may_pin(ctx: &Ctx<'_>, blocked_by_peer: bool) -> Result<(), DomainError> {
     ctx.participant()?;
     match ctx.chat.kind {
         Some(ChatKind::Group) => ctx.admin().map(|_| ()),
         _ => {
-            ctx.not_blocked(false)?;
+            ctx.not_blocked(blocked_by_peer)?;
             let d = ctx.direct()?;
             if d.status != DirectStatus::Accepted {
                 return Err(DomainError::conflict(
@@ -153,8 +166,8 @@ fn may_pin(ctx: &Ctx<'_>) -> Result<(), DomainError> {
     }
 }
 
-pub(super) fn pin(ctx: &Ctx<'_>, message: &MessageFacts) -> Decision {
-    may_pin(ctx)?;
+pub(super) fn pin(ctx: &Ctx<'_>, message: &MessageFacts, blocked_by_peer: bool) -> Decision {
+    may_pin(ctx, blocked_by_peer)?;
     ctx.visible(message)?;
     if message.deleted {
         return Err(message_deleted());
@@ -178,7 +191,7 @@ pub(super) fn pin(ctx: &Ctx<'_>, message: &MessageFacts) -> Decision {
 }
 
 pub(super) fn unpin(ctx: &Ctx<'_>, message_id: Uuid) -> Decision {
-    may_pin(ctx)?;
+    may_pin(ctx, false)?;
     Ok(match ctx.chat.pinned.get(&message_id) {
         Some(seq) => vec![ChatEvent::MessageUnpinned {
             chat_id: ctx.chat_id(),

@@ -125,15 +125,24 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
                 blocked_by_peer: *blocked_by_peer,
             },
         ),
-        ChatAction::EditMessage { message, text } => message_ops::edit(&ctx, message, text),
+        ChatAction::EditMessage {
+            message,
+            text,
+            blocked_by_peer,
+        } => message_ops::edit(&ctx, message, text, *blocked_by_peer),
         ChatAction::DeleteForEveryone { message } => message_ops::delete(&ctx, message),
-        ChatAction::AddReaction { message, emoji } => {
-            message_ops::react(&ctx, message, emoji, true)
-        }
+        ChatAction::AddReaction {
+            message,
+            emoji,
+            blocked_by_peer,
+        } => message_ops::react(&ctx, message, emoji, Some(*blocked_by_peer)),
         ChatAction::RemoveReaction { message, emoji } => {
-            message_ops::react(&ctx, message, emoji, false)
+            message_ops::react(&ctx, message, emoji, None)
         }
-        ChatAction::PinMessage { message } => message_ops::pin(&ctx, message),
+        ChatAction::PinMessage {
+            message,
+            blocked_by_peer,
+        } => message_ops::pin(&ctx, message, *blocked_by_peer),
         ChatAction::UnpinMessage { message_id } => message_ops::unpin(&ctx, *message_id),
         ChatAction::MarkRead { up_to_seq } => message_ops::mark_read(&ctx, *up_to_seq),
     }
@@ -198,6 +207,15 @@ impl Ctx<'_> {
         } else {
             Err(message_not_found())
         }
+    }
+
+    /// A direct-chat peer's user-level block stops the actor's writes toward
+    /// them (messages, edits, reactions, pins). Groups are not affected.
+    pub fn not_blocked_by_peer(&self, blocked_by_peer: bool) -> Result<(), DomainError> {
+        if blocked_by_peer && self.chat.direct.is_some() {
+            return Err(DomainError::forbidden("blocked", "you have been blocked"));
+        }
+        Ok(())
     }
 
     /// Chat-level and user-level blocks of a direct chat stop the actor from

@@ -20,6 +20,7 @@ fn edit(message: MessageFacts, text: &str) -> ChatAction {
     ChatAction::EditMessage {
         message,
         text: text.into(),
+        blocked_by_peer: false,
     }
 }
 

@@ -6,7 +6,11 @@ use crate::policy::Policy;
 fn react(add: bool, message: MessageFacts, emoji: &str) -> ChatAction {
     let emoji = emoji.to_string();
     if add {
-        ChatAction::AddReaction { message, emoji }
+        ChatAction::AddReaction {
+            message,
+            emoji,
+            blocked_by_peer: false,
+        }
     } else {
         ChatAction::RemoveReaction { message, emoji }
     }
@@ -70,10 +74,22 @@ fn reacting_to_a_deleted_message_is_a_conflict() {
 #[test]
 fn admins_pin_in_groups_and_members_cannot() {
     chat(history())
-        .when(by(ALICE, ChatAction::PinMessage { message: bobs() }))
+        .when(by(
+            ALICE,
+            ChatAction::PinMessage {
+                message: bobs(),
+                blocked_by_peer: false,
+            },
+        ))
         .then([pinned(ALICE)]);
     chat(history())
-        .when(by(BOB, ChatAction::PinMessage { message: bobs() }))
+        .when(by(
+            BOB,
+            ChatAction::PinMessage {
+                message: bobs(),
+                blocked_by_peer: false,
+            },
+        ))
         .then_error(Forbidden, "not_an_admin");
 }
 
@@ -81,11 +97,23 @@ fn admins_pin_in_groups_and_members_cannot() {
 fn either_side_pins_in_an_accepted_direct_chat_only() {
     let m = sent(dm(), 1, ALICE);
     let events = chat([requested(), accepted(), m.clone()])
-        .when(by(BOB, ChatAction::PinMessage { message: facts(&m) }))
+        .when(by(
+            BOB,
+            ChatAction::PinMessage {
+                message: facts(&m),
+                blocked_by_peer: false,
+            },
+        ))
         .events();
     assert_eq!(events.len(), 1);
     chat([requested(), m.clone()])
-        .when(by(ALICE, ChatAction::PinMessage { message: facts(&m) }))
+        .when(by(
+            ALICE,
+            ChatAction::PinMessage {
+                message: facts(&m),
+                blocked_by_peer: false,
+            },
+        ))
         .then_error(Conflict, "chat_not_accepted");
 }
 
@@ -93,7 +121,13 @@ fn either_side_pins_in_an_accepted_direct_chat_only() {
 fn pinning_twice_decides_nothing_and_unpinning_an_unpinned_message_too() {
     let h = [history(), vec![pinned(ALICE)]].concat();
     chat(h)
-        .when(by(ALICE, ChatAction::PinMessage { message: bobs() }))
+        .when(by(
+            ALICE,
+            ChatAction::PinMessage {
+                message: bobs(),
+                blocked_by_peer: false,
+            },
+        ))
         .then_nothing();
     chat(history())
         .when(by(
@@ -117,6 +151,7 @@ fn a_chat_has_a_limited_number_of_pins() {
             ALICE,
             ChatAction::PinMessage {
                 message: facts(&sent(GROUP, 2, CAROL)),
+                blocked_by_peer: false,
             },
         ))
         .then_error(Conflict, "too_many_pins");
@@ -164,4 +199,38 @@ fn outsiders_cannot_mark_read() {
     chat(history())
         .when(by(DAVE, ChatAction::MarkRead { up_to_seq: 1 }))
         .then_error(NotFound, "chat_not_found");
+}
+
+#[test]
+fn a_peers_block_stops_edits_reactions_and_pins_but_not_taking_them_back() {
+    let m = sent(dm(), 1, ALICE);
+    let h = vec![requested(), accepted(), m.clone()];
+    let edit = ChatAction::EditMessage {
+        message: facts(&m),
+        text: "changed".into(),
+        blocked_by_peer: true,
+    };
+    let react = ChatAction::AddReaction {
+        message: facts(&m),
+        emoji: "👍".into(),
+        blocked_by_peer: true,
+    };
+    let pin = ChatAction::PinMessage {
+        message: facts(&m),
+        blocked_by_peer: true,
+    };
+    for action in [edit, react, pin] {
+        chat(h.clone())
+            .when(by(ALICE, action))
+            .then_error(Forbidden, "blocked");
+    }
+    chat(h)
+        .when(by(
+            ALICE,
+            ChatAction::RemoveReaction {
+                message: facts(&m),
+                emoji: "👍".into(),
+            },
+        ))
+        .then_nothing();
 }
