@@ -24,6 +24,7 @@
 
 pub mod auth;
 pub mod config;
+mod facts;
 pub mod http;
 pub mod idempotency;
 pub mod media;

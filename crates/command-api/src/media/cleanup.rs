@@ -12,10 +12,7 @@ use std::time::Duration;
 
 use chat_common::ApiError;
 use chat_common::auth::Principal;
-use chat_domain::{
-    MediaDeleteReason, MediaState, User, UserAction, UserCommand, UserEvent, user_stream,
-};
-use chat_store::typed;
+use chat_domain::{MediaDeleteReason, User, UserAction, UserCommand, user_stream};
 use object_store::ObjectStoreExt;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -123,22 +120,13 @@ async fn delete_one(
         if_match: None,
     };
     execute::<User, _, _>(state, &ctx, &user_stream(owner), |_| async move {
-        let recs = state
-            .store
-            .read_subject(&user_stream(owner), media_id)
-            .await
-            .map_err(store_error)?;
-        let events: Vec<UserEvent> = recs
-            .iter()
-            .map(typed::decode)
-            .collect::<Result<_, _>>()
-            .map_err(|e| ApiError::internal(&e))?;
+        let (media, _) = crate::facts::media(state, owner, media_id).await?;
         Ok(UserCommand {
             actor: owner,
             at: now,
             action: UserAction::DeleteMedia {
                 media_id,
-                state: MediaState::fold(media_id, &events),
+                state: media,
                 reason,
             },
         })

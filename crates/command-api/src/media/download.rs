@@ -22,9 +22,7 @@ use super::object_path;
 use super::sniff::inline;
 use super::upload::storage_error;
 use crate::CommandState;
-use crate::pipeline::store_error;
-use chat_domain::{UserEvent, user_stream};
-use chat_store::typed;
+use chat_domain::UserEvent;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -212,30 +210,20 @@ async fn own_upload(
     me: Uuid,
     media_id: Uuid,
 ) -> Result<Option<Row>, ApiError> {
-    let recs = state
-        .store
-        .read_subject(&user_stream(me), media_id)
-        .await
-        .map_err(store_error)?;
-    let mut row = None;
-    for rec in &recs {
-        match typed::decode::<UserEvent>(rec) {
-            Ok(UserEvent::MediaUploaded {
-                media, file_name, ..
-            }) if media.media_id == media_id => {
-                row = Some(Row {
-                    mime: media.mime,
-                    size: i64::try_from(media.size).unwrap_or(i64::MAX),
-                    sha256: media.sha256,
-                    file_name,
-                });
-            }
-            Ok(UserEvent::MediaDeleted { .. }) => return Ok(None),
-            Ok(_) => {}
-            Err(e) => return Err(ApiError::internal(&e)),
-        }
-    }
-    Ok(row)
+    let (media, events) = crate::facts::media(state, me, media_id).await?;
+    let Some(media) = media.usable() else {
+        return Ok(None);
+    };
+    let file_name = events.into_iter().find_map(|e| match e {
+        UserEvent::MediaUploaded { file_name, .. } => file_name,
+        _ => None,
+    });
+    Ok(Some(Row {
+        mime: media.mime,
+        size: i64::try_from(media.size).unwrap_or(i64::MAX),
+        sha256: media.sha256,
+        file_name,
+    }))
 }
 
 /// One `bytes=` range as inclusive `(first, last)`; `Ok(None)` means "send

@@ -14,8 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path, created_or_ok, existing_user};
+use super::{answer, bad_path, created_or_ok};
 use crate::CommandState;
+use crate::facts::existing_user;
 use crate::openapi::{ChatAnswer, ChatPath};
 use crate::pipeline::{CommandContext, execute};
 
@@ -112,7 +113,7 @@ pub(super) async fn simple(
 /// already durable, so a failure to read it back must not turn the answer
 /// into an error (a retry would repeat the command): `null` instead.
 async fn status_after(state: &CommandState, chat_id: Uuid) -> Option<chat_domain::ChatStatus> {
-    super::chat(state, chat_id)
+    crate::facts::chat(state, chat_id)
         .await
         .ok()
         .map(|c| c.state.status())

@@ -17,8 +17,9 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::chats::simple;
-use super::{answer, bad_path, chat, existing_user};
+use super::{answer, bad_path};
 use crate::CommandState;
+use crate::facts::{chat, existing_user};
 use crate::openapi::{ChatAnswer, ChatIdAnswer, ChatPath, MemberAnswer, MemberPath};
 use crate::pipeline::{CommandContext, execute};
 

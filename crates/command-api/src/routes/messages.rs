@@ -9,9 +9,8 @@ use axum::http::StatusCode;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{
     Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, User, UserAction,
-    UserCommand, UserEvent, chat_stream, message_id, user_stream,
+    UserCommand, chat_stream, message_id, user_stream,
 };
-use chat_store::typed;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
@@ -19,12 +18,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path, chat, existing_user, message_facts, required_message};
+use super::{answer, bad_path};
 use crate::CommandState;
+use crate::facts::{self, chat, existing_user, required_message};
 use crate::openapi::{
     self, ChatAnswer, ChatPath, MessageAnswer, MessagePath, ReactionPath, SentAnswer,
 };
-use crate::pipeline::{CommandContext, Outcome, execute, store_error};
+use crate::pipeline::{CommandContext, Outcome, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -148,7 +148,7 @@ async fn send(
         // refusal applied (a block since, a closed group): that message's
         // answer still stands.
         Err(e) if e.status.is_client_error() => {
-            match message_facts(state, chat_id, mid, me).await? {
+            match facts::message(state, chat_id, mid, me).await? {
                 Some(f) if f.sender_id == me => {
                     let loaded = chat(state, chat_id).await?;
                     Outcome {
@@ -191,22 +191,11 @@ async fn own_media(
     me: Uuid,
     media_id: Uuid,
 ) -> Result<chat_domain::MediaRef, ApiError> {
-    let recs = state
-        .store
-        .read_subject(&user_stream(me), media_id)
-        .await
-        .map_err(store_error)?;
-    let events: Vec<UserEvent> = recs
-        .iter()
-        .map(typed::decode)
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::internal(&e))?;
-    chat_domain::MediaState::fold(media_id, &events)
-        .usable()
-        .ok_or_else(|| {
-            ApiError::not_found("media_not_found", format!("no media {media_id} of yours"))
-                .with_field("media_id")
-        })
+    let (media, _) = facts::media(state, me, media_id).await?;
+    media.usable().ok_or_else(|| {
+        ApiError::not_found("media_not_found", format!("no media {media_id} of yours"))
+            .with_field("media_id")
+    })
 }
 
 /// The source of a forward: its facts in its own chat, and whether the
@@ -217,16 +206,16 @@ async fn forward_source(
     me: Uuid,
 ) -> Result<ForwardSource, ApiError> {
     let source = chat(state, r.chat_id).await?;
-    let facts = message_facts(state, r.chat_id, r.message_id, me).await?;
-    let Some(facts) = facts.filter(|_| source.state.is_participant(me)) else {
+    let found = facts::message(state, r.chat_id, r.message_id, me).await?;
+    let Some(found) = found.filter(|_| source.state.is_participant(me)) else {
         return Err(
             ApiError::not_found("message_not_found", "no such message to forward")
                 .with_field("forward_of"),
         );
     };
-    let visible_to_sender = source.state.can_see(me, facts.seq);
+    let visible_to_sender = source.state.can_see(me, found.seq);
     Ok(ForwardSource {
-        message: facts,
+        message: found,
         visible_to_sender,
     })
 }
@@ -381,17 +370,7 @@ async fn hide_for_me(
         let c = chat(state, chat_id).await?;
         let message = required_message(state, chat_id, mid, me).await?;
         let visible = c.state.can_see(me, message.seq);
-        let mine = state
-            .store
-            .read_subject(&user_stream(me), mid)
-            .await
-            .map_err(store_error)?;
-        let already_hidden = mine.iter().any(|r| {
-            matches!(
-                typed::decode::<UserEvent>(r),
-                Ok(UserEvent::MessageHiddenForMe { .. })
-            )
-        });
+        let already_hidden = facts::hidden_for(state, me, mid).await?;
         Ok(UserCommand {
             actor: me,
             at: ctx.at,

@@ -1,5 +1,5 @@
 //! The command routes, one module per resource, and the helpers they share:
-//! id parsing, fact loading and answers.
+//! id parsing and answers (facts come from [`crate::facts`]).
 
 mod chats;
 mod groups;
@@ -11,14 +11,11 @@ use axum::extract::FromRef;
 use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
 use chat_common::ApiError;
-use chat_domain::{Chat, ChatEvent, MessageFacts, User, chat_stream, user_stream};
-use chat_store::typed::{self, Loaded};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
-use uuid::Uuid;
 
 use crate::CommandState;
-use crate::pipeline::{self, Outcome, store_error};
+use crate::pipeline::Outcome;
 
 /// Every command route and its document (auth routes live in
 /// [`crate::auth`]).
@@ -60,57 +57,4 @@ pub(crate) fn created_or_ok<E>(outcome: &Outcome<E>) -> StatusCode {
     } else {
         StatusCode::CREATED
     }
-}
-
-/// A user's folded stream; 404 when nobody registered under that id.
-pub(crate) async fn existing_user(
-    state: &CommandState,
-    id: Uuid,
-) -> Result<Loaded<User>, ApiError> {
-    let user: Loaded<User> = pipeline::load(state, &user_stream(id)).await?;
-    if user.state.exists() {
-        Ok(user)
-    } else {
-        Err(ApiError::not_found(
-            "user_not_found",
-            format!("no user {id}"),
-        ))
-    }
-}
-
-pub(crate) async fn chat(state: &CommandState, id: Uuid) -> Result<Loaded<Chat>, ApiError> {
-    pipeline::load(state, &chat_stream(id)).await
-}
-
-/// One message's facts, folded from its own events (subject index) as seen
-/// by `actor`; `None` if no such message was ever sent in this chat.
-pub(crate) async fn message_facts(
-    state: &CommandState,
-    chat_id: Uuid,
-    message_id: Uuid,
-    actor: Uuid,
-) -> Result<Option<MessageFacts>, ApiError> {
-    let recs = state
-        .store
-        .read_subject(&chat_stream(chat_id), message_id)
-        .await
-        .map_err(store_error)?;
-    let events: Vec<ChatEvent> = recs
-        .iter()
-        .map(typed::decode)
-        .collect::<Result<_, _>>()
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(MessageFacts::fold(actor, &events))
-}
-
-/// Like [`message_facts`], 404 when absent.
-pub(crate) async fn required_message(
-    state: &CommandState,
-    chat_id: Uuid,
-    message_id: Uuid,
-    actor: Uuid,
-) -> Result<MessageFacts, ApiError> {
-    message_facts(state, chat_id, message_id, actor)
-        .await?
-        .ok_or_else(|| ApiError::not_found("message_not_found", format!("no message {message_id}")))
 }

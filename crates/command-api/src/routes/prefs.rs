@@ -17,8 +17,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path, chat};
+use super::{answer, bad_path};
 use crate::CommandState;
+use crate::facts::chat;
 use crate::openapi::{ChatIdAnswer, ChatPath};
 use crate::pipeline::{CommandContext, execute};
 

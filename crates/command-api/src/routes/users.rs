@@ -14,8 +14,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path, existing_user};
+use super::{answer, bad_path};
 use crate::CommandState;
+use crate::facts::existing_user;
 use crate::openapi::{self, UserAnswer, UserPath};
 use crate::pipeline::{CommandContext, execute};
 

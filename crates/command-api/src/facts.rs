@@ -1,0 +1,107 @@
+//! The facts a command's decision needs, loaded from the event store: the
+//! one place that reads them, so every route (and the media cleanup) loads
+//! a fact the same way.
+//!
+//! * an aggregate, folded ([`chat`], [`existing_user`]), through the
+//!   pipeline's cache;
+//! * the events about one subject of a stream, decoded ([`subject`]), read
+//!   through the store's subject index (no projection lag), and the folds
+//!   built on it: a message ([`message`]), a media item ([`media`]),
+//!   whether a message is hidden for a user ([`hidden_for`]).
+
+use chat_common::ApiError;
+use chat_domain::{
+    Chat, ChatEvent, MediaState, MessageFacts, User, UserEvent, chat_stream, user_stream,
+};
+use chat_store::typed::{self, Loaded};
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use crate::CommandState;
+use crate::pipeline::{self, store_error};
+
+/// The events of `stream` about `subject` (a message, a media item), oldest
+/// first.
+pub(crate) async fn subject<E: DeserializeOwned>(
+    state: &CommandState,
+    stream: &str,
+    subject: Uuid,
+) -> Result<Vec<E>, ApiError> {
+    let recs = state
+        .store
+        .read_subject(stream, subject)
+        .await
+        .map_err(store_error)?;
+    recs.iter()
+        .map(typed::decode)
+        .collect::<Result<_, _>>()
+        .map_err(|e| ApiError::internal(&e))
+}
+
+/// A chat, folded.
+pub(crate) async fn chat(state: &CommandState, id: Uuid) -> Result<Loaded<Chat>, ApiError> {
+    pipeline::load(state, &chat_stream(id)).await
+}
+
+/// A user's folded stream; 404 when nobody registered under that id.
+pub(crate) async fn existing_user(
+    state: &CommandState,
+    id: Uuid,
+) -> Result<Loaded<User>, ApiError> {
+    let user: Loaded<User> = pipeline::load(state, &user_stream(id)).await?;
+    if user.state.exists() {
+        Ok(user)
+    } else {
+        Err(ApiError::not_found(
+            "user_not_found",
+            format!("no user {id}"),
+        ))
+    }
+}
+
+/// One message's facts as seen by `actor`; `None` if no such message was
+/// ever sent in this chat.
+pub(crate) async fn message(
+    state: &CommandState,
+    chat_id: Uuid,
+    message_id: Uuid,
+    actor: Uuid,
+) -> Result<Option<MessageFacts>, ApiError> {
+    let events: Vec<ChatEvent> = subject(state, &chat_stream(chat_id), message_id).await?;
+    Ok(MessageFacts::fold(actor, &events))
+}
+
+/// Like [`message`], 404 when absent.
+pub(crate) async fn required_message(
+    state: &CommandState,
+    chat_id: Uuid,
+    message_id: Uuid,
+    actor: Uuid,
+) -> Result<MessageFacts, ApiError> {
+    message(state, chat_id, message_id, actor)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message_not_found", format!("no message {message_id}")))
+}
+
+/// A media item as its uploader's stream records it, and those events (for
+/// what the fold does not keep, such as the file name).
+pub(crate) async fn media(
+    state: &CommandState,
+    owner: Uuid,
+    media_id: Uuid,
+) -> Result<(MediaState, Vec<UserEvent>), ApiError> {
+    let events: Vec<UserEvent> = subject(state, &user_stream(owner), media_id).await?;
+    Ok((MediaState::fold(media_id, &events), events))
+}
+
+/// Whether `user` hid the message `message_id` for themselves.
+pub(crate) async fn hidden_for(
+    state: &CommandState,
+    user: Uuid,
+    message_id: Uuid,
+) -> Result<bool, ApiError> {
+    let events: Vec<UserEvent> = subject(state, &user_stream(user), message_id).await?;
+    Ok(events
+        .iter()
+        .any(|e| matches!(e, UserEvent::MessageHiddenForMe { .. })))
+}
