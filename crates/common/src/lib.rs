@@ -11,6 +11,7 @@ pub mod http;
 pub mod json;
 pub mod media_url;
 pub mod problem;
+pub mod read_models;
 pub mod shutdown;
 pub mod telemetry;
 

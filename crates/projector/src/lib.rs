@@ -35,20 +35,16 @@ pub mod projection;
 pub mod rebuild;
 pub mod runner;
 pub mod users;
-pub mod wait;
 
 mod sql;
 
+pub use chat_common::read_models::{CheckpointWatch, NOTIFY_CHANNEL, TimedOut};
 pub use error::{ProjectorError, Result};
 pub use projection::{Fact, Projection, all_projections, projection_by_name};
 pub use rebuild::{RebuildReport, RebuiltProjection, rebuild};
 pub use runner::batch::{apply_batch, read_checkpoint};
 pub use runner::status::{ProjectionStatus, ProjectorHandle};
 pub use runner::{ProjectorConfig, spawn};
-pub use wait::{CheckpointWatch, TimedOut};
-
-/// NOTIFY channel announcing `'<name>:<position>'` after each committed batch.
-pub const NOTIFY_CHANNEL: &str = "chat_projections";
 
 /// The read-model migrations. Other crates migrate the same database with
 /// their own migrators, so versions this one does not know are ignored.

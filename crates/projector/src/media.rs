@@ -7,6 +7,7 @@
 //! referenced by many messages in many chats; each reference is a row.
 
 use async_trait::async_trait;
+use chat_common::read_models;
 use chat_domain::{ChatEvent, UserEvent};
 use chat_store::RecordedEvent;
 use sqlx::PgConnection;
@@ -22,11 +23,11 @@ pub struct MediaProjection;
 #[async_trait]
 impl Projection for MediaProjection {
     fn name(&self) -> &'static str {
-        "media"
+        read_models::MEDIA.name
     }
 
     fn schema(&self) -> &'static str {
-        "rm_media"
+        read_models::MEDIA.schema
     }
 
     /// Uploads, deletes, and the messages that carry media.

@@ -6,6 +6,7 @@
 //! so no lookup by id is needed while projecting.
 
 use async_trait::async_trait;
+use chat_common::read_models;
 use chat_domain::{ChatEvent, StreamKind, UserEvent, parse_stream};
 use chat_store::RecordedEvent;
 use serde_json::Value;
@@ -34,11 +35,11 @@ fn json<T: serde::Serialize>(v: &Option<T>) -> Option<Value> {
 #[async_trait]
 impl Projection for MessagesProjection {
     fn name(&self) -> &'static str {
-        "messages"
+        read_models::MESSAGES.name
     }
 
     fn schema(&self) -> &'static str {
-        "rm_messages"
+        read_models::MESSAGES.schema
     }
 
     /// Every chat event; of user events, only hiding a message for oneself.

@@ -5,6 +5,7 @@
 //! rebuild carries it over from the live table.
 
 use async_trait::async_trait;
+use chat_common::read_models;
 use chat_domain::UserEvent;
 use chat_store::RecordedEvent;
 use sqlx::PgConnection;
@@ -20,11 +21,11 @@ pub struct UsersProjection;
 #[async_trait]
 impl Projection for UsersProjection {
     fn name(&self) -> &'static str {
-        "users"
+        read_models::USERS.name
     }
 
     fn schema(&self) -> &'static str {
-        "rm_users"
+        read_models::USERS.schema
     }
 
     fn handles(&self, event: &RecordedEvent) -> bool {

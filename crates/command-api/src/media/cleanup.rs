@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chat_common::ApiError;
 use chat_common::auth::Principal;
+use chat_common::read_models::{self, CheckpointWatch};
 use chat_domain::{MediaDeleteReason, User, UserAction, UserCommand, user_stream};
 use object_store::ObjectStoreExt;
 use time::OffsetDateTime;
@@ -80,23 +81,11 @@ pub async fn run_cleanup(
 }
 
 /// Whether the media projection has reached the store's head (waiting up
-/// to [`CATCH_UP`]).
+/// to [`CATCH_UP`], through the read-model contract's watch).
 async fn caught_up(state: &CommandState) -> Result<bool, ApiError> {
     let head = state.store.head_position().await.map_err(store_error)?;
-    let deadline = tokio::time::Instant::now() + CATCH_UP;
-    loop {
-        let (pos,): (i64,) = sqlx::query_as("SELECT position FROM rm_media.checkpoint")
-            .fetch_one(&state.pool)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        if u64::try_from(pos).unwrap_or(0) >= head {
-            return Ok(true);
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Ok(false);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let watch = CheckpointWatch::spawn(state.pool.clone(), &[read_models::MEDIA]);
+    Ok(watch.wait_for(head, CATCH_UP).await.is_ok())
 }
 
 /// Record the deletion on the owner's stream, then remove the blob.

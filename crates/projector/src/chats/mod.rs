@@ -20,6 +20,7 @@ pub mod prefs;
 pub mod preview;
 
 use async_trait::async_trait;
+use chat_common::read_models;
 use chat_domain::{ChatEvent, StreamKind, parse_stream};
 use chat_store::RecordedEvent;
 use sqlx::PgConnection;
@@ -43,11 +44,11 @@ pub(crate) struct Ctx<'c> {
 #[async_trait]
 impl Projection for ChatsProjection {
     fn name(&self) -> &'static str {
-        "chats"
+        read_models::CHATS.name
     }
 
     fn schema(&self) -> &'static str {
-        "rm_chats"
+        read_models::CHATS.schema
     }
 
     /// Chat events but reactions and pins; the user's own chat preferences.

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
 use crate::sql::seconds_since;
-use crate::wait::{CheckpointWatch, TimedOut};
+use chat_common::read_models::{CheckpointWatch, ReadModel, TimedOut};
 
 /// One projection's state as this process sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,11 +142,18 @@ impl ProjectorHandle {
         if self.min_position() >= min_position {
             return Ok(());
         }
-        let schemas: Vec<&'static str> = self.status().iter().map(|s| s.schema).collect();
+        let models: Vec<ReadModel> = self
+            .status()
+            .iter()
+            .map(|s| ReadModel {
+                name: s.name,
+                schema: s.schema,
+            })
+            .collect();
         let watch = self
             .inner
             .watch
-            .get_or_init(|| async { CheckpointWatch::spawn(pool.clone(), schemas) })
+            .get_or_init(|| async { CheckpointWatch::spawn(pool.clone(), &models) })
             .await;
         watch.wait_for(min_position, timeout).await
     }

@@ -1,0 +1,223 @@
+//! The read models' contract, shared by the projector that writes them and
+//! every part that reads them (queries, the gateway's snapshot, the media
+//! cleanup): their names and schemas, the channel the projector announces
+//! committed batches on, and the one way to wait until they reached a
+//! position ([`CheckpointWatch`]).
+//!
+//! Each schema has a one-row `checkpoint` table (`position`), moved in the
+//! same transaction as the data. After each batch the projector sends
+//! `NOTIFY chat_projections, '<name>:<position>'`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+use tokio::sync::{Notify, watch};
+
+/// A read model: the projection's name (in notifications and status) and
+/// the Postgres schema it owns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadModel {
+    pub name: &'static str,
+    pub schema: &'static str,
+}
+
+pub const USERS: ReadModel = ReadModel {
+    name: "users",
+    schema: "rm_users",
+};
+pub const CHATS: ReadModel = ReadModel {
+    name: "chats",
+    schema: "rm_chats",
+};
+pub const MESSAGES: ReadModel = ReadModel {
+    name: "messages",
+    schema: "rm_messages",
+};
+pub const MEDIA: ReadModel = ReadModel {
+    name: "media",
+    schema: "rm_media",
+};
+
+/// The read models the query API answers from.
+pub const QUERIED: [ReadModel; 3] = [USERS, CHATS, MESSAGES];
+
+/// The channel the projector notifies committed batches on.
+pub const NOTIFY_CHANNEL: &str = "chat_projections";
+
+/// How often a watch re-reads the checkpoints without being woken: a lost
+/// notification costs at most this.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// The wait ended before every read model reached the position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("read models reached position {reached}, not {wanted}, in time")]
+pub struct TimedOut {
+    pub wanted: u64,
+    pub reached: u64,
+}
+
+/// The lowest checkpoint of a set of read models, kept by one task from the
+/// projector's notifications (no query per notification: the payload
+/// carries the position) and a poll; waiters only watch it. The task ends
+/// when the last clone is dropped.
+#[derive(Clone)]
+pub struct CheckpointWatch {
+    rx: watch::Receiver<u64>,
+    kick: Arc<Notify>,
+}
+
+impl std::fmt::Debug for CheckpointWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckpointWatch")
+            .field("position", &*self.rx.borrow())
+            .finish()
+    }
+}
+
+impl CheckpointWatch {
+    pub fn spawn(pool: PgPool, models: &[ReadModel]) -> Self {
+        Self::spawn_with(pool, models, POLL_INTERVAL)
+    }
+
+    pub fn spawn_with(pool: PgPool, models: &[ReadModel], poll: Duration) -> Self {
+        let (tx, rx) = watch::channel(0u64);
+        let kick = Arc::new(Notify::new());
+        let models: Vec<ReadModel> = models.iter().copied().filter(plain).collect();
+        tokio::spawn(watch_task(pool, models, poll, tx, kick.clone()));
+        Self { rx, kick }
+    }
+
+    /// The lowest checkpoint last seen.
+    pub fn position(&self) -> u64 {
+        *self.rx.borrow()
+    }
+
+    /// Return once every watched checkpoint is at least `min_position`, or
+    /// `TimedOut` after `timeout`.
+    pub async fn wait_for(&self, min_position: u64, timeout: Duration) -> Result<(), TimedOut> {
+        let mut rx = self.rx.clone();
+        if *rx.borrow_and_update() >= min_position {
+            return Ok(());
+        }
+        // The last reading may be older than the write being waited for.
+        self.kick.notify_one();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= min_position)).await;
+        match reached {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(TimedOut {
+                wanted: min_position,
+                reached: *self.rx.borrow(),
+            }),
+        }
+    }
+}
+
+/// Schema names are interpolated into SQL: only plain identifiers pass.
+fn plain(m: &ReadModel) -> bool {
+    let s = m.schema;
+    !s.is_empty()
+        && s.len() <= 63
+        && s.starts_with(|c: char| c.is_ascii_lowercase())
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+async fn read_all(pool: &PgPool, models: &[ReadModel]) -> Result<Vec<u64>, sqlx::Error> {
+    let mut out = Vec::with_capacity(models.len());
+    if models.is_empty() {
+        return Ok(out);
+    }
+    let cols: Vec<String> = models
+        .iter()
+        .map(|m| {
+            format!(
+                "(SELECT coalesce(max(position), 0) FROM {}.checkpoint)",
+                m.schema
+            )
+        })
+        .collect();
+    let row = sqlx::query(&format!("SELECT {}", cols.join(", ")))
+        .fetch_one(pool)
+        .await?;
+    for i in 0..models.len() {
+        let p: i64 = sqlx::Row::try_get(&row, i)?;
+        out.push(u64::try_from(p).unwrap_or(0));
+    }
+    Ok(out)
+}
+
+async fn watch_task(
+    pool: PgPool,
+    models: Vec<ReadModel>,
+    poll: Duration,
+    tx: watch::Sender<u64>,
+    kick: Arc<Notify>,
+) {
+    let mut at = vec![0u64; models.len()];
+    let publish = |at: &[u64]| {
+        let lowest = at.iter().copied().min().unwrap_or(0);
+        tx.send_if_modified(|v| {
+            let newer = lowest > *v;
+            if newer {
+                *v = lowest;
+            }
+            newer
+        });
+    };
+    let mut listener: Option<PgListener> = None;
+    let mut reread = true;
+    loop {
+        if listener.is_none() {
+            listener = listen(&pool).await;
+        }
+        if reread {
+            match read_all(&pool, &models).await {
+                Ok(read) => {
+                    for (a, r) in at.iter_mut().zip(read) {
+                        *a = (*a).max(r);
+                    }
+                    publish(&at);
+                }
+                Err(e) => tracing::debug!(error = %e, "reading read-model checkpoints failed"),
+            }
+        }
+        let notified = async {
+            match listener.as_mut() {
+                Some(l) => l
+                    .try_recv()
+                    .await
+                    .map(|n| n.map(|n| n.payload().to_owned())),
+                None => std::future::pending().await,
+            }
+        };
+        reread = true;
+        tokio::select! {
+            n = notified => match n {
+                Ok(Some(payload)) => {
+                    // '<name>:<position>': no read needed.
+                    if let Some((name, p)) = payload.split_once(':')
+                        && let (Some(i), Ok(p)) =
+                            (models.iter().position(|m| m.name == name), p.parse::<u64>())
+                    {
+                        at[i] = at[i].max(p);
+                        publish(&at);
+                    }
+                    reread = false;
+                }
+                // The LISTEN connection dropped: listen again, and re-read.
+                _ => listener = None,
+            },
+            _ = kick.notified() => {}
+            _ = tokio::time::sleep(poll) => {}
+            _ = tx.closed() => return,
+        }
+    }
+}
+
+async fn listen(pool: &PgPool) -> Option<PgListener> {
+    let mut l = PgListener::connect_with(pool).await.ok()?;
+    l.listen(NOTIFY_CHANNEL).await.ok()?;
+    Some(l)
+}
