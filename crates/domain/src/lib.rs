@@ -22,8 +22,9 @@ mod rules;
 mod testing;
 
 pub use chat::{
-    Chat, ChatAction, ChatCommand, ChatEvent, ChatKind, ChatState, ChatStatus, DirectPart,
-    DirectStatus, GroupPart, Invitee, Member, Role,
+    Chat, ChatAction, ChatCommand, ChatEvent, ChatKind, ChatState, ChatStatus, DIRECT_STATE_TYPES,
+    DirectPart, DirectStatus, GroupPart, Invitee, JOIN_TYPES, LEAVE_TYPES, MEMBERSHIP_TYPES,
+    MESSAGE_TYPES, Member, Role,
 };
 pub use error::{ALL_CODES, DomainError, ErrorKind};
 pub use event::{Aggregate, DomainEvent, replay};

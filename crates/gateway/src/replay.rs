@@ -24,7 +24,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chat_domain::visibility::Window;
-use chat_domain::{StreamKind, parse_stream};
+use chat_domain::{JOIN_TYPES, MEMBERSHIP_TYPES, StreamKind, parse_stream};
 use chat_store::Upcasters;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -34,9 +34,6 @@ use crate::members::Private;
 use crate::protocol::Frame;
 use crate::route::{self, About, Target};
 use crate::view::{self, Facts};
-
-/// The event types that make a user a member of a chat (or stop it).
-const JOIN_TYPES: [&str; 3] = ["GroupCreated", "MembersAdded", "DirectChatRequested"];
 
 pub struct Replay {
     pool: PgPool,
@@ -68,17 +65,19 @@ impl Replay {
     ) -> Result<Replay, sqlx::Error> {
         let chat_streams: Vec<String> = chats.iter().map(|c| format!("chat-{c}")).collect();
         let uid = user.to_string();
-        let last: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+        // The types are written into the SQL, not bound, so the planner
+        // matches them with the partial index on exactly these.
+        let types: Vec<String> = MEMBERSHIP_TYPES.iter().map(|t| format!("'{t}'")).collect();
+        let last: Vec<(String, String, Option<i64>)> = sqlx::query_as(&format!(
             "SELECT DISTINCT ON (stream) stream, event_type, \
                     (payload->>'joined_seq')::bigint FROM events \
-             WHERE stream = ANY($1) AND position <= $2 \
-               AND event_type IN ('GroupCreated', 'MembersAdded', 'MemberRemoved', \
-                                  'MemberLeft', 'DirectChatRequested') \
+             WHERE stream = ANY($1) AND position <= $2 AND event_type IN ({}) \
                AND (payload->>'user_id' = $3 OR payload->'user_ids' ? $3 \
                     OR payload->'member_ids' ? $3 OR payload->>'requester_id' = $3 \
                     OR payload->>'recipient_id' = $3) \
              ORDER BY stream, position DESC",
-        )
+            types.join(", ")
+        ))
         .bind(&chat_streams)
         .bind(big(after))
         .bind(&uid)

@@ -9,7 +9,10 @@
 //! * of those, each member receives it only if the visibility rule lets
 //!   them see what it is [`About`] ([`crate::view`]).
 
-use chat_domain::{ChatEvent, StreamKind, UserEvent, parse_stream};
+use chat_domain::{
+    ChatEvent, DIRECT_STATE_TYPES, MEMBERSHIP_TYPES, MESSAGE_TYPES, StreamKind, UserEvent,
+    parse_stream,
+};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -98,20 +101,11 @@ pub fn parse_visibility(s: &str) -> Visibility {
     }
 }
 
-/// Event types whose payload the router must decode (everything else is
-/// routed by its stream alone).
-const CHAT_TYPES: [&str; 10] = [
-    "GroupCreated",
-    "MembersAdded",
-    "MemberRemoved",
-    "MemberLeft",
-    "DirectChatRequested",
-    "ChatRequestAccepted",
-    "ChatRequestRejected",
-    "DirectChatBlocked",
-    "DirectChatUnblocked",
-    "GroupClosed",
-];
+/// Chat event types whose payload the router must decode (everything else
+/// is routed by its stream alone).
+fn decoded(event_type: &str) -> bool {
+    MEMBERSHIP_TYPES.contains(&event_type) || DIRECT_STATE_TYPES.contains(&event_type)
+}
 
 /// User-stream event types that change what the gateway knows.
 const USER_TYPES: [&str; 5] = [
@@ -141,7 +135,7 @@ pub fn target(stream: &str, event_type: &str, payload: &Value) -> Target {
             Target::User { user_id, change }
         }
         Some((StreamKind::Chat, chat_id)) => {
-            let change = if CHAT_TYPES.contains(&event_type) {
+            let change = if decoded(event_type) {
                 match serde_json::from_value::<ChatEvent>(payload.clone()) {
                     Ok(e) => change_of(e),
                     Err(e) => {
@@ -166,16 +160,13 @@ pub fn target(stream: &str, event_type: &str, payload: &Value) -> Target {
 /// read markers their owner, so neither needs a full decode on the hot path.
 fn about(event_type: &str, payload: &Value) -> About {
     match event_type {
-        "MessageSent" | "MessageEdited" | "MessageDeleted" | "ReactionAdded"
-        | "ReactionRemoved" | "MessagePinned" | "MessageUnpinned" => {
-            match payload.get("seq").and_then(Value::as_u64) {
-                Some(seq) => About::Message(seq),
-                None => {
-                    tracing::error!(event_type, "message event without a seq: shown to nobody");
-                    About::Message(0)
-                }
+        t if MESSAGE_TYPES.contains(&t) => match payload.get("seq").and_then(Value::as_u64) {
+            Some(seq) => About::Message(seq),
+            None => {
+                tracing::error!(event_type, "message event without a seq: shown to nobody");
+                About::Message(0)
             }
-        }
+        },
         "ReadMarkerMoved" => match payload
             .get("user_id")
             .and_then(Value::as_str)

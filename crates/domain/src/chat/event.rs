@@ -241,6 +241,38 @@ impl ChatEvent {
     }
 }
 
+/// Event types that add users to a chat: they are members from it on.
+pub const JOIN_TYPES: [&str; 3] = ["GroupCreated", "MembersAdded", "DirectChatRequested"];
+/// Event types that take one user out of a chat.
+pub const LEAVE_TYPES: [&str; 2] = ["MemberRemoved", "MemberLeft"];
+/// Every event type that changes who is in a chat (the gateway routes by
+/// them, its resume looks them up, a partial index of the store's holds
+/// exactly these).
+pub const MEMBERSHIP_TYPES: [&str; 5] = [
+    JOIN_TYPES[0],
+    JOIN_TYPES[1],
+    JOIN_TYPES[2],
+    LEAVE_TYPES[0],
+    LEAVE_TYPES[1],
+];
+/// Event types that change a direct chat's standing.
+pub const DIRECT_STATE_TYPES: [&str; 4] = [
+    "ChatRequestAccepted",
+    "ChatRequestRejected",
+    "DirectChatBlocked",
+    "DirectChatUnblocked",
+];
+/// Event types about one message; each carries the message's `seq`.
+pub const MESSAGE_TYPES: [&str; 7] = [
+    "MessageSent",
+    "MessageEdited",
+    "MessageDeleted",
+    "ReactionAdded",
+    "ReactionRemoved",
+    "MessagePinned",
+    "MessageUnpinned",
+];
+
 impl DomainEvent for ChatEvent {
     fn event_type(&self) -> &'static str {
         match self {

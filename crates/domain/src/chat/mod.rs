@@ -30,7 +30,9 @@ mod state;
 mod tests;
 
 pub use command::{ChatAction, ChatCommand, Invitee};
-pub use event::ChatEvent;
+pub use event::{
+    ChatEvent, DIRECT_STATE_TYPES, JOIN_TYPES, LEAVE_TYPES, MEMBERSHIP_TYPES, MESSAGE_TYPES,
+};
 pub use state::{
     Chat, ChatKind, ChatState, ChatStatus, DirectPart, DirectStatus, GroupPart, Member, Role,
 };

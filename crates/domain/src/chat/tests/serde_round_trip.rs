@@ -202,3 +202,22 @@ fn chat_state_round_trips_for_snapshots() {
     assert_eq!(back, state);
     assert!(back.exists());
 }
+
+#[test]
+fn the_exported_type_lists_name_real_events_and_messages_carry_a_seq() {
+    use crate::chat::{DIRECT_STATE_TYPES, MEMBERSHIP_TYPES, MESSAGE_TYPES};
+    let events = every_chat_event();
+    let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
+    for t in MEMBERSHIP_TYPES
+        .iter()
+        .chain(&DIRECT_STATE_TYPES)
+        .chain(&MESSAGE_TYPES)
+    {
+        assert!(types.contains(t), "{t} is no chat event");
+    }
+    for event in events {
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        let listed = MESSAGE_TYPES.contains(&event.event_type());
+        assert_eq!(listed, json["seq"].is_u64(), "{json}");
+    }
+}
