@@ -1,9 +1,9 @@
 //! `/v1/audit/*`: for callers with the `auditor` role only (403 otherwise).
 
+use chat_common::ApiQuery;
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::{FromRef, Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -70,10 +70,9 @@ struct EventsQuery {
 async fn events(
     State(s): State<AuditState>,
     user: AuthUser,
-    q: Result<Query<EventsQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require_auditor(&user)?;
-    let Query(q) = q?;
     let n = limit(q.limit);
     let items = s
         .store
@@ -97,10 +96,9 @@ async fn stream(
     State(s): State<AuditState>,
     user: AuthUser,
     Path(stream): Path<String>,
-    q: Result<Query<StreamQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<StreamQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require_auditor(&user)?;
-    let Query(q) = q?;
     let n = limit(q.limit);
     let from = q.from_version.unwrap_or(1).max(1);
     let items = s
@@ -147,10 +145,9 @@ async fn chat_state(
     State(s): State<AuditState>,
     user: AuthUser,
     Path(chat_id): Path<Uuid>,
-    q: Result<Query<StateQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<StateQuery>,
 ) -> Result<Json<Value>, ApiError> {
     require_auditor(&user)?;
-    let Query(q) = q?;
     let at = match (q.at_version, q.at_time) {
         (Some(_), Some(_)) => {
             return Err(ApiError::bad_request(

@@ -1,8 +1,11 @@
-//! `ApiJson<T>`: the JSON body extractor every route uses, so malformed JSON,
-//! unknown fields and wrong types all answer problem+json (400) instead of
-//! axum's plain-text rejections.
+//! The extractors every route uses, so bad input always answers
+//! problem+json (400) instead of axum's plain-text rejections:
+//! [`ApiJson`] (malformed JSON, unknown fields, wrong types), [`ApiPath`]
+//! (a malformed id in the path: `invalid_id`) and [`ApiQuery`] (a query
+//! string that does not fit: `invalid_query`).
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -28,5 +31,42 @@ where
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// Path parameters; one that does not parse (a malformed id) is a 400
+/// `invalid_id` naming the path.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiPath<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiPath<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(value)) => Ok(ApiPath(value)),
+            Err(r) => Err(ApiError::bad_request("invalid_id", r.body_text()).with_field("path")),
+        }
+    }
+}
+
+/// The query string; one that does not fit is a 400 `invalid_query`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(value) = Query::<T>::from_request_parts(parts, state).await?;
+        Ok(ApiQuery(value))
     }
 }

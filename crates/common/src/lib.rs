@@ -15,6 +15,6 @@ pub mod read_models;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use json::ApiJson;
+pub use json::{ApiJson, ApiPath, ApiQuery};
 pub use problem::ApiError;
 pub use shutdown::shutdown_signal;

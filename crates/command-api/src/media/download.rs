@@ -4,13 +4,13 @@
 //! so existence is not revealed. Supports one `Range`, `If-None-Match`.
 
 use axum::body::Body;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
 use chat_common::media_url::SignedUrlError;
+use chat_common::{ApiPath, ApiQuery};
 use futures::TryStreamExt;
 use object_store::{GetOptions, GetRange};
 use serde::Deserialize;
@@ -59,13 +59,13 @@ struct Row {
 )]
 pub(super) async fn download(
     State(state): State<CommandState>,
-    path: Result<Path<Uuid>, PathRejection>,
-    query: Result<Query<DownloadQuery>, QueryRejection>,
+    ApiPath(path): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<DownloadQuery>,
     user: Option<AuthUser>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let Path(media_id) = path.map_err(crate::routes::bad_path)?;
-    let Query(q) = query?;
+    let media_id = path;
+    let q = query;
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let (viewer, signed_until) = match (q.exp, q.sig.as_deref()) {
         (Some(exp), Some(sig)) => {

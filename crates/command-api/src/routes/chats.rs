@@ -2,9 +2,9 @@
 //! `POST /v1/chats/{id}/accept|reject|block|unblock`.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{Chat, ChatAction, ChatCommand, chat_stream, direct_chat_id};
 use serde::Deserialize;
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path, created_or_ok};
+use super::{answer, created_or_ok};
 use crate::CommandState;
 use crate::facts::existing_user;
 use crate::openapi::{ChatAnswer, ChatPath};
@@ -90,10 +90,10 @@ async fn start_direct(
 pub(super) async fn simple(
     state: &CommandState,
     ctx: &CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    path: Uuid,
     action: ChatAction,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(chat_id) = path.map_err(bad_path)?;
+    let chat_id = path;
     let action = &action;
     let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
         Ok(ChatCommand {
@@ -129,7 +129,7 @@ async fn status_after(state: &CommandState, chat_id: Uuid) -> Option<chat_domain
 async fn accept(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     simple(&state, &ctx, path, ChatAction::AcceptRequest).await
 }
@@ -144,7 +144,7 @@ async fn accept(
 async fn reject(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     simple(&state, &ctx, path, ChatAction::RejectRequest).await
 }
@@ -159,7 +159,7 @@ async fn reject(
 async fn block(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     simple(&state, &ctx, path, ChatAction::BlockChat).await
 }
@@ -174,7 +174,7 @@ async fn block(
 async fn unblock(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     simple(&state, &ctx, path, ChatAction::UnblockChat).await
 }

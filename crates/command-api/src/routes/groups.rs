@@ -1,9 +1,9 @@
 //! Groups: create, edit info, members, admins, leave.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
+use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{
     Chat, ChatAction, ChatCommand, ChatStatus, Invitee, chat_stream, direct_chat_id,
@@ -16,8 +16,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::answer;
 use super::chats::simple;
-use super::{answer, bad_path};
 use crate::CommandState;
 use crate::facts::{chat, existing_user};
 use crate::openapi::{ChatAnswer, ChatIdAnswer, ChatPath, MemberAnswer, MemberPath};
@@ -149,7 +149,7 @@ async fn create(
 async fn update_info(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<InfoBody>,
 ) -> Result<Json<Value>, ApiError> {
     let action = ChatAction::UpdateGroupInfo {
@@ -174,7 +174,7 @@ async fn update_info(
 async fn add_members(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<MembersBody>,
 ) -> Result<Json<Value>, ApiError> {
     if b.user_ids.is_empty() || b.user_ids.len() > state.policy.max_group_members {
@@ -200,10 +200,10 @@ async fn add_members(
 async fn on_member(
     state: &CommandState,
     ctx: &CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    path: (Uuid, Uuid),
     action: impl Fn(Uuid) -> ChatAction,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((chat_id, user_id)) = path.map_err(bad_path)?;
+    let (chat_id, user_id) = path;
     let action = &action(user_id);
     let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
         Ok(ChatCommand {
@@ -233,7 +233,7 @@ async fn on_member(
 async fn remove_member(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
     on_member(&state, &ctx, path, |user_id| ChatAction::RemoveMember {
         user_id,
@@ -253,7 +253,7 @@ async fn remove_member(
 async fn promote(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
     on_member(&state, &ctx, path, |user_id| ChatAction::PromoteAdmin {
         user_id,
@@ -274,7 +274,7 @@ async fn promote(
 async fn demote(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
     on_member(&state, &ctx, path, |user_id| ChatAction::DemoteAdmin {
         user_id,
@@ -292,7 +292,7 @@ async fn demote(
 async fn leave(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     simple(&state, &ctx, path, ChatAction::Leave).await
 }

@@ -3,9 +3,10 @@
 //! events (the store's subject index) on every attempt, never cached.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{FromRef, Path, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{FromRef, Query, State};
 use axum::http::StatusCode;
+use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{
     Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, User, UserAction,
@@ -18,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path};
+use super::answer;
 use crate::CommandState;
 use crate::facts::{self, chat, existing_user, required_message};
 use crate::openapi::{
@@ -84,10 +85,10 @@ struct SendBody {
 async fn send(
     State(state): State<CommandState>,
     mut ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Path(chat_id) = path.map_err(bad_path)?;
+    let chat_id = path;
     let me = ctx.actor();
     let mid = message_id(chat_id, me, &b.client_msg_id);
     ctx.command_id
@@ -242,10 +243,10 @@ async fn peer_blocks(state: &CommandState, chat: &Chat, me: Uuid) -> Result<bool
 async fn on_message(
     state: &CommandState,
     ctx: &CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    path: (Uuid, Uuid),
     build: impl Fn(chat_domain::MessageFacts, bool) -> ChatAction + Sync,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((chat_id, mid)) = path.map_err(bad_path)?;
+    let (chat_id, mid) = path;
     let me = ctx.actor();
     let build = &build;
     let outcome = execute::<Chat, _, _>(
@@ -300,7 +301,7 @@ struct EditBody {
 async fn edit(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiJson(b): ApiJson<EditBody>,
 ) -> Result<Json<Value>, ApiError> {
     on_message(&state, &ctx, path, |message, blocked_by_peer| {
@@ -342,7 +343,8 @@ struct DeleteQuery {
 async fn delete(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    // Not `ApiQuery`: a bad `for` names its field in the problem.
     query: Result<Query<DeleteQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::from(e).with_field("for"))?;
@@ -362,9 +364,9 @@ async fn delete(
 async fn hide_for_me(
     state: &CommandState,
     ctx: &CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    path: (Uuid, Uuid),
 ) -> Result<Json<Value>, ApiError> {
-    let Path((chat_id, mid)) = path.map_err(bad_path)?;
+    let (chat_id, mid) = path;
     let me = ctx.actor();
     let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
         let c = chat(state, chat_id).await?;
@@ -402,19 +404,16 @@ async fn hide_for_me(
 async fn react(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
-    on_message(
-        &state,
-        &ctx,
-        Ok(Path((chat_id, mid))),
-        |message, blocked_by_peer| ChatAction::AddReaction {
+    let (chat_id, mid, emoji) = path;
+    on_message(&state, &ctx, (chat_id, mid), |message, blocked_by_peer| {
+        ChatAction::AddReaction {
             message,
             emoji: emoji.clone(),
             blocked_by_peer,
-        },
-    )
+        }
+    })
     .await
 }
 
@@ -430,10 +429,10 @@ async fn react(
 async fn unreact(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid, String)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid, String)>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((chat_id, mid, emoji)) = path.map_err(bad_path)?;
-    on_message(&state, &ctx, Ok(Path((chat_id, mid))), |message, _| {
+    let (chat_id, mid, emoji) = path;
+    on_message(&state, &ctx, (chat_id, mid), |message, _| {
         ChatAction::RemoveReaction {
             message,
             emoji: emoji.clone(),
@@ -455,7 +454,7 @@ async fn unreact(
 async fn pin(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
     on_message(&state, &ctx, path, |message, blocked_by_peer| {
         ChatAction::PinMessage {
@@ -478,7 +477,7 @@ async fn pin(
 async fn unpin(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
 ) -> Result<Json<Value>, ApiError> {
     on_message(&state, &ctx, path, |message, _| ChatAction::UnpinMessage {
         message_id: message.message_id,
@@ -506,7 +505,7 @@ struct ReadBody {
 async fn read(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ReadBody>,
 ) -> Result<Json<Value>, ApiError> {
     super::chats::simple(

@@ -8,9 +8,7 @@ mod prefs;
 mod users;
 
 use axum::extract::FromRef;
-use axum::extract::rejection::PathRejection;
 use axum::http::StatusCode;
-use chat_common::ApiError;
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 
@@ -30,11 +28,6 @@ where
         .merge(groups::routes())
         .merge(prefs::routes())
         .merge(messages::routes())
-}
-
-/// Path parameters that fail to parse (a malformed id) are a 400 problem.
-pub(crate) fn bad_path(r: PathRejection) -> ApiError {
-    ApiError::bad_request("invalid_id", r.body_text()).with_field("path")
 }
 
 /// The standard command answer plus route-specific ids.

@@ -4,10 +4,11 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
-use axum::extract::{FromRef, Path, State};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chat_common::ApiError;
+use chat_common::ApiPath;
 use chat_domain::{User, UserAction, UserCommand, user_stream};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path};
+use super::answer;
 use crate::CommandState;
 use crate::facts::chat;
 use crate::openapi::{ChatIdAnswer, ChatPath};
@@ -52,10 +53,10 @@ struct MuteBody {
 async fn on_pref(
     state: &CommandState,
     ctx: &CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    path: Uuid,
     build: impl Fn(Uuid, bool, u64) -> UserAction + Sync,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(chat_id) = path.map_err(bad_path)?;
+    let chat_id = path;
     let me = ctx.actor();
     let build = &build;
     let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
@@ -82,7 +83,7 @@ async fn on_pref(
 async fn mute(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     // Same problems as `ApiJson`: a body over the limit is 413, bad syntax
@@ -131,7 +132,7 @@ async fn mute(
 async fn unmute(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::UnmuteChat {
@@ -152,7 +153,7 @@ async fn unmute(
 async fn archive(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::ArchiveChat {
@@ -173,7 +174,7 @@ async fn archive(
 async fn unarchive(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::UnarchiveChat {
@@ -194,7 +195,7 @@ async fn unarchive(
 async fn clear(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, up_to_seq| {
         UserAction::ClearChat {

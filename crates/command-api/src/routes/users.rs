@@ -1,8 +1,8 @@
 //! `PUT /v1/me/profile`, `PUT /v1/me/settings`, `POST|DELETE /v1/users/{id}/block`.
 
 use axum::Json;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRef, Path, State};
+use axum::extract::{FromRef, State};
+use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{
     AcceptRequestsFrom, LastSeenVisibility, User, UserAction, UserCommand, user_stream,
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, bad_path};
+use super::answer;
 use crate::CommandState;
 use crate::facts::existing_user;
 use crate::openapi::{self, UserAnswer, UserPath};
@@ -125,9 +125,9 @@ async fn settings(
 async fn block(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(target) = path.map_err(bad_path)?;
+    let target = path;
     existing_user(&state, target).await?;
     on_self(&state, &ctx, UserAction::BlockUser { target }).await
 }
@@ -142,9 +142,9 @@ async fn block(
 async fn unblock(
     State(state): State<CommandState>,
     ctx: CommandContext,
-    path: Result<Path<Uuid>, PathRejection>,
+    ApiPath(path): ApiPath<Uuid>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(target) = path.map_err(bad_path)?;
+    let target = path;
     existing_user(&state, target).await?;
     on_self(&state, &ctx, UserAction::UnblockUser { target }).await
 }

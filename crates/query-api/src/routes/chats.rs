@@ -1,10 +1,10 @@
 //! `GET /v1/chats` (the caller's chat list) and `GET /v1/chats/{id}`.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
+use chat_common::{ApiPath, ApiQuery};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -13,7 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{ACTIVITY, LISTED, UNREAD, access, bad_path, bad_query, db};
+use super::{ACTIVITY, LISTED, UNREAD, access, db};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -64,9 +64,8 @@ struct ListCursor {
 async fn list(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    q: Result<Query<ListQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = q.map_err(bad_query)?;
     let limit = cursor::limit(q.limit)?;
     let after: Option<ListCursor> = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let filter = match q.filter.unwrap_or_default() {
@@ -164,11 +163,10 @@ struct DetailQuery {
 async fn detail(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
-    q: Result<Query<DetailQuery>, QueryRejection>,
+    ApiPath(path): ApiPath<Uuid>,
+    ApiQuery(_): ApiQuery<DetailQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(chat_id) = path.map_err(bad_path)?;
-    q.map_err(bad_query)?;
+    let chat_id = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;
     let row: Option<(Value,)> = sqlx::query_as(
         "SELECT jsonb_build_object( \

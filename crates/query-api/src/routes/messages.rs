@@ -2,10 +2,10 @@
 //! `GET /v1/chats/{id}/messages/{message_id}/receipts`.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
+use chat_common::{ApiPath, ApiQuery};
 use chat_domain::visibility;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{access, bad_path, bad_query, db};
+use super::{access, db};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -67,11 +67,10 @@ const ITEM: &str = "jsonb_build_object( \
 async fn history(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
-    q: Result<Query<HistoryQuery>, QueryRejection>,
+    ApiPath(path): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(chat_id) = path.map_err(bad_path)?;
-    let Query(q) = q.map_err(bad_query)?;
+    let chat_id = path;
     let limit = cursor::limit(q.limit)?;
     let page = match (q.cursor.as_deref(), q.before_seq, q.after_seq) {
         (Some(c), None, None) => cursor::decode::<Page>(c)?,
@@ -165,11 +164,10 @@ struct ReceiptsQuery {
 async fn receipts(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    path: Result<Path<(Uuid, Uuid)>, PathRejection>,
-    q: Result<Query<ReceiptsQuery>, QueryRejection>,
+    ApiPath(path): ApiPath<(Uuid, Uuid)>,
+    ApiQuery(_): ApiQuery<ReceiptsQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path((chat_id, message_id)) = path.map_err(bad_path)?;
-    q.map_err(bad_query)?;
+    let (chat_id, message_id) = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;
     let msg: Option<(i64, Uuid)> = sqlx::query_as(
         "SELECT x.seq, x.sender_id FROM rm_messages.messages x \

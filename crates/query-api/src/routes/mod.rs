@@ -6,7 +6,6 @@ mod messages;
 mod search;
 mod users;
 
-use axum::extract::rejection::{PathRejection, QueryRejection};
 use chat_common::ApiError;
 use chat_domain::visibility::Window;
 use sqlx::PgPool;
@@ -22,14 +21,6 @@ pub fn routes() -> OpenApiRouter<QueryState> {
         .merge(messages::routes())
         .merge(search::routes())
         .merge(users::routes())
-}
-
-pub(crate) fn bad_path(r: PathRejection) -> ApiError {
-    ApiError::bad_request("invalid_id", r.body_text()).with_field("path")
-}
-
-pub(crate) fn bad_query(r: QueryRejection) -> ApiError {
-    ApiError::from(r)
 }
 
 pub(crate) fn db(e: sqlx::Error) -> ApiError {

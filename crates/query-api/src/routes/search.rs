@@ -1,9 +1,9 @@
 //! `GET /v1/search/messages`: full-text search over what the caller can see.
 
 use axum::Json;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use chat_common::ApiError;
+use chat_common::ApiQuery;
 use chat_common::auth::AuthUser;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{bad_query, db};
+use super::db;
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -46,9 +46,8 @@ struct SearchQuery {
 async fn search(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    q: Result<Query<SearchQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = q.map_err(bad_query)?;
     let text = q.q.trim();
     if text.is_empty() || text.chars().count() > 256 {
         return Err(

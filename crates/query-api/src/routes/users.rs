@@ -1,10 +1,10 @@
 //! `GET /v1/users?q=` (directory by prefix) and `GET /v1/users/{id}`.
 
 use axum::Json;
-use axum::extract::rejection::{PathRejection, QueryRejection};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
+use chat_common::{ApiPath, ApiQuery};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use utoipa::IntoParams;
@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{bad_path, bad_query, db};
+use super::db;
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -57,9 +57,8 @@ fn like_prefix(q: &str) -> String {
 async fn directory(
     State(s): State<QueryState>,
     AuthUser(_): AuthUser,
-    q: Result<Query<DirectoryQuery>, QueryRejection>,
+    ApiQuery(q): ApiQuery<DirectoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(q) = q.map_err(bad_query)?;
     let text = q.q.trim();
     if text.is_empty() || text.chars().count() > 64 {
         return Err(
@@ -116,11 +115,10 @@ struct ProfileQuery {
 async fn profile(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    path: Result<Path<Uuid>, PathRejection>,
-    q: Result<Query<ProfileQuery>, QueryRejection>,
+    ApiPath(path): ApiPath<Uuid>,
+    ApiQuery(_): ApiQuery<ProfileQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Path(user_id) = path.map_err(bad_path)?;
-    q.map_err(bad_query)?;
+    let user_id = path;
     let row: Option<(Value,)> = sqlx::query_as(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
                 'display_name', u.display_name, 'avatar_url', u.avatar_url, 'bio', u.bio, \
