@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, Request, State};
+use axum::extract::{
+    ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, MatchedPath, Request, State,
+};
 use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -105,7 +107,13 @@ async fn command_guard(State(state): State<CommandState>, req: Request, next: Ne
 }
 
 async fn guarded(state: CommandState, req: Request, next: Next) -> Result<Response, ApiError> {
-    let is_send = req.method() == Method::POST && req.uri().path().ends_with("/messages");
+    // The send route declares its class (`routes::SEND_MESSAGE`); the path
+    // is the route's as matched, not the request's.
+    let is_send = req.method() == Method::POST
+        && req
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|m| m.as_str() == routes::SEND_MESSAGE);
     let key = req
         .headers()
         .get(IDEMPOTENCY_KEY)
