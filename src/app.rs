@@ -235,7 +235,6 @@ impl App {
                 Gateway::start(
                     pool.clone(),
                     event_store.clone(),
-                    Upcasters::new(),
                     verifier.clone(),
                     gateway_config,
                     gateway_stopping,

@@ -39,7 +39,7 @@ use axum::Router;
 use axum::routing::get;
 use chat_common::ApiError;
 use chat_common::auth::{Principal, Verifier};
-use chat_store::{EventStore, Upcasters};
+use chat_store::EventStore;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::time::Instant;
@@ -64,7 +64,6 @@ struct Inner {
     hub: Arc<Hub>,
     pool: PgPool,
     store: Arc<dyn EventStore>,
-    upcasters: Upcasters,
     verifier: Arc<Verifier>,
     signals: Signals,
     config: GatewayConfig,
@@ -84,7 +83,6 @@ impl Gateway {
     pub async fn start(
         pool: PgPool,
         store: Arc<dyn EventStore>,
-        upcasters: Upcasters,
         verifier: Arc<Verifier>,
         config: GatewayConfig,
         stop: watch::Receiver<bool>,
@@ -133,7 +131,6 @@ impl Gateway {
                 signals: Signals::new(backend, pool.clone()),
                 pool,
                 store,
-                upcasters,
                 verifier,
                 config,
                 node_id: Uuid::now_v7(),
@@ -181,8 +178,8 @@ impl Gateway {
         &self.inner.pool
     }
 
-    pub(crate) fn upcasters(&self) -> &Upcasters {
-        &self.inner.upcasters
+    pub(crate) fn store(&self) -> Arc<dyn EventStore> {
+        self.inner.store.clone()
     }
 
     pub(crate) fn node_id(&self) -> Uuid {

@@ -22,11 +22,12 @@
 //!   longer shows.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chat_domain::visibility::Window;
 use chat_domain::{JOIN_TYPES, MEMBERSHIP_TYPES, StreamKind, parse_stream};
-use chat_store::Upcasters;
-use serde_json::Value;
+
+use chat_store::EventStore;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -36,8 +37,7 @@ use crate::route::{self, About, Target};
 use crate::view::{self, Facts};
 
 pub struct Replay {
-    pool: PgPool,
-    upcasters: Upcasters,
+    store: Arc<dyn EventStore>,
     user: Uuid,
     streams: Vec<String>,
     /// The chats they are a member of at the cursor, with their join seq.
@@ -47,22 +47,28 @@ pub struct Replay {
     deleted: HashSet<(Uuid, u64)>,
     cursor: u64,
     upto: u64,
-    page: i64,
+    page: usize,
     done: bool,
 }
 
-type EventRow = (i64, String, String, i32, Value);
+/// A resume that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+    #[error(transparent)]
+    Store(#[from] chat_store::StoreError),
+}
 
 impl Replay {
     /// Prepare the replay of `user`'s events in `(after, upto]`.
     pub async fn start(
-        pool: PgPool,
-        upcasters: Upcasters,
+        (pool, store): (&PgPool, Arc<dyn EventStore>),
         (user, private): (Uuid, Private),
         (after, upto): (u64, u64),
         chats: &[Uuid],
         page: usize,
-    ) -> Result<Replay, sqlx::Error> {
+    ) -> Result<Replay, ReplayError> {
         let chat_streams: Vec<String> = chats.iter().map(|c| format!("chat-{c}")).collect();
         let uid = user.to_string();
         // The types are written into the SQL, not bound, so the planner
@@ -81,7 +87,7 @@ impl Replay {
         .bind(&chat_streams)
         .bind(big(after))
         .bind(&uid)
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await?;
         let mut member = HashMap::new();
         for (stream, event_type, joined_seq) in last {
@@ -97,7 +103,7 @@ impl Replay {
         )
         .bind(&chat_streams)
         .bind(big(after))
-        .fetch_all(&pool)
+        .fetch_all(pool)
         .await?;
         let deleted = deleted
             .into_iter()
@@ -109,8 +115,7 @@ impl Replay {
         let mut streams = chat_streams;
         streams.push(format!("user-{user}"));
         Ok(Replay {
-            pool,
-            upcasters,
+            store,
             user,
             streams,
             member,
@@ -118,41 +123,28 @@ impl Replay {
             deleted,
             cursor: after,
             upto,
-            page: i64::try_from(page.max(1)).unwrap_or(500),
+            page: page.max(1),
             done: after >= upto,
         })
     }
 
     /// The next page of the user's frames in order, `None` when done.
-    pub async fn next_page(&mut self) -> Result<Option<Vec<(u64, Frame)>>, sqlx::Error> {
+    pub async fn next_page(&mut self) -> Result<Option<Vec<(u64, Frame)>>, ReplayError> {
         if self.done {
             return Ok(None);
         }
-        let rows: Vec<EventRow> = sqlx::query_as(
-            "SELECT e.position, e.stream, e.event_type, e.schema_version, e.payload \
-             FROM unnest($1::text[]) AS s(name) \
-             CROSS JOIN LATERAL ( \
-                 SELECT position, stream, event_type, schema_version, payload FROM events \
-                 WHERE stream = s.name AND position > $2 AND position <= $3 \
-                 ORDER BY position LIMIT $4) AS e \
-             ORDER BY e.position LIMIT $4",
-        )
-        .bind(&self.streams)
-        .bind(big(self.cursor))
-        .bind(big(self.upto))
-        .bind(self.page)
-        .fetch_all(&self.pool)
-        .await?;
-        if i64::try_from(rows.len()).unwrap_or(i64::MAX) < self.page {
+        let page = self
+            .store
+            .read_streams(&self.streams, self.cursor, self.upto, self.page)
+            .await?;
+        if page.len() < self.page {
             self.done = true;
         }
-        let mut out = Vec::with_capacity(rows.len());
-        for (position, stream, event_type, schema_version, payload) in rows {
-            let position = u64::try_from(position).unwrap_or(0);
+        let mut out = Vec::with_capacity(page.len());
+        for rec in page {
+            let (position, event_type, mut payload) = (rec.position, rec.event_type, rec.payload);
             self.cursor = position;
-            let version = u16::try_from(schema_version).unwrap_or(1);
-            let (_, mut payload) = self.upcasters.upcast(&event_type, version, payload);
-            let target = route::target(&stream, &event_type, &payload);
+            let target = route::target(&rec.stream, &event_type, &payload);
             if !self.concerns(&target) {
                 continue;
             }

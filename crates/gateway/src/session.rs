@@ -304,8 +304,7 @@ impl Session {
         let cfg = self.gw.config();
         let bounds = (start, reg.live_after);
         let mut replay = Replay::start(
-            self.gw.pool().clone(),
-            self.gw.upcasters().clone(),
+            (self.gw.pool(), self.gw.store()),
             (self.user, reg.private),
             bounds,
             &reg.chats,
@@ -345,7 +344,7 @@ impl Session {
     }
 }
 
-fn replay_failed(e: sqlx::Error) -> End {
+fn replay_failed(e: crate::replay::ReplayError) -> End {
     tracing::error!(error = %e, "resume failed");
     End::Close(p::CLOSE_INTERNAL, "resume failed; retry")
 }

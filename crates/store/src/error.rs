@@ -52,6 +52,8 @@ pub enum StoreError {
     Remote(Arc<dyn std::error::Error + Send + Sync>),
     #[error("event store is shutting down")]
     ShuttingDown,
+    #[error("this event store backend cannot {0}")]
+    Unsupported(&'static str),
 }
 
 impl StoreError {

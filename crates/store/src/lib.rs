@@ -80,6 +80,23 @@ pub trait EventStore: Send + Sync + 'static {
     /// Every event of `stream` about `subject` (e.g. one message), in order.
     async fn read_subject(&self, stream: &str, subject: Uuid) -> Result<Vec<RecordedEvent>>;
 
+    /// The events of several streams in `(after, upto]`, merged in position
+    /// order, at most `limit`: one user's resume. Its cost follows those
+    /// streams' events, not the log. Only a store whose positions are
+    /// contiguous can promise this (`Unsupported` otherwise).
+    async fn read_streams(
+        &self,
+        streams: &[String],
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let _ = (streams, after, upto, limit);
+        Err(StoreError::Unsupported(
+            "read several streams by global position",
+        ))
+    }
+
     /// The stream's newest version and position, `None` if it has no events.
     async fn stream_head(&self, stream: &str) -> Result<Option<StreamHead>>;
 

@@ -263,6 +263,34 @@ impl EventStore for PgEventStore {
         self.decode_rows(rows)
     }
 
+    /// Each stream through the `(stream, position)` index, at most `limit`
+    /// per stream, merged by position.
+    async fn read_streams(
+        &self,
+        streams: &[String],
+        after: u64,
+        upto: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>> {
+        let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+        let big = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+        let rows = sqlx::query(&format!(
+            "SELECT e.* FROM unnest($1::text[]) AS s(name) \
+             CROSS JOIN LATERAL ( \
+                 SELECT {COLUMNS} FROM events \
+                 WHERE stream = s.name AND position > $2 AND position <= $3 \
+                 ORDER BY position LIMIT $4) AS e \
+             ORDER BY e.position LIMIT $4"
+        ))
+        .bind(streams)
+        .bind(big(after))
+        .bind(big(upto))
+        .bind(limit)
+        .fetch_all(&self.inner.pool)
+        .await?;
+        self.decode_rows(rows)
+    }
+
     async fn stream_head(&self, stream: &str) -> Result<Option<StreamHead>> {
         let row: Option<(i64, i64)> = sqlx::query_as(
             "SELECT version, position FROM events WHERE stream = $1 ORDER BY version DESC LIMIT 1",
