@@ -120,22 +120,14 @@ async fn list(
     .bind(p.user_id)
     .bind(after.as_ref().map(|c| c.at))
     .bind(after.as_ref().map(|c| c.chat))
-    .bind(limit + 1)
+    .bind(cursor::fetch(limit))
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let more = rows.len() as i64 > limit;
-    let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        page.last().map(|(_, at, chat)| {
-            cursor::encode(&ListCursor {
-                at: *at,
-                chat: *chat,
-            })
-        })
-    } else {
-        None
-    };
+    let (page, next) = cursor::page(rows, limit, |(_, at, chat)| ListCursor {
+        at: *at,
+        chat: *chat,
+    });
     let items: Vec<Value> = page.into_iter().map(|(v, ..)| v).collect();
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }

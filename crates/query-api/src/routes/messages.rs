@@ -101,17 +101,14 @@ async fn history(
     .bind(a.lower)
     .bind(a.upper)
     .bind(bound)
-    .bind(limit + 1)
+    .bind(cursor::fetch(limit))
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let more = rows.len() as i64 > limit;
-    let mut page_rows: Vec<(Value, i64)> = rows.into_iter().take(limit as usize).collect();
-    let next = match (more, page, page_rows.last()) {
-        (true, Page::Before(_), Some((_, seq))) => Some(cursor::encode(&Page::Before(*seq))),
-        (true, Page::After(_), Some((_, seq))) => Some(cursor::encode(&Page::After(*seq))),
-        _ => None,
-    };
+    let (mut page_rows, next) = cursor::page(rows, limit, |(_, seq)| match page {
+        Page::Before(_) => Page::Before(*seq),
+        Page::After(_) => Page::After(*seq),
+    });
     if matches!(page, Page::Before(_)) {
         page_rows.reverse();
     }

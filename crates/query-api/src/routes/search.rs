@@ -96,15 +96,15 @@ async fn search(
     .bind(p.user_id)
     .bind(text)
     .bind(q.chat_id)
-    .bind(limit + 1)
+    .bind(cursor::fetch(limit))
     .bind(offset)
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let more = rows.len() as i64 > limit;
+    // Ranked results page by offset (a rank is no stable key).
+    let (rows, next) = cursor::page(rows, limit, |_| offset + limit);
     let items: Vec<Value> = rows
         .into_iter()
-        .take(limit as usize)
         .map(|(mut v,)| {
             if let Some(raw) = v.get("highlight").and_then(Value::as_str) {
                 v["highlight"] = Value::String(marked(raw));
@@ -112,7 +112,6 @@ async fn search(
             v
         })
         .collect();
-    let next = more.then(|| cursor::encode(&(offset + limit)));
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
 

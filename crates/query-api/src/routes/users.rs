@@ -79,17 +79,11 @@ async fn directory(
     .bind(like_prefix(text))
     .bind(after.as_ref().map(|a| a.0.clone()))
     .bind(after.as_ref().map(|a| a.1))
-    .bind(limit + 1)
+    .bind(cursor::fetch(limit))
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let more = rows.len() as i64 > limit;
-    let page: Vec<_> = rows.into_iter().take(limit as usize).collect();
-    let next = if more {
-        page.last().map(|(_, name, id)| cursor::encode(&(name, id)))
-    } else {
-        None
-    };
+    let (page, next) = cursor::page(rows, limit, |(_, name, id)| (name.clone(), *id));
     let items: Vec<Value> = page.into_iter().map(|(v, ..)| v).collect();
     Ok(Json(json!({ "items": items, "next_cursor": next })))
 }
