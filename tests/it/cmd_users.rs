@@ -1,10 +1,9 @@
 //! User commands end to end: profile, settings, blocking users.
 
-mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Resp, TestApp, User, assert_answer, types};
+use crate::support::{Resp, TestApp, User, assert_answer, types};
 use uuid::Uuid;
 
 async fn put(app: &TestApp, path: &str, who: &User, body: Value) -> Resp {

@@ -2,11 +2,9 @@
 //! the user's events after it, in order, then live, with no gap and no
 //! duplicate at the seam.
 
-mod gateway_client;
-mod support;
 
 use chat_gateway::GatewayConfig;
-use gateway_client::{
+use crate::gateway_client::{
     Ws, add_members, app_without_gateway, gateway_node, message, own_event, positions,
     remove_member, start,
 };

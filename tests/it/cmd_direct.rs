@@ -1,10 +1,9 @@
 //! Direct chats end to end: request, accept, reject, block, unblock.
 
-mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{TestApp, assert_answer, types};
+use crate::support::{TestApp, assert_answer, types};
 use uuid::Uuid;
 
 #[tokio::test]

@@ -1,11 +1,10 @@
 //! `chat replay` and `chat audit` against a real history.
 
-mod support;
 
 use std::process::Command;
 
 use serde_json::Value;
-use support::TestApp;
+use crate::support::TestApp;
 
 fn chat(args: &[&str], url: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_chat"))

@@ -1,13 +1,12 @@
 //! Auth and rate limits through the whole app.
 
-mod support;
 
 use chat_common::auth::{ExternalIssuer, ExternalKey, JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use support::{TestApp, test_config};
+use crate::support::{TestApp, test_config};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -52,7 +51,7 @@ async fn expired_and_foreign_tokens_are_unauthorized() {
     let u = app.register("token_owner").await;
     let sub = u.id.to_string();
     let expired = token(
-        support::SECRET,
+        crate::support::SECRET,
         "chat",
         "chat",
         &sub,

@@ -1,17 +1,16 @@
 //! The audit routes: auditors only; the log, a stream, state at a point,
 //! and integrity.
 
-mod support;
 
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use reqwest::{Method, StatusCode};
-use support::TestApp;
+use crate::support::TestApp;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 fn auditor_token() -> String {
-    let signer = TokenSigner::new(&JwtConfig::new(Secret::new(support::SECRET))).unwrap();
+    let signer = TokenSigner::new(&JwtConfig::new(Secret::new(crate::support::SECRET))).unwrap();
     let claims = signer.claims(
         Uuid::now_v7(),
         vec!["auditor".into()],

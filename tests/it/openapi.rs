@@ -1,13 +1,12 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 document of every route the app
 //! serves, built from the handlers themselves.
 
-mod support;
 
 use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::TestApp;
+use crate::support::TestApp;
 use uuid::Uuid;
 
 /// The Auth and Commands tables of the API contract (`POST /v1/media` is

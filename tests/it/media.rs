@@ -1,7 +1,6 @@
 //! Media end to end: upload (streamed, sniffed, size-limited), send, download
 //! by participants and through signed URLs, ranges, and the cleanup job.
 
-mod support;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,7 +10,7 @@ use chat_store::EventStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use support::{Resp, TestApp, User, test_config};
+use crate::support::{Resp, TestApp, User, test_config};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
@@ -156,7 +155,7 @@ async fn a_participant_downloads_the_exact_bytes_an_outsider_gets_404() {
     assert_eq!(up.body["height"], 480);
     assert_eq!(up.body["sha256"], sha(&bytes));
     let media_id = up.id("media_id");
-    let events = support::types(&app, &format!("user-{}", alice.id)).await;
+    let events = crate::support::types(&app, &format!("user-{}", alice.id)).await;
     assert!(events.contains(&"MediaUploaded".to_owned()), "{events:?}");
     // The uploader may fetch it at once (from their stream, before the
     // read model has it).
@@ -366,7 +365,7 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
     assert!(started, "the server never started writing the object");
     drop(tcp);
     eventually_no_files(&media_dir(&app)).await;
-    let events = support::types(&app, &format!("user-{}", alice.id)).await;
+    let events = crate::support::types(&app, &format!("user-{}", alice.id)).await;
     assert!(!events.contains(&"MediaUploaded".to_owned()), "{events:?}");
 }
 
@@ -436,6 +435,6 @@ async fn cleanup_deletes_unattached_uploads_after_a_day_and_media_of_deleted_mes
     }
     let r = send_media(&app, chat, &alice, "image", unattached, "late").await;
     r.problem(404, "media_not_found");
-    let events = support::types(&app, &format!("user-{}", alice.id)).await;
+    let events = crate::support::types(&app, &format!("user-{}", alice.id)).await;
     assert_eq!(events.iter().filter(|t| *t == "MediaDeleted").count(), 2);
 }

@@ -1,16 +1,14 @@
 //! Bad input on the WebSocket: an `error` frame or a close, never a crash.
 
-mod gateway_client;
-mod support;
 
 use std::time::Duration;
 
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_gateway::protocol::{CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG};
-use gateway_client::{Ended, WAIT, Ws, ws_url};
+use crate::gateway_client::{Ended, WAIT, Ws, ws_url};
 use serde_json::json;
-use support::{SECRET, TestApp, User};
+use crate::support::{SECRET, TestApp, User};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn error_code(ws: &mut Ws) -> String {

@@ -1,11 +1,10 @@
 //! Per-user chat preferences end to end: mute, unmute, archive, unarchive
 //! and clearing a chat (`DELETE /v1/chats/{id}`), all on the caller's stream.
 
-mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{TestApp, User, assert_answer};
+use crate::support::{TestApp, User, assert_answer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;

@@ -1,10 +1,9 @@
 //! Groups end to end: create, edit info, members, admins, leave.
 
-mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Resp, TestApp, User, assert_answer, types};
+use crate::support::{Resp, TestApp, User, assert_answer, types};
 use uuid::Uuid;
 
 async fn patch(app: &TestApp, chat: Uuid, who: &User, body: Value) -> Resp {

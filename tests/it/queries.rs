@@ -1,14 +1,13 @@
 //! The read side end to end: commands through the app, answers through the
 //! query API, synchronised with `min_position` (read-your-writes).
 
-mod support;
 
 use std::collections::BTreeSet;
 
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Resp, TestApp, User};
+use crate::support::{Resp, TestApp, User};
 use uuid::Uuid;
 
 /// GET as `who`, reflecting at least `at`.

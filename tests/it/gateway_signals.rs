@@ -1,18 +1,16 @@
 //! Typing and presence across two gateway nodes sharing Redis.
 
-mod gateway_client;
-mod support;
 
 use std::time::Duration;
 
 use chat_gateway::GatewayConfig;
-use gateway_client::{Ws, app_without_gateway, gateway_node, redis_config, start};
+use crate::gateway_client::{Ws, app_without_gateway, gateway_node, redis_config, start};
 use serde_json::json;
 use uuid::Uuid;
 
 /// Two nodes over one database and one Redis prefix.
 async fn two_nodes(
-    app: &support::TestApp,
+    app: &crate::support::TestApp,
     tune: impl Fn(&mut GatewayConfig),
 ) -> (String, String, GatewayConfig) {
     let mut config = redis_config();
@@ -62,7 +60,7 @@ async fn wait_until_member(ws: &mut Ws, chat: Uuid) {
         ws.send(json!({"type": "typing", "chat_id": chat, "state": "stop"}))
             .await;
         ws.send(json!({"type": "ping"})).await;
-        let f = ws.next(gateway_client::WAIT).await.expect("open");
+        let f = ws.next(crate::gateway_client::WAIT).await.expect("open");
         if f["type"] == "pong" {
             return;
         }
@@ -174,7 +172,7 @@ async fn a_node_that_dies_without_closing_leaves_its_users_offline_after_the_hea
 /// the burst.
 #[tokio::test]
 async fn a_socket_flooding_typing_frames_is_limited() {
-    let app = support::TestApp::spawn().await;
+    let app = crate::support::TestApp::spawn().await;
     let users = app.users(3).await;
     let (a, b, c) = (&users[0], &users[1], &users[2]);
     let chat = app.group(a, &[b, c], "flood").await;
@@ -193,7 +191,7 @@ async fn a_socket_flooding_typing_frames_is_limited() {
     on_a.send(json!({"type": "ping"})).await;
     let mut refused = 0;
     loop {
-        let f = on_a.next(gateway_client::WAIT).await.expect("open");
+        let f = on_a.next(crate::gateway_client::WAIT).await.expect("open");
         match f["type"].as_str() {
             Some("pong") => break,
             Some("error") if f["code"] == "rate_limited" => refused += 1,
@@ -206,7 +204,7 @@ async fn a_socket_flooding_typing_frames_is_limited() {
     on_b.send(json!({"type": "ping"})).await;
     let mut typing = 0;
     loop {
-        let f = on_b.next(gateway_client::WAIT).await.expect("open");
+        let f = on_b.next(crate::gateway_client::WAIT).await.expect("open");
         match f["type"].as_str() {
             Some("pong") => break,
             Some("typing") => typing += 1,
@@ -220,14 +218,14 @@ async fn a_socket_flooding_typing_frames_is_limited() {
 /// 429 `too_many_sockets`.
 #[tokio::test]
 async fn the_sockets_of_one_user_are_capped() {
-    let app = support::TestApp::spawn().await;
+    let app = crate::support::TestApp::spawn().await;
     let users = app.users(1).await;
     let mut open = Vec::new();
     for _ in 0..10 {
         open.push(Ws::connect(&app.base, &users[0]).await);
     }
     let refused =
-        tokio_tungstenite::connect_async(gateway_client::ws_url(&app.base, &users[0].token)).await;
+        tokio_tungstenite::connect_async(crate::gateway_client::ws_url(&app.base, &users[0].token)).await;
     match refused {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
         other => panic!("the 11th socket was not refused: {other:?}"),
@@ -239,7 +237,7 @@ async fn the_sockets_of_one_user_are_capped() {
 /// two, both ways, while everyone else still sees them.
 #[tokio::test]
 async fn a_block_stops_typing_presence_and_last_seen_between_the_pair() {
-    let app = support::TestApp::spawn().await;
+    let app = crate::support::TestApp::spawn().await;
     let users = app.users(3).await;
     let (a, b, c) = (&users[0], &users[1], &users[2]);
     let chat = app.group(a, &[b, c], "blocked").await;
@@ -266,7 +264,7 @@ async fn a_block_stops_typing_presence_and_last_seen_between_the_pair() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     on_b.send(json!({"type": "ping"})).await;
     loop {
-        let f = on_b.next(gateway_client::WAIT).await.expect("open");
+        let f = on_b.next(crate::gateway_client::WAIT).await.expect("open");
         if f["type"] == "pong" {
             break;
         }
@@ -278,7 +276,7 @@ async fn a_block_stops_typing_presence_and_last_seen_between_the_pair() {
 
     // Last seen: c sees a's once a is gone; b never does.
     on_a.close().await;
-    let profile = |who: &support::User| {
+    let profile = |who: &crate::support::User| {
         let app = &app;
         let token = who.token.clone();
         async move {

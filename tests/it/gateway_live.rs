@@ -1,11 +1,9 @@
 //! Live delivery through `GET /v1/ws`: to every member, to nobody else, and
 //! following membership at the exact position of each change.
 
-mod gateway_client;
-mod support;
 
-use gateway_client::{Ws, add_members, message, own_event, remove_member};
-use support::TestApp;
+use crate::gateway_client::{Ws, add_members, message, own_event, remove_member};
+use crate::support::TestApp;
 
 #[tokio::test]
 async fn every_member_of_a_group_receives_its_messages_and_nobody_else_does() {
@@ -79,6 +77,6 @@ async fn a_socket_that_has_not_subscribed_receives_no_events() {
     let mut ws = Ws::connect(&app.base, &u[1]).await;
     message(&app, chat, &u[0], "unseen").await;
     ws.send(serde_json::json!({"type": "ping"})).await;
-    let f = ws.next(gateway_client::WAIT).await.expect("open");
+    let f = ws.next(crate::gateway_client::WAIT).await.expect("open");
     assert_eq!(f["type"], "pong");
 }

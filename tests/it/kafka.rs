@@ -3,7 +3,6 @@
 //! address). Each test publishes to a topic of its own, read back with an
 //! rdkafka consumer.
 
-mod support;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::TcpListener;
@@ -18,7 +17,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{Value, json};
-use support::{TestApp, test_config};
+use crate::support::{TestApp, test_config};
 use tokio::sync::watch;
 use uuid::Uuid;
 

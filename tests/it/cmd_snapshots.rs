@@ -1,11 +1,10 @@
 //! Bounded load cost: a cold node starts a long chat from its snapshot.
 
-mod support;
 
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
-use support::TestApp;
+use crate::support::TestApp;
 
 #[tokio::test]
 async fn a_cold_node_loads_a_long_chat_from_its_snapshot() {

@@ -1,14 +1,12 @@
 //! `/readyz` and `/metrics` report every part this process runs: the log's
 //! head, each projection's position and lag, and the gateway's tail.
 
-mod gateway_client;
-mod support;
 
 use std::time::{Duration, Instant};
 
-use gateway_client::Ws;
+use crate::gateway_client::Ws;
 use serde_json::Value;
-use support::TestApp;
+use crate::support::TestApp;
 
 async fn ready(app: &TestApp) -> Value {
     let r = app

@@ -1,11 +1,10 @@
 //! Messages end to end: send (replies, forwards, resends), edit, delete for
 //! me and for everyone, reactions, pins and read markers.
 
-mod support;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use support::{Resp, TestApp, User, assert_answer, types};
+use crate::support::{Resp, TestApp, User, assert_answer, types};
 use uuid::Uuid;
 
 /// The newest event of a stream.
