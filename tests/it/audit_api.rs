@@ -1,11 +1,10 @@
 //! The audit routes: auditors only; the log, a stream, state at a point,
 //! and integrity.
 
-
+use crate::support::TestApp;
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use reqwest::{Method, StatusCode};
-use crate::support::TestApp;
 use time::OffsetDateTime;
 use uuid::Uuid;
 

@@ -1,10 +1,9 @@
 //! `chat replay` and `chat audit` against a real history.
 
-
 use std::process::Command;
 
-use serde_json::Value;
 use crate::support::TestApp;
+use serde_json::Value;
 
 fn chat(args: &[&str], url: &str) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_chat"))

@@ -1,12 +1,11 @@
 //! Auth and rate limits through the whole app.
 
-
+use crate::support::{TestApp, test_config};
 use chat_common::auth::{ExternalIssuer, ExternalKey, JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use crate::support::{TestApp, test_config};
 use time::OffsetDateTime;
 use uuid::Uuid;
 

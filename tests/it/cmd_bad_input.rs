@@ -2,10 +2,9 @@
 //! JSON, unknown fields, wrong types, malformed ids, oversized bodies. Each is
 //! a problem+json answer with its code, and none of them appends anything.
 
-
+use crate::support::{Resp, TestApp, User};
 use reqwest::Method;
 use serde_json::{Value, json};
-use crate::support::{Resp, TestApp, User};
 use uuid::Uuid;
 
 /// One command route with a valid body (if it takes one).

@@ -1,13 +1,12 @@
 //! Concurrency and idempotency of commands, end to end (design.md hard
 //! problems 1 and 2).
 
-
 use std::collections::BTreeSet;
 
+use crate::support::TestApp;
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use crate::support::TestApp;
 
 #[tokio::test]
 async fn fifty_concurrent_sends_from_five_users_get_seqs_one_to_fifty() {

@@ -1,9 +1,8 @@
 //! Direct chats end to end: request, accept, reject, block, unblock.
 
-
+use crate::support::{TestApp, assert_answer, types};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use crate::support::{TestApp, assert_answer, types};
 use uuid::Uuid;
 
 #[tokio::test]

@@ -1,9 +1,8 @@
 //! Groups end to end: create, edit info, members, admins, leave.
 
-
+use crate::support::{Resp, TestApp, User, assert_answer, types};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::support::{Resp, TestApp, User, assert_answer, types};
 use uuid::Uuid;
 
 async fn patch(app: &TestApp, chat: Uuid, who: &User, body: Value) -> Resp {

@@ -1,10 +1,9 @@
 //! Messages end to end: send (replies, forwards, resends), edit, delete for
 //! me and for everyone, reactions, pins and read markers.
 
-
+use crate::support::{Resp, TestApp, User, assert_answer, types};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::support::{Resp, TestApp, User, assert_answer, types};
 use uuid::Uuid;
 
 /// The newest event of a stream.

@@ -1,10 +1,9 @@
 //! Per-user chat preferences end to end: mute, unmute, archive, unarchive
 //! and clearing a chat (`DELETE /v1/chats/{id}`), all on the caller's stream.
 
-
+use crate::support::{TestApp, User, assert_answer};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::support::{TestApp, User, assert_answer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;

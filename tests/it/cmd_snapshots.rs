@@ -1,10 +1,9 @@
 //! Bounded load cost: a cold node starts a long chat from its snapshot.
 
-
+use crate::support::TestApp;
 use futures::future::join_all;
 use reqwest::StatusCode;
 use serde_json::json;
-use crate::support::TestApp;
 
 #[tokio::test]
 async fn a_cold_node_loads_a_long_chat_from_its_snapshot() {

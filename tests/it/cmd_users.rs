@@ -1,9 +1,8 @@
 //! User commands end to end: profile, settings, blocking users.
 
-
+use crate::support::{Resp, TestApp, User, assert_answer, types};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::support::{Resp, TestApp, User, assert_answer, types};
 use uuid::Uuid;
 
 async fn put(app: &TestApp, path: &str, who: &User, body: Value) -> Resp {

@@ -1,12 +1,11 @@
 //! Back-pressure: a client that stops reading is closed with the
 //! slow-consumer code, and the others on the node keep receiving in time.
 
-
 use std::time::{Duration, Instant};
 
+use crate::gateway_client::{Ended, Ws, app_without_gateway, gateway_node, message, start};
 use chat_gateway::GatewayConfig;
 use chat_gateway::protocol::CLOSE_SLOW_CONSUMER;
-use crate::gateway_client::{Ended, Ws, app_without_gateway, gateway_node, message, start};
 
 #[tokio::test]
 async fn a_stalled_client_is_closed_as_slow_while_another_keeps_receiving() {

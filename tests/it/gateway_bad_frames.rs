@@ -1,14 +1,13 @@
 //! Bad input on the WebSocket: an `error` frame or a close, never a crash.
 
-
 use std::time::Duration;
 
+use crate::gateway_client::{Ended, WAIT, Ws, ws_url};
+use crate::support::{SECRET, TestApp, User};
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_gateway::protocol::{CLOSE_TOKEN_EXPIRED, CLOSE_TOO_BIG};
-use crate::gateway_client::{Ended, WAIT, Ws, ws_url};
 use serde_json::json;
-use crate::support::{SECRET, TestApp, User};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn error_code(ws: &mut Ws) -> String {

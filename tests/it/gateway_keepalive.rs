@@ -2,11 +2,10 @@
 //! silent (no frame, no pong) for its idle timeout; a client that answers
 //! pings stays connected.
 
-
 use std::time::Duration;
 
-use chat_gateway::GatewayConfig;
 use crate::gateway_client::{Ended, Ws, app_without_gateway, gateway_node, start};
+use chat_gateway::GatewayConfig;
 
 #[tokio::test]
 async fn a_silent_socket_is_dropped_and_a_responsive_one_stays() {

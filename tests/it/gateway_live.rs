@@ -1,7 +1,6 @@
 //! Live delivery through `GET /v1/ws`: to every member, to nobody else, and
 //! following membership at the exact position of each change.
 
-
 use crate::gateway_client::{Ws, add_members, message, own_event, remove_member};
 use crate::support::TestApp;
 

@@ -11,14 +11,13 @@
 //! (printed; `CHAT_DIFF_SEED=n` replays it). Below it, one test per leak
 //! the issue reported (each failed before the rule was shared).
 
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::differential::{Rng, View, history_summary};
 use crate::gateway_client::{Ws, add_members, message, own_event, pos};
+use crate::support::{TestApp, User};
 use reqwest::Method;
 use serde_json::{Value, json};
-use crate::support::{TestApp, User};
 use uuid::Uuid;
 
 /// Seeds that found bugs, or cover a case worth keeping.

@@ -2,12 +2,11 @@
 //! the user's events after it, in order, then live, with no gap and no
 //! duplicate at the seam.
 
-
-use chat_gateway::GatewayConfig;
 use crate::gateway_client::{
     Ws, add_members, app_without_gateway, gateway_node, message, own_event, positions,
     remove_member, start,
 };
+use chat_gateway::GatewayConfig;
 
 /// A small replay page, so a resume takes many rounds.
 fn paged() -> GatewayConfig {

@@ -1,10 +1,9 @@
 //! Typing and presence across two gateway nodes sharing Redis.
 
-
 use std::time::Duration;
 
-use chat_gateway::GatewayConfig;
 use crate::gateway_client::{Ws, app_without_gateway, gateway_node, redis_config, start};
+use chat_gateway::GatewayConfig;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -225,7 +224,8 @@ async fn the_sockets_of_one_user_are_capped() {
         open.push(Ws::connect(&app.base, &users[0]).await);
     }
     let refused =
-        tokio_tungstenite::connect_async(crate::gateway_client::ws_url(&app.base, &users[0].token)).await;
+        tokio_tungstenite::connect_async(crate::gateway_client::ws_url(&app.base, &users[0].token))
+            .await;
     match refused {
         Err(tokio_tungstenite::tungstenite::Error::Http(res)) => assert_eq!(res.status(), 429),
         other => panic!("the 11th socket was not refused: {other:?}"),

@@ -3,12 +3,12 @@
 //! address). Each test publishes to a topic of its own, read back with an
 //! rdkafka consumer.
 
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::support::{TestApp, test_config};
 use chat_projector::kafka::{self, KafkaConfig, Redaction};
 use chat_store::postgres::{PgEventStore, PgStoreConfig};
 use chat_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, Upcasters};
@@ -17,7 +17,6 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde_json::{Value, json};
-use crate::support::{TestApp, test_config};
 use tokio::sync::watch;
 use uuid::Uuid;
 

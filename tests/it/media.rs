@@ -1,16 +1,15 @@
 //! Media end to end: upload (streamed, sniffed, size-limited), send, download
 //! by participants and through signed URLs, ranges, and the cleanup job.
 
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::{Resp, TestApp, User, test_config};
 use chat_command_api::media::{MediaBackend, run_cleanup};
 use chat_store::EventStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use crate::support::{Resp, TestApp, User, test_config};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 

@@ -1,12 +1,11 @@
 //! `GET /openapi.json`: an OpenAPI 3.1 document of every route the app
 //! serves, built from the handlers themselves.
 
-
 use std::collections::BTreeSet;
 
+use crate::support::TestApp;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::support::TestApp;
 use uuid::Uuid;
 
 /// The Auth and Commands tables of the API contract (`POST /v1/media` is
@@ -83,7 +82,38 @@ async fn document(app: &TestApp) -> Value {
         .unwrap_or("")
         .to_owned();
     assert!(ct.starts_with("application/json"), "{ct}");
-    res.json().await.expect("a JSON document")
+    let mut doc: Value = res.json().await.expect("a JSON document");
+    merge_all_of(&mut doc);
+    doc
+}
+
+/// Component schemas composed with `allOf` (an answer flattening the
+/// common command answer) as the one object they describe: their members'
+/// properties and required fields together, `$ref`s followed.
+fn merge_all_of(doc: &mut Value) {
+    let schemas = doc["components"]["schemas"].clone();
+    let Some(all) = doc["components"]["schemas"].as_object_mut() else {
+        return;
+    };
+    for s in all.values_mut() {
+        let Some(parts) = s.get("allOf").and_then(Value::as_array).cloned() else {
+            continue;
+        };
+        let (mut props, mut required) = (serde_json::Map::new(), Vec::new());
+        for part in parts {
+            let part = match part["$ref"].as_str() {
+                Some(r) => schemas[r.trim_start_matches("#/components/schemas/")].clone(),
+                None => part,
+            };
+            if let Some(p) = part["properties"].as_object() {
+                props.extend(p.clone());
+            }
+            if let Some(r) = part["required"].as_array() {
+                required.extend(r.iter().cloned());
+            }
+        }
+        *s = json!({"type": "object", "properties": props, "required": required});
+    }
 }
 
 /// Every `(method, path, operation)` of the document.

@@ -1,12 +1,11 @@
 //! `/readyz` and `/metrics` report every part this process runs: the log's
 //! head, each projection's position and lag, and the gateway's tail.
 
-
 use std::time::{Duration, Instant};
 
 use crate::gateway_client::Ws;
-use serde_json::Value;
 use crate::support::TestApp;
+use serde_json::Value;
 
 async fn ready(app: &TestApp) -> Value {
     let r = app

@@ -1,13 +1,12 @@
 //! The read side end to end: commands through the app, answers through the
 //! query API, synchronised with `min_position` (read-your-writes).
 
-
 use std::collections::BTreeSet;
 
+use crate::support::{Resp, TestApp, User};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use crate::support::{Resp, TestApp, User};
 use uuid::Uuid;
 
 /// GET as `who`, reflecting at least `at`.

@@ -22,6 +22,7 @@
 //! * [`routes`]: the command routes, one module per resource;
 //! * [`openapi`]: the OpenAPI document, built from the same handler lists.
 
+pub mod answers;
 pub mod auth;
 pub mod config;
 mod facts;

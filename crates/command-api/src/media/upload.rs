@@ -17,7 +17,7 @@ use chat_common::ApiError;
 use chat_domain::{MediaRef, MessageKind, User, UserAction, UserCommand, user_stream};
 use object_store::{ObjectStoreExt, PutResult, WriteMultipart};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -25,9 +25,9 @@ use uuid::Uuid;
 use super::sniff::{self, SNIFF_BYTES, Sniffed};
 use super::{MULTIPART_SLACK, MediaLimits, MediaService, object_path};
 use crate::CommandState;
+use crate::answers::UploadAnswer;
 use crate::openapi;
 use crate::pipeline::{CommandContext, execute};
-use crate::routes::answer;
 
 /// Bytes per object-store part (S3's smallest part is 5 MiB).
 const PART_BYTES: usize = 5 * 1024 * 1024;
@@ -46,28 +46,6 @@ pub(super) struct UploadForm {
     file: Vec<u8>,
 }
 
-/// What an upload answers.
-#[derive(Debug, serde::Serialize, ToSchema)]
-#[allow(dead_code, reason = "documents the answer, built as JSON")]
-pub(super) struct UploadAnswer {
-    media_id: Uuid,
-    #[schema(value_type = openapi::MessageKind)]
-    kind: MessageKind,
-    /// Sniffed from the bytes; `application/octet-stream` for content a
-    /// browser must not render (HTML, scripts, executables).
-    mime: String,
-    size: u64,
-    sha256: String,
-    width: Option<u32>,
-    height: Option<u32>,
-    duration_ms: Option<u64>,
-    /// A short-lived signed download URL (no bearer token needed).
-    url: String,
-    position: u64,
-    stream: String,
-    version: u64,
-}
-
 /// Upload a media item (multipart field `file`); its type is sniffed from the bytes.
 #[utoipa::path(
     post, path = "/v1/media", tag = "media", operation_id = "upload_media",
@@ -83,7 +61,7 @@ pub(super) async fn upload(
     mut ctx: CommandContext,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UploadAnswer>), ApiError> {
     let me = ctx.actor();
     state.limiter.check_commands(me).await?;
     let media = state.media.clone();
@@ -160,14 +138,7 @@ pub(super) async fn upload(
         recorded.map(|outcome| (outcome, media_ref))
     });
     let (outcome, m) = record.await.map_err(|e| ApiError::internal(&e))??;
-    let body = answer(
-        &outcome,
-        json!({
-            "media_id": m.media_id, "kind": m.kind, "mime": m.mime, "size": m.size,
-            "sha256": m.sha256, "width": m.width, "height": m.height,
-            "duration_ms": m.duration_ms, "url": media.url(m.media_id),
-        }),
-    );
+    let body = UploadAnswer::new(&outcome, &m, media.url(m.media_id));
     Ok((StatusCode::CREATED, Json(body)))
 }
 

@@ -28,7 +28,6 @@ use chat_common::ApiError;
 use chat_domain::{DomainError, ErrorKind};
 use chat_store::typed::{self, Loaded};
 use chat_store::{ExpectedVersion, StoreError};
-use serde::Serialize;
 
 pub use cache::{AggregateCache, Cached};
 pub use context::CommandContext;
@@ -50,24 +49,6 @@ pub struct Outcome<E> {
     pub position: u64,
     /// The events appended (empty for a no-op).
     pub events: Vec<E>,
-}
-
-/// The standard answer body of a command.
-#[derive(Debug, Clone, Serialize)]
-pub struct CommandAnswer {
-    pub position: u64,
-    pub stream: String,
-    pub version: u64,
-}
-
-impl<E> Outcome<E> {
-    pub fn answer(&self) -> CommandAnswer {
-        CommandAnswer {
-            position: self.position,
-            stream: self.stream.clone(),
-            version: self.version,
-        }
-    }
 }
 
 /// Map a domain refusal to its HTTP problem.

@@ -8,16 +8,16 @@ use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::{Chat, ChatAction, ChatCommand, chat_stream, direct_chat_id};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::{answer, created_or_ok};
+use super::created_or_ok;
 use crate::CommandState;
+use crate::answers::{ChatAnswer, CommandAnswer};
 use crate::facts::existing_user;
-use crate::openapi::{ChatAnswer, ChatPath};
+use crate::openapi::ChatPath;
 use crate::pipeline::{CommandContext, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
@@ -57,7 +57,7 @@ async fn start_direct(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiJson(b): ApiJson<DirectBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ChatAnswer>), ApiError> {
     let me = ctx.actor();
     let recipient = b.recipient_id;
     let chat_id = direct_chat_id(me, recipient);
@@ -79,10 +79,11 @@ async fn start_direct(
         })
     })
     .await?;
-    let body = answer(
-        &outcome,
-        json!({ "chat_id": chat_id, "status": status_after(state, chat_id).await }),
-    );
+    let body = ChatAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+        status: status_after(state, chat_id).await,
+    };
     Ok((created_or_ok(&outcome), Json(body)))
 }
 
@@ -92,7 +93,7 @@ pub(super) async fn simple(
     ctx: &CommandContext,
     path: Uuid,
     action: ChatAction,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     let chat_id = path;
     let action = &action;
     let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
@@ -103,10 +104,11 @@ pub(super) async fn simple(
         })
     })
     .await?;
-    Ok(Json(answer(
-        &outcome,
-        json!({ "chat_id": chat_id, "status": status_after(state, chat_id).await }),
-    )))
+    Ok(Json(ChatAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+        status: status_after(state, chat_id).await,
+    }))
 }
 
 /// The chat's status after a command, for its answer. The events are
@@ -130,7 +132,7 @@ async fn accept(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     simple(&state, &ctx, path, ChatAction::AcceptRequest).await
 }
 
@@ -145,7 +147,7 @@ async fn reject(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     simple(&state, &ctx, path, ChatAction::RejectRequest).await
 }
 
@@ -160,7 +162,7 @@ async fn block(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     simple(&state, &ctx, path, ChatAction::BlockChat).await
 }
 
@@ -175,6 +177,6 @@ async fn unblock(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     simple(&state, &ctx, path, ChatAction::UnblockChat).await
 }

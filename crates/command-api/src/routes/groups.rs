@@ -10,17 +10,16 @@ use chat_domain::{
 };
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::answer;
 use super::chats::simple;
 use crate::CommandState;
+use crate::answers::{ChatAnswer, ChatIdAnswer, CommandAnswer, MemberAnswer};
 use crate::facts::{chat, existing_user};
-use crate::openapi::{ChatAnswer, ChatIdAnswer, ChatPath, MemberAnswer, MemberPath};
+use crate::openapi::{ChatPath, MemberPath};
 use crate::pipeline::{CommandContext, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
@@ -103,7 +102,7 @@ async fn create(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiJson(b): ApiJson<CreateBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<ChatIdAnswer>), ApiError> {
     if b.member_ids.len() > state.policy.max_group_members {
         return Err(
             ApiError::bad_request("group_too_large", "too many members").with_field("member_ids")
@@ -131,7 +130,10 @@ async fn create(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(answer(&outcome, json!({ "chat_id": chat_id }))),
+        Json(ChatIdAnswer {
+            command: CommandAnswer::of(&outcome),
+            chat_id,
+        }),
     ))
 }
 
@@ -151,7 +153,7 @@ async fn update_info(
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<InfoBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     let action = ChatAction::UpdateGroupInfo {
         title: b.title,
         description: b.description,
@@ -176,7 +178,7 @@ async fn add_members(
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<MembersBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     if b.user_ids.is_empty() || b.user_ids.len() > state.policy.max_group_members {
         return Err(
             ApiError::bad_request("invalid_user_ids", "give 1 or more user ids")
@@ -202,7 +204,7 @@ async fn on_member(
     ctx: &CommandContext,
     path: (Uuid, Uuid),
     action: impl Fn(Uuid) -> ChatAction,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberAnswer>, ApiError> {
     let (chat_id, user_id) = path;
     let action = &action(user_id);
     let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
@@ -213,10 +215,11 @@ async fn on_member(
         })
     })
     .await?;
-    Ok(Json(answer(
-        &outcome,
-        json!({ "chat_id": chat_id, "user_id": user_id }),
-    )))
+    Ok(Json(MemberAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+        user_id,
+    }))
 }
 
 /// Remove a member from a group (admins; not the owner).
@@ -234,7 +237,7 @@ async fn remove_member(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberAnswer>, ApiError> {
     on_member(&state, &ctx, path, |user_id| ChatAction::RemoveMember {
         user_id,
     })
@@ -254,7 +257,7 @@ async fn promote(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberAnswer>, ApiError> {
     on_member(&state, &ctx, path, |user_id| ChatAction::PromoteAdmin {
         user_id,
     })
@@ -275,7 +278,7 @@ async fn demote(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MemberAnswer>, ApiError> {
     on_member(&state, &ctx, path, |user_id| ChatAction::DemoteAdmin {
         user_id,
     })
@@ -293,6 +296,6 @@ async fn leave(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     simple(&state, &ctx, path, ChatAction::Leave).await
 }

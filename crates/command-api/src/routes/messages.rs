@@ -13,18 +13,15 @@ use chat_domain::{
     UserCommand, chat_stream, message_id, user_stream,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::answer;
 use crate::CommandState;
+use crate::answers::{ChatAnswer, CommandAnswer, MessageAnswer, SentAnswer};
 use crate::facts::{self, chat, existing_user, required_message};
-use crate::openapi::{
-    self, ChatAnswer, ChatPath, MessageAnswer, MessagePath, ReactionPath, SentAnswer,
-};
+use crate::openapi::{self, ChatPath, MessagePath, ReactionPath};
 use crate::pipeline::{CommandContext, Outcome, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
@@ -87,7 +84,7 @@ async fn send(
     mut ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<SendBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<SentAnswer>), ApiError> {
     let chat_id = path;
     let me = ctx.actor();
     let mid = message_id(chat_id, me, &b.client_msg_id);
@@ -177,10 +174,12 @@ async fn send(
     } else {
         StatusCode::CREATED
     };
-    let body = answer(
-        &outcome,
-        json!({ "chat_id": chat_id, "message_id": mid, "seq": seq }),
-    );
+    let body = SentAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+        message_id: mid,
+        seq,
+    };
     Ok((status, Json(body)))
 }
 
@@ -245,7 +244,7 @@ async fn on_message(
     ctx: &CommandContext,
     path: (Uuid, Uuid),
     build: impl Fn(chat_domain::MessageFacts, bool) -> ChatAction + Sync,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     let (chat_id, mid) = path;
     let me = ctx.actor();
     let build = &build;
@@ -275,10 +274,11 @@ async fn on_message(
         },
     )
     .await?;
-    Ok(Json(answer(
-        &outcome,
-        json!({ "chat_id": chat_id, "message_id": mid }),
-    )))
+    Ok(Json(MessageAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+        message_id: mid,
+    }))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -303,7 +303,7 @@ async fn edit(
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiJson(b): ApiJson<EditBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     on_message(&state, &ctx, path, |message, blocked_by_peer| {
         ChatAction::EditMessage {
             message,
@@ -346,7 +346,7 @@ async fn delete(
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
     // Not `ApiQuery`: a bad `for` names its field in the problem.
     query: Result<Query<DeleteQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::from(e).with_field("for"))?;
     match q.scope {
         DeleteFor::Everyone => {
@@ -365,7 +365,7 @@ async fn hide_for_me(
     state: &CommandState,
     ctx: &CommandContext,
     path: (Uuid, Uuid),
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     let (chat_id, mid) = path;
     let me = ctx.actor();
     let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
@@ -385,10 +385,11 @@ async fn hide_for_me(
         })
     })
     .await?;
-    Ok(Json(answer(
-        &outcome,
-        json!({ "chat_id": chat_id, "message_id": mid }),
-    )))
+    Ok(Json(MessageAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+        message_id: mid,
+    }))
 }
 
 /// React to a message.
@@ -405,7 +406,7 @@ async fn react(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     let (chat_id, mid, emoji) = path;
     on_message(&state, &ctx, (chat_id, mid), |message, blocked_by_peer| {
         ChatAction::AddReaction {
@@ -430,7 +431,7 @@ async fn unreact(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid, String)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     let (chat_id, mid, emoji) = path;
     on_message(&state, &ctx, (chat_id, mid), |message, _| {
         ChatAction::RemoveReaction {
@@ -455,7 +456,7 @@ async fn pin(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     on_message(&state, &ctx, path, |message, blocked_by_peer| {
         ChatAction::PinMessage {
             message,
@@ -478,7 +479,7 @@ async fn unpin(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessageAnswer>, ApiError> {
     on_message(&state, &ctx, path, |message, _| ChatAction::UnpinMessage {
         message_id: message.message_id,
     })
@@ -507,7 +508,7 @@ async fn read(
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
     ApiJson(b): ApiJson<ReadBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatAnswer>, ApiError> {
     super::chats::simple(
         &state,
         &ctx,

@@ -9,7 +9,6 @@ mod users;
 
 use axum::extract::FromRef;
 use axum::http::StatusCode;
-use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::CommandState;
@@ -33,19 +32,6 @@ where
         .merge(groups::routes())
         .merge(prefs::routes())
         .merge(messages::routes())
-}
-
-/// The standard command answer plus route-specific ids.
-pub(crate) fn answer<E>(outcome: &Outcome<E>, extra: Value) -> Value {
-    let mut body = json!({
-        "position": outcome.position,
-        "stream": outcome.stream,
-        "version": outcome.version,
-    });
-    if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        b.extend(extra);
-    }
-    body
 }
 
 /// 201 when the command created something, 200 when it found it there.

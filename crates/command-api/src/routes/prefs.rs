@@ -11,17 +11,16 @@ use chat_common::ApiError;
 use chat_common::ApiPath;
 use chat_domain::{User, UserAction, UserCommand, user_stream};
 use serde::Deserialize;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::answer;
 use crate::CommandState;
+use crate::answers::{ChatIdAnswer, CommandAnswer};
 use crate::facts::chat;
-use crate::openapi::{ChatIdAnswer, ChatPath};
+use crate::openapi::ChatPath;
 use crate::pipeline::{CommandContext, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
@@ -55,7 +54,7 @@ async fn on_pref(
     ctx: &CommandContext,
     path: Uuid,
     build: impl Fn(Uuid, bool, u64) -> UserAction + Sync,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatIdAnswer>, ApiError> {
     let chat_id = path;
     let me = ctx.actor();
     let build = &build;
@@ -69,7 +68,10 @@ async fn on_pref(
         })
     })
     .await?;
-    Ok(Json(answer(&outcome, json!({ "chat_id": chat_id }))))
+    Ok(Json(ChatIdAnswer {
+        command: CommandAnswer::of(&outcome),
+        chat_id,
+    }))
 }
 
 /// Mute a chat for the caller, until a time or until unmuted.
@@ -85,7 +87,7 @@ async fn mute(
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatIdAnswer>, ApiError> {
     // Same problems as `ApiJson`: a body over the limit is 413, bad syntax
     // `malformed_json`, a body that does not fit `invalid_body`.
     let body = body.map_err(|r| {
@@ -133,7 +135,7 @@ async fn unmute(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatIdAnswer>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::UnmuteChat {
             chat_id,
@@ -154,7 +156,7 @@ async fn archive(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatIdAnswer>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::ArchiveChat {
             chat_id,
@@ -175,7 +177,7 @@ async fn unarchive(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatIdAnswer>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::UnarchiveChat {
             chat_id,
@@ -196,7 +198,7 @@ async fn clear(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatIdAnswer>, ApiError> {
     on_pref(&state, &ctx, path, |chat_id, is_participant, up_to_seq| {
         UserAction::ClearChat {
             chat_id,

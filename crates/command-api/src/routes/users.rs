@@ -8,16 +8,15 @@ use chat_domain::{
     AcceptRequestsFrom, LastSeenVisibility, User, UserAction, UserCommand, user_stream,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::answer;
 use crate::CommandState;
+use crate::answers::{CommandAnswer, UserAnswer};
 use crate::facts::existing_user;
-use crate::openapi::{self, UserAnswer, UserPath};
+use crate::openapi::{self, UserPath};
 use crate::pipeline::{CommandContext, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
@@ -59,7 +58,7 @@ async fn on_self(
     state: &CommandState,
     ctx: &CommandContext,
     action: UserAction,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserAnswer>, ApiError> {
     let me = ctx.actor();
     let action = &action;
     let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
@@ -70,7 +69,10 @@ async fn on_self(
         })
     })
     .await?;
-    Ok(Json(answer(&outcome, json!({ "user_id": me }))))
+    Ok(Json(UserAnswer {
+        command: CommandAnswer::of(&outcome),
+        user_id: me,
+    }))
 }
 
 /// Update the caller's profile.
@@ -86,7 +88,7 @@ async fn profile(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiJson(b): ApiJson<ProfileBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserAnswer>, ApiError> {
     let action = UserAction::UpdateProfile {
         display_name: b.display_name,
         avatar_url: b.avatar_url,
@@ -106,7 +108,7 @@ async fn settings(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiJson(b): ApiJson<SettingsBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserAnswer>, ApiError> {
     let action = UserAction::UpdateSettings {
         read_receipts: b.read_receipts,
         last_seen_visible_to: b.last_seen_visible_to,
@@ -126,7 +128,7 @@ async fn block(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserAnswer>, ApiError> {
     let target = path;
     existing_user(&state, target).await?;
     on_self(&state, &ctx, UserAction::BlockUser { target }).await
@@ -143,7 +145,7 @@ async fn unblock(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserAnswer>, ApiError> {
     let target = path;
     existing_user(&state, target).await?;
     on_self(&state, &ctx, UserAction::UnblockUser { target }).await
