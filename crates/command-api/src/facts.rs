@@ -7,7 +7,8 @@
 //! * the events about one subject of a stream, decoded ([`subject`]), read
 //!   through the store's subject index (no projection lag), and the folds
 //!   built on it: a message ([`message`]), a media item ([`media`]),
-//!   whether a message is hidden for a user ([`hidden_for`]).
+//!   whether a message is hidden for a user ([`hidden_for`]);
+//! * whether a direct chat's peer blocked the actor ([`peer_blocks`]).
 
 use chat_common::ApiError;
 use chat_domain::{
@@ -104,4 +105,24 @@ pub(crate) async fn hidden_for(
     Ok(events
         .iter()
         .any(|e| matches!(e, UserEvent::MessageHiddenForMe { .. })))
+}
+
+/// Whether the peer of a direct chat has blocked `me` (user level); false
+/// in groups. Never fails open: a failed read is an error, not "no block".
+pub(crate) async fn peer_blocks(
+    state: &CommandState,
+    chat: &Chat,
+    me: Uuid,
+) -> Result<bool, ApiError> {
+    match chat.peer_of(me) {
+        Some(peer) if chat.kind() == Some(chat_domain::ChatKind::Direct) => {
+            match existing_user(state, peer).await {
+                Ok(u) => Ok(u.state.blocks(me)),
+                // A peer without a profile has blocked nobody.
+                Err(e) if e.code == "user_not_found" => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
+        _ => Ok(false),
+    }
 }

@@ -3,6 +3,7 @@
 
 mod chats;
 mod groups;
+mod message_ops;
 mod messages;
 mod prefs;
 mod users;
@@ -32,6 +33,7 @@ where
         .merge(groups::routes())
         .merge(prefs::routes())
         .merge(messages::routes())
+        .merge(message_ops::routes())
 }
 
 /// 201 when the command created something, 200 when it found it there.
