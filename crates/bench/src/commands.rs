@@ -129,16 +129,7 @@ async fn start(url: &str) -> anyhow::Result<(App, Bench)> {
         database_url: Secret::new(url),
         database_max_connections: 90,
         command,
-        queries: chat_query_api::QueryConfig {
-            wait_timeout: std::time::Duration::from_secs(5),
-            // Tests and benchmarks poll and hammer queries on purpose.
-            limits: chat_query_api::limit::QueryLimitConfig {
-                per_second: 10_000.0,
-                burst: 10_000,
-                in_flight: 256,
-            },
-            ..Default::default()
-        },
+        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
         kafka: None,
         event_store: Default::default(),
         http: Default::default(),

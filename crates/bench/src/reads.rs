@@ -256,16 +256,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
         database_url: Secret::new(url.clone()),
         database_max_connections: 20,
         command,
-        queries: chat_query_api::QueryConfig {
-            wait_timeout: std::time::Duration::from_secs(5),
-            // Tests and benchmarks poll and hammer queries on purpose.
-            limits: chat_query_api::limit::QueryLimitConfig {
-                per_second: 10_000.0,
-                burst: 10_000,
-                in_flight: 256,
-            },
-            ..Default::default()
-        },
+        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
         kafka: None,
         event_store: Default::default(),
         http: Default::default(),

@@ -55,6 +55,22 @@ impl Default for QueryConfig {
     }
 }
 
+impl QueryConfig {
+    /// Waits up to `wait_timeout`, and per-user limits out of the way: for
+    /// tests and benchmarks, which poll and hammer queries on purpose.
+    pub fn unlimited(wait_timeout: Duration) -> Self {
+        Self {
+            wait_timeout,
+            limits: limit::QueryLimitConfig {
+                per_second: 1e9,
+                burst: u32::MAX,
+                in_flight: usize::MAX,
+            },
+            ..Self::default()
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct QueryState {
     pub pool: PgPool,

@@ -48,16 +48,7 @@ pub fn test_config(db: &TestDb) -> AppConfig {
         database_url: Secret::new(db.url.clone()),
         database_max_connections: 10,
         command,
-        queries: chat_query_api::QueryConfig {
-            wait_timeout: std::time::Duration::from_secs(5),
-            // Tests and benchmarks poll and hammer queries on purpose.
-            limits: chat_query_api::limit::QueryLimitConfig {
-                per_second: 10_000.0,
-                burst: 10_000,
-                in_flight: 256,
-            },
-            ..Default::default()
-        },
+        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
         kafka: None,
         event_store: Default::default(),
         http: Default::default(),
