@@ -9,6 +9,7 @@
 //! newest event about this key wins" (or a set union, or a maximum).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chat_domain::visibility::Window;
 use sqlx::PgPool;
@@ -46,7 +47,10 @@ pub struct Members {
     /// `(user, chat)`: the seqs of the messages they hid for themselves.
     hidden: HashMap<(Uuid, Uuid), HashSet<u64>>,
     /// Users who do not share read receipts.
-    silent: HashSet<Uuid>,
+    /// Shared with subscribing replays: settings change rarely, subscribes
+    /// often, so a change copies the set and a subscribe only counts a
+    /// reference.
+    silent: Arc<HashSet<Uuid>>,
 }
 
 type Row = (Uuid, Uuid, Option<i64>, i64);
@@ -125,7 +129,7 @@ impl Members {
         for (user, chat, at) in hidden {
             m.hidden.entry((user, chat)).or_default().insert(seq(at));
         }
-        m.silent.extend(silent.into_iter().map(|(u,)| u));
+        m.silent = Arc::new(silent.into_iter().map(|(u,)| u).collect());
         for (chat, status, blocked_by) in direct {
             let accepted = status.as_deref() == Some("accepted");
             m.direct.insert(
@@ -222,10 +226,13 @@ impl Members {
                 receipts,
             } => {
                 self.visibility.insert(user, last_seen);
-                if receipts {
-                    self.silent.remove(&user);
-                } else {
-                    self.silent.insert(user);
+                if receipts == self.silent.contains(&user) {
+                    let silent = Arc::make_mut(&mut self.silent);
+                    if receipts {
+                        silent.remove(&user);
+                    } else {
+                        silent.insert(user);
+                    }
                 }
             }
             UserChange::Block(other, true) => {
@@ -339,7 +346,7 @@ impl Members {
 pub struct Private {
     pub cleared: HashMap<Uuid, u64>,
     pub hidden: HashMap<Uuid, HashSet<u64>>,
-    pub silent: HashSet<Uuid>,
+    pub silent: Arc<HashSet<Uuid>>,
     /// The windows of the chats they left (and are not back in).
     pub former: HashMap<Uuid, Window>,
 }
