@@ -167,10 +167,14 @@ impl Members {
                     .collect();
                 if let About::Message(at) = about {
                     let last = self.last_seq.entry(*chat_id).or_default();
+                    // A new message lies past every former member's window:
+                    // only events about older ones may concern them.
+                    let new_message = *at > *last;
                     *last = (*last).max(*at);
                     audience.extend(
                         self.former
                             .get(chat_id)
+                            .filter(|_| !new_message)
                             .into_iter()
                             .flat_map(HashMap::keys)
                             .filter(|u| view::shows(self, **u, *chat_id, *about)),

@@ -122,3 +122,38 @@ fn message_events_reach_members_whose_window_shows_the_message() {
     assert_eq!(to, bc, "a shares no receipts, so sees nobody's");
     assert_eq!(m.apply(&on(Change::None, About::Marker(a))), vec![a]);
 }
+
+#[test]
+fn a_former_member_gets_edits_of_their_window_but_no_new_messages() {
+    let (g, a, b, c) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let mut m = Members::default();
+    let on = |change, about| Target::Chat {
+        chat_id: g,
+        change,
+        about,
+    };
+    m.apply(&on(Change::Join(vec![a, b, c], 0), About::Chat));
+    m.apply(&on(Change::None, About::Message(1)));
+    m.apply(&on(Change::Leave(c), About::Chat));
+    let mut to = m.apply(&on(Change::None, About::Message(1)));
+    to.sort();
+    let mut abc = vec![a, b, c];
+    abc.sort();
+    assert_eq!(to, abc, "an edit of message 1 reaches c, who saw it");
+    let mut to = m.apply(&on(Change::None, About::Message(2)));
+    to.sort();
+    let mut ab = vec![a, b];
+    ab.sort();
+    assert_eq!(to, ab, "message 2 came after c left");
+    m.apply(&on(Change::Join(vec![c], 2), About::Chat));
+    assert_eq!(
+        m.apply(&on(Change::None, About::Message(1))).len(),
+        2,
+        "back in, c's window starts after 2"
+    );
+}
