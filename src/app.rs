@@ -11,12 +11,13 @@ use std::time::Duration;
 use anyhow::Context;
 use axum::Router;
 use chat_audit::AuditState;
-use chat_command_api::openapi::utoipa::openapi::OpenApi;
 use chat_command_api::{CommandConfig, CommandState};
 use chat_common::auth::Verifier;
 use chat_common::config::Secret;
 use chat_common::http::standard_layers;
+use chat_common::openapi::utoipa::openapi::OpenApi;
 use chat_gateway::{Gateway, GatewayConfig};
+use chat_media::{MediaApp, MediaConfig};
 use chat_projector::kafka::KafkaConfig;
 use chat_projector::{ProjectorConfig, ProjectorHandle};
 use chat_query_api::{QueryConfig, QueryState};
@@ -34,6 +35,10 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     postgres::migrate(pool)
         .await
         .context("running event-store migrations")?;
+    chat_auth::migrator()
+        .run(pool)
+        .await
+        .context("running auth migrations")?;
     chat_command_api::migrator()
         .run(pool)
         .await
@@ -120,6 +125,8 @@ pub struct AppConfig {
     pub database_url: Secret,
     pub database_max_connections: u32,
     pub command: CommandConfig,
+    /// Media storage, limits, signed URLs and cleanup (with the commands).
+    pub media: MediaConfig,
     /// The query side: its pool, statement timeout, waits and limits.
     pub queries: QueryConfig,
     /// The Kafka publisher, run with the projector part when set.
@@ -129,6 +136,29 @@ pub struct AppConfig {
     /// CORS origins and security headers.
     pub http: chat_common::http::HttpConfig,
     pub parts: Parts,
+}
+
+impl AppConfig {
+    /// Development settings on port 0 against `database_url`, every part,
+    /// tokens signed with `jwt_secret` (and media URLs with a key derived
+    /// from it), no query limits: what tests and benchmarks start from.
+    pub fn dev(database_url: Secret, jwt_secret: Secret) -> AppConfig {
+        let mut command = CommandConfig::dev();
+        command.auth = chat_auth::AuthConfig::new(chat_common::auth::JwtConfig::new(jwt_secret));
+        let media = MediaConfig::dev_for(&command.auth.jwt.secret);
+        AppConfig {
+            bind_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url,
+            database_max_connections: 10,
+            command,
+            media,
+            queries: QueryConfig::unlimited(Duration::from_secs(5)),
+            kafka: None,
+            event_store: EventStoreBackend::default(),
+            http: Default::default(),
+            parts: Parts::ALL,
+        }
+    }
 }
 
 /// Shared state of the running app.
@@ -142,6 +172,8 @@ pub struct AppState {
     /// use: `store`, or KurrentDB (see [`EventStoreBackend`]).
     pub event_store: Arc<dyn EventStore>,
     pub commands: Option<CommandState>,
+    /// Uploads and downloads, next to the commands.
+    pub media: Option<MediaApp>,
     pub projector: Option<ProjectorHandle>,
     /// The Kafka publisher (its position and lag, like a projection's).
     pub publisher: Option<ProjectorHandle>,
@@ -246,9 +278,17 @@ impl App {
             None
         };
 
+        let media = match &commands {
+            Some(c) => Some(
+                MediaApp::start(c.clone(), config.media.clone())
+                    .map_err(anyhow::Error::msg)
+                    .context("opening the media store")?,
+            ),
+            None => None,
+        };
         // Uploads nobody attached (or nobody references any more) go away.
-        if let Some(commands) = &commands {
-            chat_command_api::media::spawn_cleanup(commands.clone(), stop_projector.subscribe());
+        if let Some(media) = &media {
+            chat_media::spawn_cleanup(media.clone(), stop_projector.subscribe());
         }
 
         let state = AppState {
@@ -256,6 +296,7 @@ impl App {
             store: store.clone(),
             event_store: event_store.clone(),
             commands: commands.clone(),
+            media: media.clone(),
             projector,
             publisher,
             gateway: gateway.clone(),
@@ -268,6 +309,13 @@ impl App {
             doc.merge(command_doc);
             router = router.merge(routes);
         }
+        // Media routes stream their bodies: outside the commands' JSON body
+        // limit and idempotency layer (which buffers bodies).
+        if let Some(media) = media {
+            let (routes, media_doc) = chat_media::router_with_openapi(media);
+            doc.merge(media_doc);
+            router = router.merge(routes);
+        }
         if parts.queries {
             let q = &config.queries;
             let reads = postgres::connect_reads(url, q.max_connections, q.statement_timeout)
@@ -275,7 +323,7 @@ impl App {
                 .context("connecting the queries' pool")?;
             let queries = QueryState::new(reads, verifier.clone(), q.wait_timeout)
                 .with_limits(q.limits)
-                .with_media_urls(config.command.media.signer.clone());
+                .with_media_urls(config.media.signer.clone());
             let (routes, query_doc) = chat_query_api::router_with_openapi(queries);
             doc.merge(query_doc);
             router = router.merge(routes).merge(chat_audit::router(AuditState {

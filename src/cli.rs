@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use chat_command_api::config::CommandArgs;
 use chat_common::config::{DatabaseConfig, LogConfig, Secret};
+use chat_media::MediaArgs;
 use chat_projector::kafka::{KafkaConfig, Redaction};
 use clap::{Args, Parser, Subcommand};
 
@@ -53,6 +54,8 @@ pub struct ServeArgs {
     pub eventstore_url: Option<Secret>,
     #[command(flatten)]
     pub commands: CommandArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
     /// Origins a browser page may call the API from, comma-separated (none
     /// by default: browsers refuse cross-origin calls).
     #[arg(long, env = "CORS_ALLOW_ORIGINS", value_delimiter = ',')]
@@ -201,11 +204,17 @@ impl ServeArgs {
     /// built without the `kurrentdb` feature.
     pub fn app_config(&self, parts: crate::app::Parts) -> anyhow::Result<AppConfig> {
         let event_store = crate::app::EventStoreBackend::from_url(self.eventstore_url.as_ref())?;
+        let command = self.commands.config().map_err(anyhow::Error::msg)?;
+        let media = self
+            .media
+            .config(&command.auth.jwt.secret, self.commands.is_dev())
+            .map_err(anyhow::Error::msg)?;
         Ok(AppConfig {
             bind_addr: self.bind_addr,
             database_url: self.database.database_url.clone(),
             database_max_connections: self.database.database_max_connections,
-            command: self.commands.config().map_err(anyhow::Error::msg)?,
+            command,
+            media,
             queries: self.queries.config(),
             kafka: self.kafka.config(),
             event_store,

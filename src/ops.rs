@@ -9,11 +9,11 @@ use axum::body::Bytes;
 use axum::extract::{FromRef, State};
 use axum::http::header;
 use axum::response::IntoResponse;
-use chat_command_api::openapi::utoipa::openapi::OpenApi;
-use chat_command_api::openapi::utoipa::{self, ToSchema};
-use chat_command_api::openapi::utoipa_axum::router::OpenApiRouter;
-use chat_command_api::openapi::{self as api_doc, utoipa_axum};
 use chat_common::ApiError;
+use chat_common::openapi::utoipa::openapi::OpenApi;
+use chat_common::openapi::utoipa::{self, ToSchema};
+use chat_common::openapi::utoipa_axum::router::OpenApiRouter;
+use chat_common::openapi::{self as api_doc, utoipa_axum};
 use serde::Serialize;
 use utoipa_axum::routes;
 

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::support::{Resp, TestApp, User, test_config};
-use chat_command_api::media::{MediaBackend, run_cleanup};
+use chat_media::{MediaBackend, run_cleanup};
 use chat_store::EventStore;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -101,7 +101,7 @@ async fn send_media(
 }
 
 fn media_dir(app: &TestApp) -> PathBuf {
-    match &app.config.command.media.backend {
+    match &app.config.media.backend {
         MediaBackend::Local(dir) => dir.clone(),
         MediaBackend::S3(_) => panic!("tests use a local directory"),
     }
@@ -239,7 +239,7 @@ async fn a_participant_downloads_the_exact_bytes_an_outsider_gets_404() {
     let res = get(&app, &url, None, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(sha(&res.bytes().await.unwrap()), sha(&bytes));
-    let signer = &app.config.command.media.signer;
+    let signer = &app.config.media.signer;
     let old = time::OffsetDateTime::now_utc().unix_timestamp() - 10 * signer.ttl_secs;
     let res = get(&app, &signer.url(media_id, old), None, None).await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -322,7 +322,7 @@ async fn the_type_comes_from_the_bytes_not_the_name() {
 async fn an_upload_over_the_kinds_limit_is_413_and_leaves_nothing() {
     let db = chat_testkit::TestDb::create().await;
     let mut config = test_config(&db);
-    config.command.media.limits.image = 64 * 1024;
+    config.media.limits.image = 64 * 1024;
     let app = TestApp::spawn_with(db, config).await;
     let alice = app.users(1).await.remove(0);
 
@@ -402,16 +402,16 @@ async fn cleanup_deletes_unattached_uploads_after_a_day_and_media_of_deleted_mes
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
     assert_eq!(files_under(&media_dir(&app)).len(), 3);
 
-    let commands = app.state.commands.as_ref().expect("the command side runs");
+    let media = app.state.media.as_ref().expect("the media side runs");
     let day = Duration::from_secs(24 * 3600);
     let now = time::OffsetDateTime::now_utc();
-    let first = run_cleanup(commands, now, day).await.unwrap();
+    let first = run_cleanup(media, now, day).await.unwrap();
     assert_eq!((first.unattached, first.unreferenced), (0, 1), "{first:?}");
-    let later = run_cleanup(commands, now + time::Duration::hours(25), day)
+    let later = run_cleanup(media, now + time::Duration::hours(25), day)
         .await
         .unwrap();
     assert_eq!((later.unattached, later.unreferenced), (1, 0), "{later:?}");
-    let again = run_cleanup(commands, now + time::Duration::hours(25), day)
+    let again = run_cleanup(media, now + time::Duration::hours(25), day)
         .await
         .unwrap();
     assert_eq!((again.unattached, again.unreferenced), (0, 0), "{again:?}");

@@ -13,17 +13,12 @@ use serde_json::Value;
 
 /// The whole app on port 0 against `db`, with development settings.
 fn config(db: &TestDb) -> AppConfig {
-    AppConfig {
-        bind_addr: "127.0.0.1:0".parse().unwrap(),
-        database_url: Secret::new(db.url.clone()),
-        database_max_connections: 4,
-        command: chat_command_api::CommandConfig::dev(),
-        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
-        kafka: None,
-        event_store: Default::default(),
-        http: Default::default(),
-        parts: chat::app::Parts::ALL,
-    }
+    let mut config = AppConfig::dev(
+        Secret::new(db.url.clone()),
+        Secret::new("a-test-key-of-at-least-32-bytes!!"),
+    );
+    config.database_max_connections = 4;
+    config
 }
 
 #[tokio::test]

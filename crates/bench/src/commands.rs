@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use chat::{App, AppConfig};
-use chat_command_api::CommandConfig;
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_domain::{
@@ -120,22 +119,11 @@ impl Bench {
 }
 
 async fn start(url: &str) -> anyhow::Result<(App, Bench)> {
-    let mut command = CommandConfig::dev();
-    command.auth = chat_command_api::auth::AuthConfig::new(JwtConfig::new(Secret::new(SECRET)));
-    command.rate_limits.messages.per_second = 1e9;
-    command.rate_limits.messages.burst = u32::MAX;
-    let app = App::build(AppConfig {
-        bind_addr: "127.0.0.1:0".parse()?,
-        database_url: Secret::new(url),
-        database_max_connections: 90,
-        command,
-        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
-        kafka: None,
-        event_store: Default::default(),
-        http: Default::default(),
-        parts: chat::app::Parts::ALL,
-    })
-    .await?;
+    let mut config = AppConfig::dev(Secret::new(url), Secret::new(SECRET));
+    config.database_max_connections = 90;
+    config.command.rate_limits.messages.per_second = 1e9;
+    config.command.rate_limits.messages.burst = u32::MAX;
+    let app = App::build(config).await?;
     let bench = Bench {
         base: format!("http://{}", app.local_addr()),
         http: reqwest::Client::builder()

@@ -13,9 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::anyhow;
-use chat::app::Parts;
 use chat::{App, AppConfig};
-use chat_command_api::CommandConfig;
 use chat_common::auth::{JwtConfig, TokenSigner};
 use chat_common::config::Secret;
 use chat_domain::{
@@ -249,20 +247,9 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     drop(conn);
 
     // The app, on empty read models: time the projector to the head.
-    let mut command = CommandConfig::dev();
-    command.auth = chat_command_api::auth::AuthConfig::new(JwtConfig::new(Secret::new(SECRET)));
-    let app = App::build(AppConfig {
-        bind_addr: "127.0.0.1:0".parse()?,
-        database_url: Secret::new(url.clone()),
-        database_max_connections: 20,
-        command,
-        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
-        kafka: None,
-        event_store: Default::default(),
-        http: Default::default(),
-        parts: Parts::ALL,
-    })
-    .await?;
+    let mut config = AppConfig::dev(Secret::new(url.clone()), Secret::new(SECRET));
+    config.database_max_connections = 20;
+    let app = App::build(config).await?;
     let t = Instant::now();
     let projector = app
         .state()

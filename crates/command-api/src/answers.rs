@@ -6,7 +6,7 @@
 //! landed: pass `position` as `min_position` to read your writes), then the
 //! ids of what it acted on.
 
-use chat_domain::{ChatStatus, MediaRef, MessageKind};
+use chat_domain::ChatStatus;
 use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -92,41 +92,4 @@ pub struct SentAnswer {
     pub message_id: Uuid,
     /// The message's place in the chat.
     pub seq: u64,
-}
-
-/// What an upload answers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UploadAnswer {
-    #[serde(flatten)]
-    pub command: CommandAnswer,
-    pub media_id: Uuid,
-    #[schema(value_type = openapi::MessageKind)]
-    pub kind: MessageKind,
-    /// Sniffed from the bytes; `application/octet-stream` for content a
-    /// browser must not render (HTML, scripts, executables).
-    pub mime: String,
-    pub size: u64,
-    pub sha256: String,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub duration_ms: Option<u64>,
-    /// A short-lived signed download URL (no bearer token needed).
-    pub url: String,
-}
-
-impl UploadAnswer {
-    pub fn new<E>(outcome: &Outcome<E>, m: &MediaRef, url: String) -> Self {
-        Self {
-            command: CommandAnswer::of(outcome),
-            media_id: m.media_id,
-            kind: m.kind,
-            mime: m.mime.clone(),
-            size: m.size,
-            sha256: m.sha256.clone(),
-            width: m.width,
-            height: m.height,
-            duration_ms: m.duration_ms,
-            url,
-        }
-    }
 }

@@ -2,19 +2,15 @@
 //! by `chat serve` and `chat command-api`.
 
 use chat_common::auth::{ExternalIssuer, ExternalKey, JwtConfig};
-use chat_common::config::Secret;
+use chat_common::config::{Secret, check_secret};
 use chat_domain::Policy;
-use std::path::PathBuf;
-use std::time::Duration;
 
-use chat_common::media_url::MediaUrlSigner;
 use clap::Args;
 
 use crate::CommandConfig;
-use crate::auth::AuthConfig;
 use crate::idempotency::IdempotencyConfig;
-use crate::media::{MediaBackend, MediaConfig, MediaLimits, S3Config};
 use crate::ratelimit::{RateLimitConfig, Rule};
+use chat_auth::AuthConfig;
 
 #[derive(Debug, Clone, Args)]
 pub struct CommandArgs {
@@ -92,90 +88,6 @@ pub struct CommandArgs {
     /// Streams kept in the aggregate cache.
     #[arg(long, env = "AGGREGATE_CACHE_CAPACITY", default_value_t = 50_000)]
     pub aggregate_cache_capacity: usize,
-    #[command(flatten)]
-    pub media: MediaArgs,
-}
-
-/// Media storage, limits, signed URLs and cleanup (`docs/media.md`).
-#[derive(Debug, Clone, Args)]
-pub struct MediaArgs {
-    /// Directory for uploaded media (unless S3_BUCKET is set); created if missing.
-    #[arg(long, env = "MEDIA_DIR", default_value = "./data/media")]
-    pub media_dir: PathBuf,
-    /// S3-compatible bucket for media (needs a build with `--features s3`).
-    #[arg(long, env = "S3_BUCKET")]
-    pub s3_bucket: Option<String>,
-    /// S3 endpoint, e.g. `http://minio:9000`; unset for AWS.
-    #[arg(long, env = "S3_ENDPOINT")]
-    pub s3_endpoint: Option<String>,
-    #[arg(long, env = "S3_REGION", default_value = "us-east-1")]
-    pub s3_region: String,
-    #[arg(long, env = "S3_ACCESS_KEY_ID")]
-    pub s3_access_key_id: Option<String>,
-    #[arg(long, env = "S3_SECRET_ACCESS_KEY")]
-    pub s3_secret_access_key: Option<Secret>,
-    /// Largest image upload, in bytes.
-    #[arg(long, env = "MEDIA_MAX_IMAGE_BYTES", default_value_t = 16 * MIB)]
-    pub media_max_image_bytes: u64,
-    /// Largest video upload, in bytes.
-    #[arg(long, env = "MEDIA_MAX_VIDEO_BYTES", default_value_t = 100 * MIB)]
-    pub media_max_video_bytes: u64,
-    /// Largest audio or voice upload, in bytes.
-    #[arg(long, env = "MEDIA_MAX_AUDIO_BYTES", default_value_t = 25 * MIB)]
-    pub media_max_audio_bytes: u64,
-    /// Largest other file, in bytes.
-    #[arg(long, env = "MEDIA_MAX_FILE_BYTES", default_value_t = 100 * MIB)]
-    pub media_max_file_bytes: u64,
-    /// Key of the signed media URLs. Unset: derived from JWT_SECRET.
-    #[arg(long, env = "MEDIA_URL_SECRET")]
-    pub media_url_secret: Option<Secret>,
-    /// Lifetime of a signed media URL, in seconds.
-    #[arg(long, env = "MEDIA_URL_TTL_SECS", default_value_t = 900)]
-    pub media_url_ttl_secs: i64,
-    /// Uploads not attached to a message for this long are deleted, in seconds.
-    #[arg(long, env = "MEDIA_UNATTACHED_TTL_SECS", default_value_t = 86_400)]
-    pub media_unattached_ttl_secs: u64,
-    /// How often the media cleanup job runs, in seconds.
-    #[arg(long, env = "MEDIA_CLEANUP_INTERVAL_SECS", default_value_t = 600)]
-    pub media_cleanup_interval_secs: u64,
-}
-
-const MIB: u64 = 1024 * 1024;
-
-impl MediaArgs {
-    /// The media settings; the URL key falls back to one derived from the
-    /// token key (`jwt_secret`).
-    pub fn config(&self, jwt_secret: &Secret) -> MediaConfig {
-        let signer = match &self.media_url_secret {
-            Some(s) => MediaUrlSigner::new(s.expose().as_bytes(), self.media_url_ttl_secs),
-            None => MediaUrlSigner::derived_from(
-                jwt_secret.expose().as_bytes(),
-                self.media_url_ttl_secs,
-            ),
-        };
-        let backend = match &self.s3_bucket {
-            Some(bucket) => MediaBackend::S3(S3Config {
-                bucket: bucket.clone(),
-                endpoint: self.s3_endpoint.clone(),
-                region: self.s3_region.clone(),
-                access_key_id: self.s3_access_key_id.clone(),
-                secret_access_key: self.s3_secret_access_key.clone(),
-            }),
-            None => MediaBackend::Local(self.media_dir.clone()),
-        };
-        MediaConfig {
-            backend,
-            limits: MediaLimits {
-                image: self.media_max_image_bytes,
-                video: self.media_max_video_bytes,
-                audio: self.media_max_audio_bytes,
-                file: self.media_max_file_bytes,
-            },
-            signer,
-            unattached_ttl: Duration::from_secs(self.media_unattached_ttl_secs),
-            cleanup_interval: Duration::from_secs(self.media_cleanup_interval_secs.max(1)),
-        }
-    }
 }
 
 /// `theirs=ours,…` as pairs; our side must be a role we know.
@@ -199,36 +111,6 @@ fn role_map(raw: &str) -> Result<Vec<(String, String)>, String> {
 /// The roles this server grants meaning to.
 const KNOWN_ROLES: [&str; 1] = [chat_common::auth::ROLE_AUDITOR];
 
-/// Shortest secret accepted outside development.
-pub const MIN_SECRET_BYTES: usize = 32;
-
-/// Values the docs and examples show: never a real secret.
-const PLACEHOLDERS: [&str; 4] = [
-    "change-me-to-32-random-bytes-in-production",
-    "change-me-too-32-random-bytes",
-    "changeme",
-    "secret",
-];
-
-/// A secret fit for production: long enough, and not a documented example.
-fn check_secret(name: &str, secret: &Secret) -> Result<(), String> {
-    let value = secret.expose();
-    if PLACEHOLDERS.contains(&value) {
-        return Err(format!(
-            "{name} is a documented placeholder; set it to at least {MIN_SECRET_BYTES} random bytes \
-             (or run with --dev / CHAT_ENV=dev)"
-        ));
-    }
-    if value.len() < MIN_SECRET_BYTES {
-        return Err(format!(
-            "{name} is {} bytes; at least {MIN_SECRET_BYTES} are needed \
-             (or run with --dev / CHAT_ENV=dev)",
-            value.len()
-        ));
-    }
-    Ok(())
-}
-
 impl CommandArgs {
     /// Development mode: weak secrets are let through (with the defaults'
     /// random key when none is set).
@@ -238,13 +120,8 @@ impl CommandArgs {
 
     pub fn config(&self) -> Result<CommandConfig, String> {
         if !self.is_dev() {
-            for (name, secret) in [
-                ("JWT_SECRET", &self.jwt_secret),
-                ("MEDIA_URL_SECRET", &self.media.media_url_secret),
-            ] {
-                if let Some(secret) = secret {
-                    check_secret(name, secret)?;
-                }
+            if let Some(secret) = &self.jwt_secret {
+                check_secret("JWT_SECRET", secret)?;
             }
         }
         let mut auth = match &self.jwt_secret {
@@ -267,7 +144,6 @@ impl CommandArgs {
             });
         }
         auth.access_ttl = time::Duration::seconds(self.access_token_ttl_secs.max(1));
-        let media = self.media.config(&auth.jwt.secret);
         let policy = Policy {
             edit_window: time::Duration::seconds(self.edit_window_secs.max(0)),
             max_text_chars: self.max_text_chars,
@@ -295,7 +171,6 @@ impl CommandArgs {
             policy,
             max_body_bytes: self.max_body_bytes,
             cache_capacity: self.aggregate_cache_capacity,
-            media,
         })
     }
 }
@@ -329,8 +204,6 @@ mod tests {
         assert!(short.contains("JWT_SECRET is 9 bytes"), "{short}");
         let placeholder = config(&["--jwt-secret", "change-me-to-32-random-bytes-in-production"]);
         assert!(placeholder.unwrap_err().contains("placeholder"));
-        let media = config(&["--jwt-secret", &strong, "--media-url-secret", "short"]);
-        assert!(media.unwrap_err().contains("MEDIA_URL_SECRET"));
         assert!(config(&["--jwt-secret", "too-short", "--dev"]).is_ok());
         assert!(config(&["--jwt-secret", "too-short", "--chat-env", "dev"]).is_ok());
         assert!(

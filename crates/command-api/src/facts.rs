@@ -86,7 +86,7 @@ pub(crate) async fn required_message(
 
 /// A media item as its uploader's stream records it, and those events (for
 /// what the fold does not keep, such as the file name).
-pub(crate) async fn media(
+pub async fn media(
     state: &CommandState,
     owner: Uuid,
     media_id: Uuid,

@@ -2,6 +2,7 @@
 //! command routes behind the message rate limit and the idempotency layer,
 //! and a JSON body limit on everything.
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -20,7 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::idempotency::{StoredResponse, fingerprint};
 use crate::pipeline::context::IDEMPOTENCY_KEY;
-use crate::{CommandState, auth, openapi, routes};
+use crate::{CommandState, openapi, routes};
 
 /// Every route of the command side, with its state.
 pub fn router(state: CommandState) -> Router {
@@ -37,18 +38,18 @@ pub fn router_with_openapi(state: CommandState) -> (Router, OpenApi) {
             auth_rate_limit,
         ))
         .layer(middleware::map_response(no_store));
-    let commands = commands.layer(middleware::from_fn_with_state(state.clone(), command_guard));
-    // Media routes stream their bodies: outside the JSON body limit and the
-    // idempotency layer (which buffers bodies), with a limit of their own.
-    let media = crate::media::routes::<CommandState>(state.media.config.limits);
-    let (router, mut doc) = OpenApiRouter::with_openapi(openapi::base())
+    let guard = Guard {
+        state: state.clone(),
+        declared: Arc::new(declared(commands.get_openapi())),
+    };
+    let commands = commands.layer(middleware::from_fn_with_state(guard, command_guard));
+    let (router, mut doc) = OpenApiRouter::with_openapi(chat_common::openapi::base())
         .merge(auth_routes)
         .merge(commands)
         .layer(DefaultBodyLimit::max(state.max_body_bytes))
-        .merge(media)
         .with_state(state)
         .split_for_parts();
-    openapi::problem_responses(&mut doc);
+    chat_common::openapi::problem_responses(&mut doc);
     (router, doc)
 }
 
@@ -58,10 +59,10 @@ pub(crate) fn documented_routes<S>() -> (OpenApiRouter<S>, OpenApiRouter<S>)
 where
     S: Clone + Send + Sync + 'static,
     CommandState: FromRef<S>,
-    Arc<auth::AuthService>: FromRef<S>,
+    Arc<chat_auth::AuthService>: FromRef<S>,
 {
-    let mut auth_routes = auth::routes::<S>();
-    openapi::auth_conventions(auth_routes.get_openapi_mut());
+    let mut auth_routes = chat_auth::routes::<S>();
+    chat_auth::auth_conventions(auth_routes.get_openapi_mut());
     let mut commands = routes::commands::<S>();
     openapi::command_conventions(commands.get_openapi_mut());
     (auth_routes, commands)
@@ -87,6 +88,35 @@ async fn auth_rate_limit(State(state): State<CommandState>, req: Request, next: 
     }
 }
 
+/// The command guard's state: the command side, and the (method, route)
+/// pairs it guards, read off the routes' own document.
+#[derive(Clone)]
+struct Guard {
+    state: CommandState,
+    declared: Arc<HashSet<(Method, String)>>,
+}
+
+/// Every (method, route) an OpenAPI document declares. Paths keep their
+/// `{param}` form, which is also how axum names a matched route.
+fn declared(doc: &OpenApi) -> HashSet<(Method, String)> {
+    let mut out = HashSet::new();
+    for (path, item) in &doc.paths.paths {
+        let methods = [
+            (Method::GET, item.get.is_some()),
+            (Method::PUT, item.put.is_some()),
+            (Method::POST, item.post.is_some()),
+            (Method::DELETE, item.delete.is_some()),
+            (Method::PATCH, item.patch.is_some()),
+        ];
+        for (method, present) in methods {
+            if present {
+                out.insert((method, path.clone()));
+            }
+        }
+    }
+    out
+}
+
 /// Answers that carry tokens must not be kept by any cache on the way.
 async fn no_store(mut res: Response) -> Response {
     res.headers_mut().insert(
@@ -99,8 +129,18 @@ async fn no_store(mut res: Response) -> Response {
 /// In front of every command: authentication, the per-user rate limits
 /// (outside the idempotency layer, so a 429 is never stored as a command's
 /// answer), then `Idempotency-Key` handling.
-async fn command_guard(State(state): State<CommandState>, req: Request, next: Next) -> Response {
-    match guarded(state, req, next).await {
+async fn command_guard(State(guard): State<Guard>, req: Request, next: Next) -> Response {
+    // A method the matched route does not have is the router's 405, never
+    // a command (nor the idempotent replay of one).
+    let declared = req.extensions().get::<MatchedPath>().is_some_and(|m| {
+        guard
+            .declared
+            .contains(&(req.method().clone(), m.as_str().to_owned()))
+    });
+    if !declared {
+        return next.run(req).await;
+    }
+    match guarded(guard.state, req, next).await {
         Ok(res) => res,
         Err(e) => e.into_response(),
     }

@@ -23,12 +23,10 @@
 //! * [`openapi`]: the OpenAPI document, built from the same handler lists.
 
 pub mod answers;
-pub mod auth;
 pub mod config;
-mod facts;
+pub mod facts;
 pub mod http;
 pub mod idempotency;
-pub mod media;
 pub mod openapi;
 pub mod pipeline;
 pub mod ratelimit;

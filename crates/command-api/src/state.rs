@@ -8,11 +8,10 @@ use chat_domain::Policy;
 use chat_store::EventStore;
 use sqlx::PgPool;
 
-use crate::auth::{AuthConfig, AuthService};
 use crate::idempotency::{IdempotencyConfig, IdempotencyStore};
-use crate::media::{MediaConfig, MediaService};
 use crate::pipeline::AggregateCache;
 use crate::ratelimit::{RateLimitConfig, RateLimiter};
+use chat_auth::{AuthConfig, AuthService};
 
 /// Everything the command side needs to start.
 #[derive(Debug, Clone)]
@@ -25,8 +24,6 @@ pub struct CommandConfig {
     pub max_body_bytes: usize,
     /// Streams kept in the aggregate cache.
     pub cache_capacity: usize,
-    /// Media storage, limits, signed URLs and cleanup.
-    pub media: MediaConfig,
 }
 
 /// Shared by every command route. Cheap to clone.
@@ -41,7 +38,6 @@ pub struct CommandState {
     pub cache: Arc<AggregateCache>,
     pub policy: Arc<Policy>,
     pub max_body_bytes: usize,
-    pub media: MediaService,
 }
 
 impl FromRef<CommandState> for Arc<Verifier> {
@@ -73,7 +69,6 @@ impl CommandState {
             config.idempotency.clone(),
         ));
         idempotency.spawn_cleanup(std::time::Duration::from_secs(600));
-        let media = MediaService::start(config.media.clone())?;
         let cache = Arc::new(AggregateCache::new(config.cache_capacity));
         crate::pipeline::follow::spawn(cache.clone(), store.clone());
         Ok(CommandState {
@@ -86,23 +81,14 @@ impl CommandState {
             cache,
             policy: Arc::new(config.policy),
             max_body_bytes: config.max_body_bytes,
-            media,
         })
     }
 }
 
 impl CommandConfig {
     /// Development defaults: a random token key, in-process rate limits.
-    /// Media go to a directory under the system's temp dir.
     pub fn dev() -> CommandConfig {
         let auth = AuthConfig::dev();
-        let signer = chat_common::media_url::MediaUrlSigner::derived_from(
-            auth.jwt.secret.expose().as_bytes(),
-            900,
-        );
-        let mut media = MediaConfig::dev(signer);
-        media.backend =
-            crate::media::MediaBackend::Local(std::env::temp_dir().join("chat-media-dev"));
         CommandConfig {
             auth,
             rate_limits: RateLimitConfig::default(),
@@ -110,7 +96,6 @@ impl CommandConfig {
             policy: Policy::default(),
             max_body_bytes: 64 * 1024,
             cache_capacity: 50_000,
-            media,
         }
     }
 }

@@ -70,3 +70,33 @@ pub struct LogConfig {
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     pub log_format: LogFormat,
 }
+
+/// Shortest secret accepted outside development.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Values the docs and examples show: never a real secret.
+const PLACEHOLDERS: [&str; 4] = [
+    "change-me-to-32-random-bytes-in-production",
+    "change-me-too-32-random-bytes",
+    "changeme",
+    "secret",
+];
+
+/// A secret fit for production: long enough, and not a documented example.
+pub fn check_secret(name: &str, secret: &Secret) -> Result<(), String> {
+    let value = secret.expose();
+    if PLACEHOLDERS.contains(&value) {
+        return Err(format!(
+            "{name} is a documented placeholder; set it to at least {MIN_SECRET_BYTES} random bytes \
+             (or run with --dev / CHAT_ENV=dev)"
+        ));
+    }
+    if value.len() < MIN_SECRET_BYTES {
+        return Err(format!(
+            "{name} is {} bytes; at least {MIN_SECRET_BYTES} are needed \
+             (or run with --dev / CHAT_ENV=dev)",
+            value.len()
+        ));
+    }
+    Ok(())
+}

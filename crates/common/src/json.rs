@@ -70,3 +70,17 @@ where
         Ok(ApiQuery(value))
     }
 }
+
+/// `#[serde(deserialize_with = "chat_common::json::whole_number")]`: a
+/// non-negative integer, also when written with a zero fraction (`103.0`),
+/// which JSON Schema counts as the integer its documents promise.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = <serde_json::Number as serde::Deserialize>::deserialize(d)?;
+    n.as_u64()
+        .or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=u64::MAX as f64).contains(f))
+                .map(|f| f as u64)
+        })
+        .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a non-negative integer")))
+}

@@ -6,8 +6,6 @@
 use std::time::Duration;
 
 use chat::{App, AppConfig};
-use chat_command_api::CommandConfig;
-use chat_common::auth::JwtConfig;
 use chat_common::config::Secret;
 use chat_testkit::TestDb;
 use reqwest::{Method, StatusCode};
@@ -31,8 +29,8 @@ pub struct TestApp {
 
 /// Test defaults: a fixed token key, generous rate limits.
 pub fn test_config(db: &TestDb) -> AppConfig {
-    let mut command = CommandConfig::dev();
-    command.auth = chat_command_api::auth::AuthConfig::new(JwtConfig::new(Secret::new(SECRET)));
+    let mut config = AppConfig::dev(Secret::new(db.url.clone()), Secret::new(SECRET));
+    let command = &mut config.command;
     command.rate_limits.messages.per_second = 10_000.0;
     command.rate_limits.messages.burst = 10_000;
     command.rate_limits.commands.per_second = 10_000.0;
@@ -40,20 +38,10 @@ pub fn test_config(db: &TestDb) -> AppConfig {
     command.rate_limits.auth.per_second = 10_000.0;
     command.rate_limits.auth.burst = 10_000;
     // Each test's uploads in a directory of its own, outside the work tree.
-    command.media.backend = chat_command_api::media::MediaBackend::Local(
+    config.media.backend = chat_media::MediaBackend::Local(
         std::env::temp_dir().join(format!("chat-media-test-{}", Uuid::new_v4().simple())),
     );
-    AppConfig {
-        bind_addr: "127.0.0.1:0".parse().expect("an address"),
-        database_url: Secret::new(db.url.clone()),
-        database_max_connections: 10,
-        command,
-        queries: chat_query_api::QueryConfig::unlimited(std::time::Duration::from_secs(5)),
-        kafka: None,
-        event_store: Default::default(),
-        http: Default::default(),
-        parts: chat::app::Parts::ALL,
-    }
+    config
 }
 
 impl TestApp {
@@ -273,8 +261,7 @@ impl Drop for TestApp {
         }
         // A restarted app lives on with the database and the media.
         if self.db.is_some()
-            && let chat_command_api::media::MediaBackend::Local(dir) =
-                &self.config.command.media.backend
+            && let chat_media::MediaBackend::Local(dir) = &self.config.media.backend
         {
             let _ = std::fs::remove_dir_all(dir);
         }

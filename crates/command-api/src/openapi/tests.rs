@@ -4,6 +4,9 @@ use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
 
+use chat_common::openapi::{code_info, codes_of};
+use serde_json::Value;
+
 use super::*;
 
 fn json(doc: &OpenApi) -> Value {

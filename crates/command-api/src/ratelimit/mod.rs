@@ -260,6 +260,14 @@ impl RateLimiter {
     }
 }
 
+/// The built-in auth's per-account login limit is this limiter's.
+#[async_trait::async_trait]
+impl chat_auth::LoginLimits for RateLimiter {
+    async fn check_login(&self, username: &str) -> Result<(), ApiError> {
+        RateLimiter::check_login(self, username).await
+    }
+}
+
 fn ip_bucket(ip: IpAddr) -> String {
     match ip.to_canonical() {
         IpAddr::V4(v4) => v4.to_string(),

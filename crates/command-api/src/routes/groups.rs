@@ -39,9 +39,20 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
+    /// 1..=128 characters.
+    #[schema(
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     title: String,
     /// The other members: with the creator, at least 3 distinct people.
+    #[schema(min_items = 1)]
     member_ids: Vec<Uuid>,
+    /// At most 1024 characters; blank leaves none.
+    #[schema(
+        max_length = 1024,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     description: Option<String>,
 }
 
@@ -49,9 +60,20 @@ struct CreateBody {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct InfoBody {
+    /// 1..=128 characters.
+    #[schema(
+        max_length = 128,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     title: Option<String>,
+    /// At most 1024 characters; blank clears it.
+    #[schema(
+        max_length = 1024,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     description: Option<String>,
-    /// An http(s) URL of at most 2048 characters.
+    /// An http(s) URL of at most 2048 characters; blank clears it.
+    #[schema(max_length = 2048, pattern = r"^\s*(https?://\S*)?\s*$")]
     avatar_url: Option<String>,
 }
 
@@ -59,6 +81,7 @@ struct InfoBody {
 #[serde(deny_unknown_fields)]
 struct MembersBody {
     /// 1 or more registered users.
+    #[schema(min_items = 1)]
     user_ids: Vec<Uuid>,
 }
 

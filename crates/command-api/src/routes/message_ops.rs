@@ -80,6 +80,11 @@ async fn on_message(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EditBody {
+    /// Not blank, at most `MAX_TEXT_CHARS` (4096 by default) characters.
+    #[schema(
+        max_length = 4096,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     text: String,
 }
 
@@ -286,6 +291,7 @@ async fn unpin(
 #[serde(deny_unknown_fields)]
 struct ReadBody {
     /// Never moves the marker backwards.
+    #[serde(deserialize_with = "chat_common::json::whole_number")]
     up_to_seq: u64,
 }
 

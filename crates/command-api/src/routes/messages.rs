@@ -44,10 +44,16 @@ struct MessageRef {
 struct SendBody {
     /// 1..=64 characters, unique per sender and chat: a resend with the same
     /// id returns the original message.
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]{1,64}$")]
     client_msg_id: String,
     #[schema(value_type = openapi::MessageKind)]
     kind: MessageKind,
-    /// Required for `text` messages, a caption otherwise.
+    /// Required for `text` messages, a caption otherwise: not blank, at
+    /// most `MAX_TEXT_CHARS` (4096 by default) characters.
+    #[schema(
+        max_length = 4096,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     text: Option<String>,
     /// An uploaded media item, for media kinds.
     media_id: Option<Uuid>,

@@ -101,8 +101,8 @@ async fn mute(
             ApiError::bad_request("invalid_body", r.body_text())
         }
     })?;
-    // The body is optional: no body mutes until unmuted.
-    let b: MuteBody = if body.iter().all(u8::is_ascii_whitespace) {
+    // The body is optional: no body (or `null`) mutes until unmuted.
+    let b: MuteBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
         MuteBody::default()
     } else {
         serde_json::from_slice(&body).map_err(|e| {

@@ -35,10 +35,19 @@ where
 #[serde(deny_unknown_fields)]
 struct ProfileBody {
     /// 1..=64 characters.
+    #[schema(
+        max_length = 64,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     display_name: Option<String>,
-    /// An http(s) URL of at most 2048 characters.
+    /// An http(s) URL of at most 2048 characters; blank clears it.
+    #[schema(max_length = 2048, pattern = r"^\s*(https?://\S*)?\s*$")]
     avatar_url: Option<String>,
-    /// At most 512 characters.
+    /// At most 512 characters; blank clears it.
+    #[schema(
+        max_length = 512,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     bio: Option<String>,
 }
 

@@ -21,7 +21,7 @@ use uuid::Uuid;
 use super::object_path;
 use super::sniff::inline;
 use super::upload::storage_error;
-use crate::CommandState;
+use crate::MediaApp;
 use chat_domain::UserEvent;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -48,8 +48,10 @@ struct Row {
     get, path = "/v1/media/{media_id}", tag = "media", operation_id = "download_media",
     params(("media_id" = Uuid, Path), DownloadQuery),
     responses(
-        (status = 200, description = "The bytes", content_type = "application/octet-stream"),
-        (status = 206, description = "The requested range"),
+        (status = 200, description = "The bytes, as the type sniffed from them at upload \
+            (`application/octet-stream` for content a browser must not render)",
+            content_type = "*/*"),
+        (status = 206, description = "The requested range", content_type = "*/*"),
         (status = 304, description = "Not modified (If-None-Match)"),
     ),
     extensions(("x-error-codes" = json!([
@@ -58,7 +60,7 @@ struct Row {
     ]))),
 )]
 pub(super) async fn download(
-    State(state): State<CommandState>,
+    State(state): State<MediaApp>,
     ApiPath(path): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<DownloadQuery>,
     user: Option<AuthUser>,
@@ -184,7 +186,7 @@ pub(super) async fn download(
 
 /// The media if `viewer` may see it (`None` = a signed URL: anyone).
 async fn visible_media(
-    state: &CommandState,
+    state: &MediaApp,
     media_id: Uuid,
     viewer: Option<Uuid>,
 ) -> Result<Option<Row>, ApiError> {
@@ -199,18 +201,14 @@ async fn visible_media(
     )
     .bind(media_id)
     .bind(viewer)
-    .fetch_optional(&state.pool)
+    .fetch_optional(&state.commands.pool)
     .await
     .map_err(|e| ApiError::unavailable(&e))
 }
 
 /// `me`'s own upload from their stream's events about it, unless deleted.
-async fn own_upload(
-    state: &CommandState,
-    me: Uuid,
-    media_id: Uuid,
-) -> Result<Option<Row>, ApiError> {
-    let (media, events) = crate::facts::media(state, me, media_id).await?;
+async fn own_upload(state: &MediaApp, me: Uuid, media_id: Uuid) -> Result<Option<Row>, ApiError> {
+    let (media, events) = chat_command_api::facts::media(&state.commands, me, media_id).await?;
     let Some(media) = media.usable() else {
         return Ok(None);
     };

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use axum::routing::get;
 use axum::{Json, Router};
-use chat_command_api::auth::{self, AuthConfig, AuthService};
+use chat_auth::{self as auth, AuthConfig, AuthService};
 use chat_common::auth::{
     AuthUser, Claims, ExternalIssuer, ExternalKey, JwtConfig, ROLE_AUDITOR, TokenSigner, Verifier,
     external_user_id,
@@ -80,7 +80,7 @@ impl TestApp {
         let db = TestDb::create().await;
         let pool = db.pool(16).await;
         migrate(&pool).await.unwrap();
-        chat_command_api::migrator().run(&pool).await.unwrap();
+        chat_auth::migrator().run(&pool).await.unwrap();
         let store = Arc::new(PgEventStore::new(
             pool.clone(),
             Upcasters::new(),

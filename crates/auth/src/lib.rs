@@ -1,4 +1,9 @@
-//! Built-in authentication: credentials, refresh tokens and access tokens.
+//! # chat-auth
+//!
+//! Owns the built-in authentication: credentials, refresh tokens and
+//! access tokens, and their HTTP surface (`/v1/auth/*`). The command side
+//! uses it to give external issuers' users a profile; the binary mounts its
+//! routes behind the per-IP limit of the command side.
 //!
 //! * [`AuthService::register`] / [`AuthService::login`] check credentials
 //!   (Argon2id, [`password`]) and open a refresh-token family;
@@ -9,7 +14,7 @@
 //! * [`routes`] is the HTTP surface (`/v1/auth/*`).
 //!
 //! Secrets live in the `auth_credentials` and `refresh_tokens` tables
-//! (migration `20261121000210_auth.sql`), never in events. Access tokens are
+//! ([`migrator`], `20261121000210_auth.sql`), never in events. Access tokens are
 //! verified by [`chat_common::auth::Verifier`], which every service shares.
 
 mod credentials;
@@ -30,7 +35,25 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-pub use routes::routes;
+pub use routes::{auth_conventions, routes};
+
+/// The auth tables (`auth_credentials`, `refresh_tokens`). Other crates
+/// migrate the same database, so unknown versions are ignored.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
+
+/// Limits on login attempts per account, kept by whoever limits the rest
+/// of the traffic (the command side's rate limiter, in Redis or in process),
+/// so one budget covers every node.
+#[async_trait::async_trait]
+pub trait LoginLimits: Send + Sync {
+    /// `Err` (429, or 503 when the limits cannot be checked) refuses the
+    /// attempt before any password is hashed.
+    async fn check_login(&self, username: &str) -> Result<(), ApiError>;
+}
 
 /// Settings of the built-in auth.
 #[derive(Debug, Clone)]
@@ -87,7 +110,7 @@ pub struct AuthService {
     signer: TokenSigner,
     verifier: Arc<Verifier>,
     /// Per-account login limits ([`AuthService::with_login_limits`]).
-    limiter: Option<Arc<crate::ratelimit::RateLimiter>>,
+    limiter: Option<Arc<dyn LoginLimits>>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -100,7 +123,7 @@ impl std::fmt::Debug for AuthService {
 
 impl AuthService {
     /// Fails when the JWT configuration is unusable (empty secret, bad PEM).
-    /// The auth tables must be migrated ([`crate::migrator`]).
+    /// The auth tables must be migrated ([`migrator`]).
     pub fn new(
         pool: PgPool,
         store: Arc<dyn EventStore>,
@@ -123,7 +146,7 @@ impl AuthService {
 
     /// Limit login attempts per account with `limiter` (next to the per-IP
     /// limit of the auth routes).
-    pub fn with_login_limits(mut self, limiter: Arc<crate::ratelimit::RateLimiter>) -> Self {
+    pub fn with_login_limits(mut self, limiter: Arc<dyn LoginLimits>) -> Self {
         self.limiter = Some(limiter);
         self
     }

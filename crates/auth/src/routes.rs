@@ -6,9 +6,11 @@ use axum::Json;
 use axum::extract::{FromRef, FromRequest, Request, State};
 use axum::http::StatusCode;
 use chat_common::ApiError;
+use chat_common::openapi::{add_codes, for_each_operation};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
+use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -26,6 +28,25 @@ where
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+}
+
+/// What every auth route shares: JSON bodies, the per-IP rate limit, the
+/// database.
+pub fn auth_conventions(doc: &mut OpenApi) {
+    for_each_operation(doc, |_, op| {
+        add_codes(
+            op,
+            &[
+                "malformed_json",
+                "invalid_body",
+                "unsupported_media_type",
+                "payload_too_large",
+                "rate_limited",
+                "internal_error",
+                "service_unavailable",
+            ],
+        );
+    });
 }
 
 /// `Json<T>` whose rejections are problem+json; a body that does not fit
@@ -61,10 +82,17 @@ where
 #[serde(deny_unknown_fields)]
 struct RegisterBody {
     /// 3..=32 characters of a-z, 0-9, `_` and `.` (lowercased).
+    #[schema(
+        pattern = r"^[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[A-Za-z0-9_.]{3,32}[ \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     username: String,
     /// 8..=128 characters.
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// At most 64 characters, no control characters; blank or left out:
+    /// the username.
     #[serde(default)]
+    #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: Option<String>,
 }
 

@@ -20,8 +20,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::object_path;
-use crate::CommandState;
-use crate::pipeline::{CommandContext, execute, store_error};
+use crate::MediaApp;
+use chat_command_api::pipeline::{CommandContext, execute, store_error};
 
 /// Uploads handled per run (the next run continues).
 const BATCH: i64 = 500;
@@ -40,7 +40,7 @@ pub struct CleanupReport {
 /// One run, as of `now`: uploads older than `unattached_ttl` that no message
 /// ever referenced, and uploads whose referencing messages are all deleted.
 pub async fn run_cleanup(
-    state: &CommandState,
+    state: &MediaApp,
     now: OffsetDateTime,
     unattached_ttl: Duration,
 ) -> Result<CleanupReport, ApiError> {
@@ -62,7 +62,7 @@ pub async fn run_cleanup(
     )
     .bind(cutoff)
     .bind(BATCH)
-    .fetch_all(&state.pool)
+    .fetch_all(&state.commands.pool)
     .await
     .map_err(|e| ApiError::unavailable(&e))?;
     for (media_id, owner, referenced) in rows {
@@ -82,15 +82,20 @@ pub async fn run_cleanup(
 
 /// Whether the media projection has reached the store's head (waiting up
 /// to [`CATCH_UP`], through the read-model contract's watch).
-async fn caught_up(state: &CommandState) -> Result<bool, ApiError> {
-    let head = state.store.head_position().await.map_err(store_error)?;
-    let watch = CheckpointWatch::spawn(state.pool.clone(), &[read_models::MEDIA]);
+async fn caught_up(state: &MediaApp) -> Result<bool, ApiError> {
+    let head = state
+        .commands
+        .store
+        .head_position()
+        .await
+        .map_err(store_error)?;
+    let watch = CheckpointWatch::spawn(state.commands.pool.clone(), &[read_models::MEDIA]);
     Ok(watch.wait_for(head, CATCH_UP).await.is_ok())
 }
 
 /// Record the deletion on the owner's stream, then remove the blob.
 async fn delete_one(
-    state: &CommandState,
+    state: &MediaApp,
     now: OffsetDateTime,
     owner: Uuid,
     media_id: Uuid,
@@ -108,8 +113,8 @@ async fn delete_one(
         command_id: Some(format!("media-cleanup:{media_id}")),
         if_match: None,
     };
-    execute::<User, _, _>(state, &ctx, &user_stream(owner), |_| async move {
-        let (media, _) = crate::facts::media(state, owner, media_id).await?;
+    execute::<User, _, _>(&state.commands, &ctx, &user_stream(owner), |_| async move {
+        let (media, _) = chat_command_api::facts::media(&state.commands, owner, media_id).await?;
         Ok(UserCommand {
             actor: owner,
             at: now,
@@ -132,7 +137,7 @@ async fn delete_one(
 }
 
 /// Run the job every `interval` until `stop` turns true.
-pub fn spawn_cleanup(state: CommandState, mut stop: watch::Receiver<bool>) {
+pub fn spawn_cleanup(state: MediaApp, mut stop: watch::Receiver<bool>) {
     let interval = state.media.config.cleanup_interval;
     let ttl = state.media.config.unattached_ttl;
     tokio::spawn(async move {

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use chat_common::ApiError;
 use chat_domain::{MediaRef, MessageKind, User, UserAction, UserCommand, user_stream};
 use object_store::{ObjectStoreExt, PutResult, WriteMultipart};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -24,10 +24,11 @@ use uuid::Uuid;
 
 use super::sniff::{self, SNIFF_BYTES, Sniffed};
 use super::{MULTIPART_SLACK, MediaLimits, MediaService, object_path};
-use crate::CommandState;
-use crate::answers::UploadAnswer;
-use crate::openapi;
-use crate::pipeline::{CommandContext, execute};
+use crate::MediaApp;
+use chat_command_api::answers::CommandAnswer;
+use chat_command_api::openapi;
+use chat_command_api::pipeline::Outcome;
+use chat_command_api::pipeline::{CommandContext, execute};
 
 /// Bytes per object-store part (S3's smallest part is 5 MiB).
 const PART_BYTES: usize = 5 * 1024 * 1024;
@@ -57,13 +58,13 @@ pub(super) struct UploadForm {
     ]))),
 )]
 pub(super) async fn upload(
-    State(state): State<CommandState>,
+    State(state): State<MediaApp>,
     mut ctx: CommandContext,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<UploadAnswer>), ApiError> {
     let me = ctx.actor();
-    state.limiter.check_commands(me).await?;
+    state.commands.limiter.check_commands(me).await?;
     let media = state.media.clone();
     let limits = media.config.limits;
     let declared = headers
@@ -90,6 +91,22 @@ pub(super) async fn upload(
             _ => {}
         }
     }
+    // The file is stored as it arrives, so a `kind` after it came too late
+    // to judge it: refused, not ignored.
+    if stored.is_some() {
+        while let Some(field) = form.next_field().await.map_err(body_error)? {
+            if field.name() == Some("kind") {
+                if let Some((blob, _)) = stored.take() {
+                    blob.upload.abort().await;
+                }
+                return Err(ApiError::bad_request(
+                    "invalid_multipart",
+                    "the `kind` part must come before the `file` part",
+                )
+                .with_field("kind"));
+            }
+        }
+    }
     let Some((blob, file_name)) = stored else {
         return Err(
             ApiError::bad_request("media_missing", "the form has no `file` part")
@@ -114,7 +131,7 @@ pub(super) async fn upload(
     let task_media = media.clone();
     let record = tokio::spawn(async move {
         blob.upload.finish().await.map_err(storage_error)?;
-        let recorded = execute::<User, _, _>(&state, &ctx, &user_stream(me), |_| {
+        let recorded = execute::<User, _, _>(&state.commands, &ctx, &user_stream(me), |_| {
             let action = UserAction::RecordUpload {
                 media: media_ref.clone(),
                 file_name: file_name.clone(),
@@ -360,5 +377,42 @@ mod tests {
         );
         assert_eq!(sanitize_file_name(".htaccess").as_deref(), Some("htaccess"));
         assert_eq!(sanitize_file_name("..."), None);
+    }
+}
+
+/// What an upload answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadAnswer {
+    #[serde(flatten)]
+    pub command: CommandAnswer,
+    pub media_id: Uuid,
+    #[schema(value_type = openapi::MessageKind)]
+    pub kind: MessageKind,
+    /// Sniffed from the bytes; `application/octet-stream` for content a
+    /// browser must not render (HTML, scripts, executables).
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+    /// A short-lived signed download URL (no bearer token needed).
+    pub url: String,
+}
+
+impl UploadAnswer {
+    pub fn new<E>(outcome: &Outcome<E>, m: &MediaRef, url: String) -> Self {
+        Self {
+            command: CommandAnswer::of(outcome),
+            media_id: m.media_id,
+            kind: m.kind,
+            mime: m.mime.clone(),
+            size: m.size,
+            sha256: m.sha256.clone(),
+            width: m.width,
+            height: m.height,
+            duration_ms: m.duration_ms,
+            url,
+        }
     }
 }

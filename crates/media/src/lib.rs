@@ -1,0 +1,157 @@
+//! # chat-media
+//!
+//! Owns media: streamed uploads into an object store (a local directory by
+//! default, S3-compatible with the `s3` feature), MIME sniffing from the
+//! bytes, downloads for chat participants and through short-lived signed
+//! URLs (with ranges), and the cleanup of uploads nobody needs any more.
+//! See `docs/media.md`.
+//!
+//! It sits on top of the command side: an upload is recorded by running
+//! `UploadMedia` through the same pipeline as every command
+//! (`chat_command_api::pipeline`), so the `MediaUploaded` event on the
+//! uploader's stream is the source of truth for "this media exists and is
+//! theirs" (SendMessage reads it through the store's subject index, so
+//! projection lag cannot fool it); the `rm_media` read model answers
+//! download authorization and drives the cleanup. The blobs are this
+//! crate's alone.
+
+mod cleanup;
+pub mod config;
+mod download;
+pub mod sniff;
+mod storage;
+mod upload;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef};
+use chat_command_api::CommandState;
+use chat_common::auth::Verifier;
+use chat_common::media_url::MediaUrlSigner;
+use chat_common::openapi::{BEARER, add_codes, for_each_operation};
+use object_store::ObjectStore;
+use object_store::path::Path as ObjectPath;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub use cleanup::{CleanupReport, run_cleanup, spawn_cleanup};
+pub use config::{MediaArgs, MediaConfig, MediaLimits};
+pub use storage::{MediaBackend, S3Config};
+pub use upload::UploadAnswer;
+
+/// What the media routes and the cleanup share: the command side (its
+/// pipeline, store and pool) and the media's own parts. Cheap to clone.
+#[derive(Clone)]
+pub struct MediaApp {
+    pub commands: CommandState,
+    pub media: MediaService,
+}
+
+impl FromRef<MediaApp> for Arc<Verifier> {
+    fn from_ref(s: &MediaApp) -> Self {
+        s.commands.verifier.clone()
+    }
+}
+
+impl FromRef<MediaApp> for CommandState {
+    fn from_ref(s: &MediaApp) -> Self {
+        s.commands.clone()
+    }
+}
+
+impl MediaApp {
+    /// Open the object store of `config` next to the running command side.
+    pub fn start(commands: CommandState, config: MediaConfig) -> Result<MediaApp, String> {
+        Ok(MediaApp {
+            commands,
+            media: MediaService::start(config)?,
+        })
+    }
+}
+
+/// The media side's running parts. Cheap to clone.
+#[derive(Clone)]
+pub struct MediaService {
+    pub objects: Arc<dyn ObjectStore>,
+    pub config: Arc<MediaConfig>,
+}
+
+impl MediaService {
+    pub fn start(config: MediaConfig) -> Result<MediaService, String> {
+        let objects = storage::open(&config.backend)?;
+        Ok(MediaService {
+            objects,
+            config: Arc::new(config),
+        })
+    }
+
+    pub fn signer(&self) -> &MediaUrlSigner {
+        &self.config.signer
+    }
+
+    /// A signed URL for `media_id`, valid from now.
+    pub fn url(&self, media_id: Uuid) -> String {
+        self.signer()
+            .url(media_id, time::OffsetDateTime::now_utc().unix_timestamp())
+    }
+}
+
+/// Where a media item's blob lives in the object store.
+pub fn object_path(media_id: Uuid) -> ObjectPath {
+    ObjectPath::from(media_id.simple().to_string())
+}
+
+/// Multipart overhead allowed on top of the largest upload (boundaries, part
+/// headers, the `kind` field).
+const MULTIPART_SLACK: u64 = 64 * 1024;
+
+/// The media routes, with a body limit of their own (the JSON limit of the
+/// command routes does not apply; uploads are streamed, never buffered).
+pub fn router_with_openapi(state: MediaApp) -> (Router, OpenApi) {
+    let limits = state.media.config.limits;
+    let max = usize::try_from(limits.largest() + MULTIPART_SLACK).unwrap_or(usize::MAX);
+    documented_routes()
+        .layer(DefaultBodyLimit::max(max))
+        .with_state(state)
+        .split_for_parts()
+}
+
+/// The media routes with their conventions in their document.
+pub fn documented_routes() -> OpenApiRouter<MediaApp> {
+    let mut r = OpenApiRouter::new()
+        .routes(routes!(upload::upload))
+        .routes(routes!(download::download));
+    media_conventions(r.get_openapi_mut());
+    r
+}
+
+/// What the media routes share: bearer auth (downloads also take a signed
+/// URL instead), and the problems of tokens, ids and the store. Uploads
+/// stream their bodies past the idempotency layer, so they take no
+/// `Idempotency-Key`: a retried upload is a new media item, and the
+/// unattached one is cleaned up after a day.
+pub fn media_conventions(doc: &mut OpenApi) {
+    for_each_operation(doc, |path, op| {
+        let mut security = vec![SecurityRequirement::new(BEARER, Vec::<String>::new())];
+        if path.contains('{') {
+            // A signed URL (`exp`, `sig`) needs no token.
+            security.push(SecurityRequirement::default());
+        }
+        op.security = Some(security);
+        let mut codes = vec![
+            "missing_token",
+            "invalid_token",
+            "token_expired",
+            "internal_error",
+            "service_unavailable",
+        ];
+        if path.contains('{') {
+            codes.push("invalid_id");
+        }
+        add_codes(op, &codes);
+    });
+}
