@@ -34,11 +34,14 @@ enum Filter {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListQuery {
+    #[param(inline)]
     filter: Option<Filter>,
     cursor: Option<String>,
     /// 1..=100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// Wait (briefly) until the read models reflect this global position.
     #[allow(
@@ -133,6 +136,7 @@ async fn list(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DetailQuery {
     /// Wait (briefly) until the read models reflect this global position.

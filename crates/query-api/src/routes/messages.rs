@@ -24,6 +24,7 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
     /// Messages with a smaller seq (older), newest of them first in the page.
@@ -32,6 +33,7 @@ struct HistoryQuery {
     after_seq: Option<i64>,
     cursor: Option<String>,
     /// 1..=100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// Wait (briefly) until the read models reflect this global position.
     #[allow(
@@ -140,6 +142,7 @@ fn sign_media(s: &QueryState, item: &mut Value, now: i64) {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ReceiptsQuery {
     /// Wait (briefly) until the read models reflect this global position.

@@ -20,13 +20,16 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
     /// Web-search syntax: words, "phrases", -excluded, or.
+    #[param(min_length = 1, max_length = 256, pattern = r"\S")]
     q: String,
     /// Only this chat.
     chat_id: Option<Uuid>,
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// Wait (briefly) until the read models reflect this global position.
     #[allow(
@@ -49,7 +52,7 @@ async fn search(
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let text = q.q.trim();
-    if text.is_empty() || text.chars().count() > 256 {
+    if text.is_empty() || q.q.chars().count() > 256 {
         return Err(
             ApiError::bad_request("invalid_search", "q must be 1 to 256 characters")
                 .with_field("q"),

@@ -22,11 +22,14 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DirectoryQuery {
     /// A username or display-name prefix (case-insensitive).
+    #[param(min_length = 1, max_length = 64, pattern = r"\S")]
     q: String,
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
     /// Wait (briefly) until the read models reflect this global position.
     #[allow(
@@ -60,7 +63,7 @@ async fn directory(
     ApiQuery(q): ApiQuery<DirectoryQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let text = q.q.trim();
-    if text.is_empty() || text.chars().count() > 64 {
+    if text.is_empty() || q.q.chars().count() > 64 {
         return Err(
             ApiError::bad_request("invalid_search", "q must be 1 to 64 characters").with_field("q"),
         );
@@ -89,6 +92,7 @@ async fn directory(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ProfileQuery {
     /// Wait (briefly) until the read models reflect this global position.
