@@ -15,6 +15,7 @@
 //! download authorization and drives the cleanup. The blobs are this
 //! crate's alone.
 
+mod answer;
 mod cleanup;
 pub mod config;
 mod download;
@@ -38,10 +39,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+pub use answer::UploadAnswer;
 pub use cleanup::{CleanupReport, run_cleanup, spawn_cleanup};
 pub use config::{MediaArgs, MediaConfig, MediaLimits};
 pub use storage::{MediaBackend, S3Config};
-pub use upload::UploadAnswer;
 
 /// What the media routes and the cleanup share: the command side (its
 /// pipeline, store and pool) and the media's own parts. Cheap to clone.

@@ -16,7 +16,7 @@ use bytes::Bytes;
 use chat_common::ApiError;
 use chat_domain::{MediaRef, MessageKind, User, UserAction, UserCommand, user_stream};
 use object_store::{ObjectStoreExt, PutResult, WriteMultipart};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -25,9 +25,8 @@ use uuid::Uuid;
 use super::sniff::{self, SNIFF_BYTES, Sniffed};
 use super::{MULTIPART_SLACK, MediaLimits, MediaService, object_path};
 use crate::MediaApp;
-use chat_command_api::answers::CommandAnswer;
+use crate::UploadAnswer;
 use chat_command_api::openapi;
-use chat_command_api::pipeline::Outcome;
 use chat_command_api::pipeline::{CommandContext, execute};
 
 /// Bytes per object-store part (S3's smallest part is 5 MiB).
@@ -377,42 +376,5 @@ mod tests {
         );
         assert_eq!(sanitize_file_name(".htaccess").as_deref(), Some("htaccess"));
         assert_eq!(sanitize_file_name("..."), None);
-    }
-}
-
-/// What an upload answers.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UploadAnswer {
-    #[serde(flatten)]
-    pub command: CommandAnswer,
-    pub media_id: Uuid,
-    #[schema(value_type = openapi::MessageKind)]
-    pub kind: MessageKind,
-    /// Sniffed from the bytes; `application/octet-stream` for content a
-    /// browser must not render (HTML, scripts, executables).
-    pub mime: String,
-    pub size: u64,
-    pub sha256: String,
-    pub width: Option<u32>,
-    pub height: Option<u32>,
-    pub duration_ms: Option<u64>,
-    /// A short-lived signed download URL (no bearer token needed).
-    pub url: String,
-}
-
-impl UploadAnswer {
-    pub fn new<E>(outcome: &Outcome<E>, m: &MediaRef, url: String) -> Self {
-        Self {
-            command: CommandAnswer::of(outcome),
-            media_id: m.media_id,
-            kind: m.kind,
-            mime: m.mime.clone(),
-            size: m.size,
-            sha256: m.sha256.clone(),
-            width: m.width,
-            height: m.height,
-            duration_ms: m.duration_ms,
-            url,
-        }
     }
 }
