@@ -3,12 +3,11 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{FromRef, FromRequest, Request, State};
+use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use chat_common::ApiError;
 use chat_common::openapi::{add_codes, for_each_operation};
+use chat_common::{ApiError, ApiJson};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use utoipa::ToSchema;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -47,33 +46,6 @@ pub fn auth_conventions(doc: &mut OpenApi) {
             ],
         );
     });
-}
-
-/// `Json<T>` whose rejections are problem+json; a body that does not fit
-/// the type (unknown or missing fields, wrong types) is a 400, as the API
-/// contract says, rather than axum's 422. (`chat_common::ApiJson` keeps the
-/// 422 of `From<JsonRejection>` for now; switch to it once that maps to 400.)
-struct AuthJson<T>(T);
-
-impl<S, T> FromRequest<S> for AuthJson<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(AuthJson(v)),
-            Err(rejection) => {
-                let mut e = ApiError::from(rejection);
-                if e.status == StatusCode::UNPROCESSABLE_ENTITY {
-                    e.status = StatusCode::BAD_REQUEST;
-                }
-                Err(e)
-            }
-        }
-    }
 }
 
 // The bodies carry passwords and tokens: no `Debug`, so they never reach a log.
@@ -120,7 +92,7 @@ struct RefreshBody {
 )]
 async fn register(
     State(auth): State<Arc<AuthService>>,
-    AuthJson(body): AuthJson<RegisterBody>,
+    ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<TokenPair>), ApiError> {
     let pair = auth
         .register(&body.username, &body.password, body.display_name.as_deref())
@@ -137,7 +109,7 @@ async fn register(
 )]
 async fn login(
     State(auth): State<Arc<AuthService>>,
-    AuthJson(body): AuthJson<LoginBody>,
+    ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
     Ok(Json(auth.login(&body.username, &body.password).await?))
 }
@@ -152,7 +124,7 @@ async fn login(
 )]
 async fn refresh(
     State(auth): State<Arc<AuthService>>,
-    AuthJson(body): AuthJson<RefreshBody>,
+    ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
     Ok(Json(auth.refresh(&body.refresh_token).await?))
 }
@@ -165,7 +137,7 @@ async fn refresh(
 )]
 async fn logout(
     State(auth): State<Arc<AuthService>>,
-    AuthJson(body): AuthJson<RefreshBody>,
+    ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<StatusCode, ApiError> {
     auth.logout(&body.refresh_token).await?;
     Ok(StatusCode::NO_CONTENT)
