@@ -603,3 +603,39 @@ async fn only_short_plain_request_ids_reach_the_log() {
         vec!["trace-42.a:b".to_owned(), generated]
     );
 }
+
+/// A method a command route does not have is the router's 405, whatever
+/// `Idempotency-Key` it carries: never the replay (or the 422) of the
+/// command that used the key (found by the API fuzzer).
+#[tokio::test]
+async fn a_method_a_command_route_does_not_have_is_405_even_with_a_used_idempotency_key() {
+    let f = Fixture::new().await;
+    let path = format!("/v1/chats/{}/archive", f.chat);
+    let key = [("Idempotency-Key", "used-once")];
+    let first = f
+        .app
+        .call_with(Method::POST, &path, Some(&f.users[0].token), None, &key)
+        .await;
+    assert_eq!(first.status.as_u16(), 200, "{}", first.raw);
+    let before = f.app.event_count().await;
+    for method in [Method::PUT, Method::PATCH, Method::GET, Method::TRACE] {
+        let res = f
+            .app
+            .call_with(method.clone(), &path, Some(&f.users[0].token), None, &key)
+            .await;
+        assert_eq!(res.status.as_u16(), 405, "{method} {path}: {}", res.raw);
+    }
+    assert_eq!(f.app.event_count().await, before);
+}
+
+/// JSON Schema counts `1.0` as the integer the document promises.
+#[tokio::test]
+async fn a_read_marker_written_with_a_zero_fraction_is_the_integer() {
+    let f = Fixture::new().await;
+    let path = format!("/v1/chats/{}/read", f.chat);
+    let r = f
+        .app
+        .post(&path, &f.users[1], Some(json!({ "up_to_seq": 1.0 })))
+        .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.raw);
+}

@@ -265,3 +265,25 @@ async fn a_member_who_left_a_group_can_no_longer_mute_it() {
         .problem(404, "chat_not_found");
     assert_eq!(app.event_count().await, before);
 }
+
+/// The mute body is optional, and `null` is no body (found by the API
+/// fuzzer: it was refused as `invalid_body`).
+#[tokio::test]
+async fn a_null_mute_body_mutes_until_unmuted() {
+    let app = TestApp::spawn().await;
+    let users = app.users(2).await;
+    let chat = app.accepted_direct(&users[0], &users[1]).await;
+    let path = format!("/v1/chats/{chat}/mute");
+    let r = app
+        .call(
+            Method::POST,
+            &path,
+            Some(&users[0].token),
+            Some(Value::Null),
+        )
+        .await;
+    assert_answer(&r, 200, &format!("user-{}", users[0].id));
+    let (kind, payload) = last(&app, &format!("user-{}", users[0].id)).await;
+    assert_eq!(kind, "ChatMuted");
+    assert_eq!(payload["until"], Value::Null);
+}

@@ -437,3 +437,41 @@ async fn cleanup_deletes_unattached_uploads_after_a_day_and_media_of_deleted_mes
     let events = crate::support::types(&app, &format!("user-{}", alice.id)).await;
     assert_eq!(events.iter().filter(|t| *t == "MediaDeleted").count(), 2);
 }
+
+/// The file is stored as it arrives, so a `kind` part after it came too
+/// late to judge it: the upload is refused and nothing stays behind (it
+/// was silently ignored; found by the API fuzzer).
+#[tokio::test]
+async fn a_kind_part_after_the_file_is_refused_and_leaves_nothing() {
+    let app = TestApp::spawn().await;
+    let me = app.register("late.kind").await;
+    let before = app.event_count().await;
+    let mut body = form(None, "p.png", &png(1024));
+    let tail = format!("\r\n--{BOUNDARY}--\r\n");
+    body.truncate(body.len() - tail.len());
+    body.extend_from_slice(
+        format!(
+            "\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\nvideo{tail}"
+        )
+        .as_bytes(),
+    );
+    let res = app
+        .http
+        .post(format!("{}/v1/media", app.base))
+        .bearer_auth(&me.token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .expect("the upload reaches the app");
+    let r = Resp::read(res).await;
+    r.problem(400, "invalid_multipart");
+    assert_eq!(app.event_count().await, before, "no MediaUploaded");
+    assert!(
+        files_under(&media_dir(&app)).is_empty(),
+        "no blob left behind"
+    );
+}
