@@ -197,3 +197,54 @@ fn operations_mut(item: &mut PathItem) -> [Option<&mut Operation>; 8] {
         item.trace.as_mut(),
     ]
 }
+
+// ---- The schemas of domain enums answers carry (the values are checked
+// against the domain's own in `chat_command_api::openapi`'s tests). ----
+
+/// The kind of a chat (`chat_domain::ChatKind`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ChatKind {
+    Direct,
+    Group,
+}
+
+/// The status of a chat as clients see it (`chat_domain::ChatStatus`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum ChatStatus {
+    Pending,
+    Active,
+    Rejected,
+    Blocked,
+    Closed,
+}
+
+/// What a message carries (`chat_domain::MessageKind`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum MessageKind {
+    Text,
+    Image,
+    Video,
+    Audio,
+    Voice,
+    File,
+}
+
+/// Who sees the user's last-seen time (`chat_domain::LastSeenVisibility`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum LastSeenVisibility {
+    Everyone,
+    Contacts,
+    Nobody,
+}
+
+/// Who may send the user chat requests (`chat_domain::AcceptRequestsFrom`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum AcceptRequestsFrom {
+    Everyone,
+    Nobody,
+}

@@ -17,7 +17,9 @@
 //! * `min_position` on any query waits (bounded) until every projection has
 //!   passed that position: read-your-writes for a client that just sent a
 //!   command ([`wait`]).
+//! * Every answer is a type ([`answers`]) the document is generated from.
 
+pub mod answers;
 mod cursor;
 pub mod limit;
 mod routes;

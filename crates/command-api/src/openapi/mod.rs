@@ -13,9 +13,9 @@
 use chat_common::openapi::{
     BEARER, add_codes, base, for_each_operation, header_param, problem_responses,
 };
+use utoipa::IntoParams;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
@@ -50,7 +50,7 @@ pub fn command_conventions(doc: &mut OpenApi) {
             "If-Match",
             "A stream version (bare or quoted): the command fails with 409 `version_conflict` \
              unless the stream is at it",
-            r#"^\s*(W/)?"?[0-9]{1,19}"?\s*$"#,
+            r#"^\s*(W/)?("[0-9]{1,19}"|[0-9]{1,19})\s*$"#,
         ));
         let mut codes = vec![
             "missing_token",
@@ -128,45 +128,9 @@ pub struct ReactionPath {
     pub emoji: String,
 }
 
-/// The status of a chat as clients see it (`chat_domain::ChatStatus`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum ChatStatus {
-    Pending,
-    Active,
-    Rejected,
-    Blocked,
-    Closed,
-}
-
-/// What a message carries (`chat_domain::MessageKind`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum MessageKind {
-    Text,
-    Image,
-    Video,
-    Audio,
-    Voice,
-    File,
-}
-
-/// Who sees the user's last-seen time (`chat_domain::LastSeenVisibility`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum LastSeenVisibility {
-    Everyone,
-    Contacts,
-    Nobody,
-}
-
-/// Who may send the user chat requests (`chat_domain::AcceptRequestsFrom`).
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum AcceptRequestsFrom {
-    Everyone,
-    Nobody,
-}
+// The domain enums' schemas live with the rest of the shared OpenAPI
+// plumbing, so the query side documents the same values.
+pub use chat_common::openapi::{AcceptRequestsFrom, ChatStatus, LastSeenVisibility, MessageKind};
 
 #[cfg(test)]
 mod tests;

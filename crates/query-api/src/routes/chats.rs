@@ -6,7 +6,7 @@ use chat_common::ApiError;
 use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,6 +14,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{ACTIVITY, LISTED, UNREAD, access, db};
+use crate::answers::{ChatDetail, ChatListItem, Page, decode};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -62,13 +63,13 @@ struct ListCursor {
 /// The caller's chats, newest activity first.
 #[utoipa::path(get, path = "/v1/chats", tag = "queries", operation_id = "list_chats",
     params(ListQuery),
-    responses((status = 200, description = "`{items, next_cursor}`", body = Object)),
+    responses((status = 200, description = "The caller's chats, a page", body = Page<ChatListItem>)),
     extensions(("x-error-codes" = json!(["invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn list(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<ChatListItem>>, ApiError> {
     let limit = cursor::limit(q.limit)?;
     let after: Option<ListCursor> = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let filter = match q.filter.unwrap_or_default() {
@@ -97,7 +98,8 @@ async fn list(
                     'sender_id', x.sender_id, 'kind', x.kind, \
                     'preview', CASE WHEN x.deleted_at IS NOT NULL THEN 'Message deleted' \
                                     ELSE left(coalesce(x.text, ''), 100) END, \
-                    'sent_at', x.sent_at) \
+                    'sent_at', x.sent_at, 'edited_at', x.edited_at, \
+                    'deleted', x.deleted_at IS NOT NULL) \
                   FROM rm_messages.messages x WHERE x.chat_id = c.chat_id \
                    AND x.seq > greatest(m.joined_seq, uc.cleared_up_to_seq) \
                    AND x.seq <= coalesce(m.left_seq, c.last_seq) \
@@ -131,8 +133,14 @@ async fn list(
         at: *at,
         chat: *chat,
     });
-    let items: Vec<Value> = page.into_iter().map(|(v, ..)| v).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    let items = page
+        .into_iter()
+        .map(|(v, ..)| decode(v))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -154,14 +162,14 @@ struct DetailQuery {
 /// they left.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}", tag = "queries", operation_id = "get_chat",
     params(("chat_id" = Uuid, Path), DetailQuery),
-    responses((status = 200, description = "The chat", body = Object)),
+    responses((status = 200, description = "The chat", body = ChatDetail)),
     extensions(("x-error-codes" = json!(["chat_not_found", "invalid_id"]))))]
 async fn detail(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<Uuid>,
     ApiQuery(_): ApiQuery<DetailQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ChatDetail>, ApiError> {
     let chat_id = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;
     let row: Option<(Value,)> = sqlx::query_as(
@@ -199,6 +207,7 @@ async fn detail(
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;
-    row.map(|(v,)| Json(v))
-        .ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))
+    let (row,) =
+        row.ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))?;
+    Ok(Json(decode(row)?))
 }

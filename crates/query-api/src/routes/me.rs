@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::{LISTED, UNREAD, db};
 use crate::QueryState;
+use crate::answers::{Me, decode};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new().routes(routes!(me))
@@ -18,9 +19,9 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
 /// The caller: profile, settings, and unread messages over chats that are
 /// not archived (muted ones included: muting silences, it does not read).
 #[utoipa::path(get, path = "/v1/me", tag = "queries", operation_id = "get_me",
-    responses((status = 200, description = "The caller", body = Object)),
+    responses((status = 200, description = "The caller", body = Me)),
     extensions(("x-error-codes" = json!(["user_not_found"]))))]
-async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<Value>, ApiError> {
+async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<Me>, ApiError> {
     let row: Option<(Value,)> = sqlx::query_as(&format!(
         "SELECT jsonb_build_object( \
             'user_id', u.user_id, 'username', u.username, 'display_name', u.display_name, \
@@ -38,6 +39,7 @@ async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<V
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;
-    row.map(|(v,)| Json(v))
-        .ok_or_else(|| ApiError::not_found("user_not_found", "no profile yet for this user"))
+    let (row,) =
+        row.ok_or_else(|| ApiError::not_found("user_not_found", "no profile yet for this user"))?;
+    Ok(Json(decode(row)?))
 }

@@ -8,13 +8,14 @@ use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
 use chat_domain::visibility;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::{access, db};
+use crate::answers::{Items, Message, Page, Receipt, decode};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -45,7 +46,7 @@ struct HistoryQuery {
 
 /// Where the next page continues.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-enum Page {
+enum Keyset {
     Before(i64),
     After(i64),
 }
@@ -64,21 +65,21 @@ const ITEM: &str = "jsonb_build_object( \
 /// their delete-for-me messages are left out, deleted ones are tombstones.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages", tag = "queries", operation_id = "list_messages",
     params(("chat_id" = Uuid, Path), HistoryQuery),
-    responses((status = 200, description = "`{items, next_cursor}` in seq order", body = Object)),
+    responses((status = 200, description = "Messages in seq order, a page", body = Page<Message>)),
     extensions(("x-error-codes" = json!(["chat_not_found", "invalid_id", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn history(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<Message>>, ApiError> {
     let chat_id = path;
     let limit = cursor::limit(q.limit)?;
     let page = match (q.cursor.as_deref(), q.before_seq, q.after_seq) {
-        (Some(c), None, None) => cursor::decode::<Page>(c)?,
-        (None, Some(b), None) => Page::Before(b),
-        (None, None, Some(a)) => Page::After(a),
-        (None, None, None) => Page::Before(i64::MAX),
+        (Some(c), None, None) => cursor::decode::<Keyset>(c)?,
+        (None, Some(b), None) => Keyset::Before(b),
+        (None, None, Some(a)) => Keyset::After(a),
+        (None, None, None) => Keyset::Before(i64::MAX),
         _ => {
             return Err(ApiError::bad_request(
                 "invalid_query",
@@ -88,8 +89,8 @@ async fn history(
     };
     let a = access(&s.pool, chat_id, p.user_id).await?;
     let (bound, order, cmp) = match page {
-        Page::Before(b) => (b, "DESC", "<"),
-        Page::After(a) => (a, "ASC", ">"),
+        Keyset::Before(b) => (b, "DESC", "<"),
+        Keyset::After(a) => (a, "ASC", ">"),
     };
     let rows: Vec<(Value, i64)> = sqlx::query_as(&format!(
         "SELECT {ITEM}, x.seq FROM rm_messages.messages x \
@@ -108,36 +109,32 @@ async fn history(
     .await
     .map_err(db)?;
     let (mut page_rows, next) = cursor::page(rows, limit, |(_, seq)| match page {
-        Page::Before(_) => Page::Before(*seq),
-        Page::After(_) => Page::After(*seq),
+        Keyset::Before(_) => Keyset::Before(*seq),
+        Keyset::After(_) => Keyset::After(*seq),
     });
-    if matches!(page, Page::Before(_)) {
+    if matches!(page, Keyset::Before(_)) {
         page_rows.reverse();
     }
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let items: Vec<Value> = page_rows
+    let items = page_rows
         .into_iter()
-        .map(|(mut v, _)| {
-            sign_media(&s, &mut v, now);
-            v
+        .map(|(v, _)| {
+            let mut message: Message = decode(v)?;
+            sign_media(&s, &mut message, now);
+            Ok(message)
         })
-        .collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// Add a short-lived signed download URL to a message's media, so clients
 /// fetch it without their bearer token.
-fn sign_media(s: &QueryState, item: &mut Value, now: i64) {
-    let Some(signer) = &s.media_urls else { return };
-    let Some(media) = item.get_mut("media").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let id = media
-        .get("media_id")
-        .and_then(Value::as_str)
-        .and_then(|id| id.parse::<Uuid>().ok());
-    if let Some(id) = id {
-        media.insert("url".into(), Value::String(signer.url(id, now)));
+fn sign_media(s: &QueryState, message: &mut Message, now: i64) {
+    if let (Some(signer), Some(media)) = (&s.media_urls, message.media.as_mut()) {
+        media.url = Some(signer.url(media.media_id, now));
     }
 }
 
@@ -159,14 +156,14 @@ struct ReceiptsQuery {
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages/{message_id}/receipts", tag = "queries",
     operation_id = "list_receipts",
     params(("chat_id" = Uuid, Path), ("message_id" = Uuid, Path), ReceiptsQuery),
-    responses((status = 200, description = "`{items}`: user_id, read_at", body = Object)),
+    responses((status = 200, description = "Who read it, and when", body = Items<Receipt>)),
     extensions(("x-error-codes" = json!(["chat_not_found", "message_not_found", "invalid_id"]))))]
 async fn receipts(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
     ApiQuery(_): ApiQuery<ReceiptsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Items<Receipt>>, ApiError> {
     let (chat_id, message_id) = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;
     let msg: Option<(i64, Uuid)> = sqlx::query_as(
@@ -183,8 +180,8 @@ async fn receipts(
     let (seq, sender) = msg.ok_or_else(|| {
         ApiError::not_found("message_not_found", format!("no message {message_id}"))
     })?;
-    let rows: Vec<(Uuid, Value, bool, bool)> = sqlx::query_as(
-        "SELECT m.user_id, to_jsonb(m.read_at), u.read_receipts, \
+    let rows: Vec<(Uuid, Option<String>, bool, bool)> = sqlx::query_as(
+        "SELECT m.user_id, to_jsonb(m.read_at) #>> '{}', u.read_receipts, \
                 (SELECT read_receipts FROM rm_users.users WHERE user_id = $4) \
            FROM rm_chats.members m JOIN rm_users.users u ON u.user_id = m.user_id \
           WHERE m.chat_id = $1 AND m.read_up_to >= $2 AND m.user_id <> $3 \
@@ -198,12 +195,12 @@ async fn receipts(
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
         .filter(|(reader, _, reader_shares, viewer_shares)| {
             visibility::read_marker(p.user_id, *reader, *viewer_shares, *reader_shares)
         })
-        .map(|(reader, read_at, _, _)| json!({ "user_id": reader, "read_at": read_at }))
+        .map(|(user_id, read_at, _, _)| Receipt { user_id, read_at })
         .collect();
-    Ok(Json(json!({ "items": items })))
+    Ok(Json(Items { items }))
 }

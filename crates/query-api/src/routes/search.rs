@@ -6,13 +6,14 @@ use chat_common::ApiError;
 use chat_common::ApiQuery;
 use chat_common::auth::AuthUser;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::db;
+use crate::answers::{Page, SearchHit, decode};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -44,13 +45,13 @@ struct SearchQuery {
 /// with `<mark>`-highlighted fragments.
 #[utoipa::path(get, path = "/v1/search/messages", tag = "queries", operation_id = "search_messages",
     params(SearchQuery),
-    responses((status = 200, description = "`{items, next_cursor}`, best first", body = Object)),
+    responses((status = 200, description = "Hits, best first, a page", body = Page<SearchHit>)),
     extensions(("x-error-codes" = json!(["invalid_search", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn search(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiQuery(q): ApiQuery<SearchQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<SearchHit>>, ApiError> {
     let text = q.q.trim();
     if text.is_empty() || q.q.chars().count() > 256 {
         return Err(
@@ -106,16 +107,18 @@ async fn search(
     .map_err(db)?;
     // Ranked results page by offset (a rank is no stable key).
     let (rows, next) = cursor::page(rows, limit, |_| offset + limit);
-    let items: Vec<Value> = rows
+    let items = rows
         .into_iter()
-        .map(|(mut v,)| {
-            if let Some(raw) = v.get("highlight").and_then(Value::as_str) {
-                v["highlight"] = Value::String(marked(raw));
-            }
-            v
+        .map(|(v,)| {
+            let mut hit: SearchHit = decode(v)?;
+            hit.highlight = hit.highlight.as_deref().map(marked);
+            Ok(hit)
         })
-        .collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+        .collect::<Result<_, ApiError>>()?;
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 /// How deep ranked results page (offsets cost a scan of what they skip).

@@ -6,13 +6,14 @@ use chat_common::ApiError;
 use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::db;
+use crate::answers::{Page, Profile, UserSummary, decode};
 use crate::{QueryState, cursor};
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -55,13 +56,13 @@ fn like_prefix(q: &str) -> String {
 /// Users whose username or display name starts with `q`.
 #[utoipa::path(get, path = "/v1/users", tag = "queries", operation_id = "search_users",
     params(DirectoryQuery),
-    responses((status = 200, description = "`{items, next_cursor}` by username", body = Object)),
+    responses((status = 200, description = "Users by username, a page", body = Page<UserSummary>)),
     extensions(("x-error-codes" = json!(["invalid_search", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn directory(
     State(s): State<QueryState>,
     AuthUser(_): AuthUser,
     ApiQuery(q): ApiQuery<DirectoryQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Page<UserSummary>>, ApiError> {
     let text = q.q.trim();
     if text.is_empty() || q.q.chars().count() > 64 {
         return Err(
@@ -87,8 +88,14 @@ async fn directory(
     .await
     .map_err(db)?;
     let (page, next) = cursor::page(rows, limit, |(_, name, id)| (name.clone(), *id));
-    let items: Vec<Value> = page.into_iter().map(|(v, ..)| v).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next })))
+    let items = page
+        .into_iter()
+        .map(|(v, ..)| decode(v))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -108,14 +115,14 @@ struct ProfileQuery {
 /// Never between two users one of whom blocked the other.
 #[utoipa::path(get, path = "/v1/users/{user_id}", tag = "queries", operation_id = "get_user",
     params(("user_id" = Uuid, Path), ProfileQuery),
-    responses((status = 200, description = "The profile", body = Object)),
+    responses((status = 200, description = "The profile", body = Profile)),
     extensions(("x-error-codes" = json!(["user_not_found", "invalid_id"]))))]
 async fn profile(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<Uuid>,
     ApiQuery(_): ApiQuery<ProfileQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Profile>, ApiError> {
     let user_id = path;
     let row: Option<(Value,)> = sqlx::query_as(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
@@ -138,8 +145,9 @@ async fn profile(
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;
-    row.map(|(v,)| Json(v))
-        .ok_or_else(|| ApiError::not_found("user_not_found", format!("no user {user_id}")))
+    let (row,) =
+        row.ok_or_else(|| ApiError::not_found("user_not_found", format!("no user {user_id}")))?;
+    Ok(Json(decode(row)?))
 }
 
 #[cfg(test)]

@@ -1,0 +1,297 @@
+//! What the queries answer, as types: each handler returns `Json` of these,
+//! and the OpenAPI document is generated from the same types, so the two
+//! cannot drift.
+//!
+//! The rows are still built in SQL (`jsonb_build_object`, one round trip
+//! per query); [`decode`] reads each into its type, which refuses unknown
+//! fields, so a column added to the SQL but not here fails every test that
+//! reads it instead of reaching clients undocumented. Timestamps stay the
+//! strings Postgres wrote (RFC 3339), byte for byte.
+
+use chat_common::ApiError;
+use chat_common::openapi::{
+    AcceptRequestsFrom, ChatKind, ChatStatus, LastSeenVisibility, MessageKind,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Read one SQL-built row into its answer type; a row that does not fit is
+/// our bug, answered as a 500 (and logged), never passed on.
+pub(crate) fn decode<T: DeserializeOwned>(row: Value) -> Result<T, ApiError> {
+    serde_json::from_value(row).map_err(|e| ApiError::internal(&e))
+}
+
+/// One page of a list, newest or best first as the route says.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// A list answered whole (no pages).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Items<T: ToSchema> {
+    pub items: Vec<T>,
+}
+
+/// `GET /v1/me`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Me {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    #[schema(format = DateTime)]
+    pub last_seen_at: Option<String>,
+    pub settings: Settings,
+    /// Unread messages over the chats that are not archived (muted ones
+    /// included: muting silences, it does not read).
+    pub total_unread: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub read_receipts: bool,
+    #[schema(value_type = LastSeenVisibility)]
+    pub last_seen_visible_to: String,
+    #[schema(value_type = AcceptRequestsFrom)]
+    pub accept_requests_from: String,
+}
+
+/// One chat of `GET /v1/chats`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatListItem {
+    pub chat_id: Uuid,
+    #[schema(value_type = ChatKind)]
+    pub kind: String,
+    /// A group's title, or the other person's display name.
+    pub title: Option<String>,
+    /// The other person of a direct chat.
+    pub peer_id: Option<Uuid>,
+    #[schema(value_type = ChatStatus)]
+    pub status: String,
+    /// `owner`, `admin` or `member`.
+    pub role: Option<String>,
+    /// `null` once the caller left.
+    pub members_count: Option<i64>,
+    /// The newest message the caller can see.
+    pub last_message: Option<LastMessage>,
+    pub unread_count: i64,
+    #[schema(format = DateTime)]
+    pub muted_until: Option<String>,
+    pub muted: bool,
+    pub archived: bool,
+    pub left: bool,
+    #[schema(format = DateTime)]
+    pub last_activity_at: String,
+}
+
+/// The preview of a chat's newest message.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LastMessage {
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    #[schema(value_type = MessageKind)]
+    pub kind: String,
+    /// At most 100 characters of the text, a media label, or
+    /// `Message deleted`.
+    pub preview: String,
+    #[schema(format = DateTime)]
+    pub sent_at: String,
+    #[schema(format = DateTime)]
+    pub edited_at: Option<String>,
+    pub deleted: bool,
+}
+
+/// `GET /v1/chats/{chat_id}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatDetail {
+    pub chat_id: Uuid,
+    #[schema(value_type = ChatKind)]
+    pub kind: String,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    #[schema(value_type = ChatStatus)]
+    pub status: String,
+    pub owner_id: Option<Uuid>,
+    /// Direct chats: who asked, and who was asked.
+    pub requester_id: Option<Uuid>,
+    pub recipient_id: Option<Uuid>,
+    /// `null` once the caller left, like `message_count`.
+    pub members_count: Option<i64>,
+    pub message_count: Option<i64>,
+    /// The newest seq the caller can see (where they left, if they did).
+    pub last_seq: i64,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// Current members; empty once the caller left.
+    pub members: Vec<Member>,
+    /// Pinned messages the caller can see, in seq order.
+    pub pinned: Vec<PinnedMessage>,
+    /// The caller's own membership.
+    pub me: Option<MyMembership>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Member {
+    pub user_id: Uuid,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    #[schema(format = DateTime)]
+    pub joined_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedMessage {
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    #[schema(value_type = MessageKind)]
+    pub kind: String,
+    pub text: Option<String>,
+    #[schema(format = DateTime)]
+    pub sent_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MyMembership {
+    pub role: String,
+    pub read_up_to: i64,
+    pub left: bool,
+}
+
+/// One message of `GET /v1/chats/{chat_id}/messages`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Message {
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    #[schema(value_type = MessageKind)]
+    pub kind: String,
+    /// The text or caption; `null` once deleted.
+    pub text: Option<String>,
+    /// `null` once deleted.
+    pub media: Option<Media>,
+    pub reply_to: Option<ReplyTo>,
+    pub forward_of: Option<ForwardOf>,
+    /// Emoji → how many, and whether the caller is one of them.
+    pub reactions: std::collections::BTreeMap<String, Reaction>,
+    #[schema(format = DateTime)]
+    pub edited_at: Option<String>,
+    /// A tombstone: the message was deleted for everyone.
+    pub deleted: bool,
+    pub pinned: bool,
+    #[schema(format = DateTime)]
+    pub sent_at: String,
+}
+
+/// A message's media, as uploaded.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    pub media_id: Uuid,
+    pub owner_id: Uuid,
+    #[schema(value_type = MessageKind)]
+    pub kind: String,
+    pub mime: String,
+    pub size: u64,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+    pub sha256: String,
+    /// A short-lived signed download URL (no bearer token needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyTo {
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardOf {
+    pub chat_id: Uuid,
+    pub message_id: Uuid,
+    pub original_sender_id: Uuid,
+    #[schema(format = DateTime)]
+    pub original_sent_at: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reaction {
+    pub count: i64,
+    pub mine: bool,
+}
+
+/// One reader of `…/receipts`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Receipt {
+    pub user_id: Uuid,
+    #[schema(format = DateTime)]
+    pub read_at: Option<String>,
+}
+
+/// One hit of `GET /v1/search/messages`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchHit {
+    pub chat_id: Uuid,
+    pub message_id: Uuid,
+    pub seq: i64,
+    pub sender_id: Uuid,
+    #[schema(value_type = MessageKind)]
+    pub kind: String,
+    pub text: Option<String>,
+    #[schema(format = DateTime)]
+    pub sent_at: String,
+    pub rank: f64,
+    /// Up to two fragments of the text, matches in `<mark>`, everything
+    /// else HTML-escaped.
+    pub highlight: Option<String>,
+}
+
+/// One user of `GET /v1/users`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserSummary {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// `GET /v1/users/{user_id}`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub user_id: Uuid,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub bio: Option<String>,
+    /// Only as their privacy setting allows, and never across a block.
+    #[schema(format = DateTime)]
+    pub last_seen_at: Option<String>,
+}
