@@ -639,3 +639,27 @@ async fn a_read_marker_written_with_a_zero_fraction_is_the_integer() {
         .await;
     assert_eq!(r.status.as_u16(), 200, "{}", r.raw);
 }
+
+/// An `If-Match` that is not text is refused, not read as absent (the
+/// command would have run unguarded; found by the API fuzzer).
+#[tokio::test]
+async fn an_if_match_that_is_not_text_is_invalid_and_changes_nothing() {
+    let f = Fixture::new().await;
+    let before = f.app.event_count().await;
+    let res = f
+        .app
+        .http
+        .put(format!("{}/v1/me/profile", f.app.base))
+        .bearer_auth(&f.users[0].token)
+        .header(
+            "If-Match",
+            reqwest::header::HeaderValue::from_bytes(b"\xe97").expect("an opaque header value"),
+        )
+        .json(&json!({ "display_name": "Changed" }))
+        .send()
+        .await
+        .expect("the request reaches the app");
+    let r = Resp::read(res).await;
+    r.problem(400, "invalid_if_match");
+    assert_eq!(f.app.event_count().await, before);
+}

@@ -128,13 +128,19 @@ impl AuthService {
             return Err(invalid_credentials());
         }
         let username = username.trim().to_lowercase();
-        let row = sqlx::query(
-            "SELECT user_id, password_hash, roles FROM auth_credentials WHERE username = $1",
-        )
-        .bind(&username)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        // No username holds a control character (and Postgres refuses NUL
+        // in text): no such account, found after the same work as any other.
+        let row = if username.chars().any(char::is_control) {
+            None
+        } else {
+            sqlx::query(
+                "SELECT user_id, password_hash, roles FROM auth_credentials WHERE username = $1",
+            )
+            .bind(&username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)?
+        };
         let stored = row
             .as_ref()
             .map(|r| r.try_get::<String, _>("password_hash"))

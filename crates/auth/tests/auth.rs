@@ -299,6 +299,20 @@ async fn logging_in_needs_the_right_password_and_unknown_users_look_the_same() {
     assert_eq!(unknown, wrong);
 }
 
+/// No username holds a control character, and Postgres refuses NUL in
+/// text: such a name is an unknown user, not a 503 (the API fuzzer found
+/// the 503).
+#[tokio::test]
+async fn a_username_with_a_nul_is_an_unknown_user() {
+    let app = TestApp::spawn().await;
+    app.registered("gina").await;
+    let nul = problem(app.login("gi\u{0}na", PASSWORD).await).await;
+    assert_eq!(
+        nul,
+        (StatusCode::UNAUTHORIZED, "invalid_credentials".into())
+    );
+}
+
 #[tokio::test]
 async fn refreshing_rotates_the_refresh_token() {
     let app = TestApp::spawn().await;

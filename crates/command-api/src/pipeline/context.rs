@@ -54,19 +54,30 @@ fn header(parts: &Parts, name: &str) -> Option<String> {
 }
 
 /// `If-Match` takes a stream version, bare or as a quoted entity tag.
+///
+/// Exactly `7`, `"7"` or `W/"7"` (up to 19 digits, space around allowed):
+/// the shape the OpenAPI document gives the header.
 fn parse_if_match(raw: &str) -> Result<u64, ApiError> {
-    raw.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .parse()
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_if_match",
-                "If-Match must be a stream version, e.g. `If-Match: 7`",
-            )
-            .with_field("If-Match")
-        })
+    let tag = raw.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    let digits = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(tag);
+    let shaped = (1..=19).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit());
+    shaped
+        .then(|| digits.parse().ok())
+        .flatten()
+        .ok_or_else(invalid_if_match)
+}
+
+fn invalid_if_match() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_if_match",
+        "If-Match must be a stream version, e.g. `If-Match: 7`",
+    )
+    .with_field("If-Match")
 }
 
 impl<S> FromRequestParts<S> for CommandContext
@@ -81,8 +92,16 @@ where
         let AuthUser(principal) = AuthUser::from_request_parts(parts, &command_state).await?;
         // A user first seen through an external issuer's token gets a profile.
         command_state.auth.ensure_profile(&principal).await?;
-        let if_match = header(parts, "if-match")
-            .map(|v| parse_if_match(&v))
+        // A value that is not text is a bad If-Match, never a missing one
+        // (the command would run unguarded).
+        let if_match = parts
+            .headers
+            .get("if-match")
+            .map(|v| {
+                v.to_str()
+                    .map_err(|_| invalid_if_match())
+                    .and_then(parse_if_match)
+            })
             .transpose()?;
         Ok(CommandContext {
             principal,
@@ -104,5 +123,28 @@ mod tests {
         assert_eq!(parse_if_match("\"7\"").unwrap(), 7);
         assert_eq!(parse_if_match("W/\"12\"").unwrap(), 12);
         assert_eq!(parse_if_match("abc").unwrap_err().code, "invalid_if_match");
+    }
+
+    /// Looser than the documented shape before (the API fuzzer found it):
+    /// repeated prefixes and quotes, a sign, unbalanced quotes.
+    #[test]
+    fn if_match_refuses_what_its_documented_shape_does_not_allow() {
+        for raw in [
+            "W/W/5",
+            "\"\"5\"\"",
+            "+5",
+            "\"5",
+            "5\"",
+            "",
+            "W/",
+            "12345678901234567890",
+        ] {
+            assert_eq!(
+                parse_if_match(raw).unwrap_err().code,
+                "invalid_if_match",
+                "{raw:?}"
+            );
+        }
+        assert_eq!(parse_if_match(" W/5 ").unwrap(), 5);
     }
 }
