@@ -113,6 +113,53 @@ async fn the_same_key_with_a_different_body_is_refused() {
     assert_eq!(app.event_count().await, before);
 }
 
+/// A different `If-Match` is a different request, not a retry: neither a
+/// bad one nor a stale one gets the first answer replayed (the API fuzzer
+/// found a malformed one answered with the replay).
+#[tokio::test]
+async fn the_same_key_with_a_different_if_match_is_refused() {
+    let app = TestApp::spawn().await;
+    let users = app.users(3).await;
+    let chat = app.group(&users[0], &[&users[1], &users[2]], "idem").await;
+    let path = format!("/v1/chats/{chat}");
+    let body = json!({"title": "one"});
+    let first = app
+        .call_with(
+            Method::PATCH,
+            &path,
+            Some(&users[0].token),
+            Some(body.clone()),
+            &[("Idempotency-Key", "k-1")],
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.raw);
+    let before = app.event_count().await;
+    for if_match in ["not-a-version", "1"] {
+        let again = app
+            .call_with(
+                Method::PATCH,
+                &path,
+                Some(&users[0].token),
+                Some(body.clone()),
+                &[("Idempotency-Key", "k-1"), ("If-Match", if_match)],
+            )
+            .await;
+        again.problem(422, "idempotency_key_reused");
+    }
+    assert_eq!(app.event_count().await, before);
+    // The retry it was stays a retry.
+    let retry = app
+        .call_with(
+            Method::PATCH,
+            &path,
+            Some(&users[0].token),
+            Some(body),
+            &[("Idempotency-Key", "k-1")],
+        )
+        .await;
+    assert_eq!((retry.status, retry.body), (first.status, first.body));
+}
+
 #[tokio::test]
 async fn idempotency_survives_a_restart_of_the_app() {
     let app = TestApp::spawn().await;

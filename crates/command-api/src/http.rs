@@ -189,7 +189,8 @@ async fn guarded(state: CommandState, req: Request, next: Next) -> Result<Respon
         .path_and_query()
         .map_or("", |p| p.as_str())
         .to_owned();
-    let fp = fingerprint(parts.method.as_str(), &path, &bytes);
+    let if_match = parts.headers.get("if-match").map(|v| v.as_bytes());
+    let fp = fingerprint(parts.method.as_str(), &path, if_match, &bytes);
     let req = Request::from_parts(parts, Body::from(bytes));
     // Run in a task of its own: if the client goes away mid-command, the
     // command still finishes and its answer is still stored, so the retry

@@ -23,7 +23,7 @@ fn store(pool: &PgPool) -> IdempotencyStore {
 }
 
 fn fp(body: &str) -> [u8; 32] {
-    fingerprint("POST", "/v1/chats/group", body.as_bytes())
+    fingerprint("POST", "/v1/chats/group", None, body.as_bytes())
 }
 
 /// An answer whose body differs on every call, so a replay is recognisable.

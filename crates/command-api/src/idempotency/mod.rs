@@ -262,13 +262,21 @@ async fn store(
     tx.commit().await
 }
 
-/// The fingerprint of a request: SHA-256 over method, path and body bytes.
-pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> [u8; 32] {
+/// The fingerprint of a request: SHA-256 over method, path, the `If-Match`
+/// precondition (a different one is a different request, not a retry) and
+/// body bytes. Without a precondition it is what it always was, so keys
+/// stored before it counted stay valid.
+pub fn fingerprint(method: &str, path: &str, if_match: Option<&[u8]>, body: &[u8]) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(method.as_bytes());
     h.update(b"\n");
     h.update(path.as_bytes());
     h.update(b"\n");
+    if let Some(precondition) = if_match {
+        h.update(b"if-match:");
+        h.update(precondition);
+        h.update(b"\n");
+    }
     h.update(body);
     h.finalize().into()
 }
@@ -317,11 +325,12 @@ mod tests {
 
     #[test]
     fn the_fingerprint_covers_method_path_and_body() {
-        let a = fingerprint("POST", "/v1/chats/group", b"{}");
-        assert_eq!(a, fingerprint("POST", "/v1/chats/group", b"{}"));
-        assert_ne!(a, fingerprint("PUT", "/v1/chats/group", b"{}"));
-        assert_ne!(a, fingerprint("POST", "/v1/chats/direct", b"{}"));
-        assert_ne!(a, fingerprint("POST", "/v1/chats/group", b"{ }"));
+        let a = fingerprint("POST", "/v1/chats/group", None, b"{}");
+        assert_eq!(a, fingerprint("POST", "/v1/chats/group", None, b"{}"));
+        assert_ne!(a, fingerprint("PUT", "/v1/chats/group", None, b"{}"));
+        assert_ne!(a, fingerprint("POST", "/v1/chats/direct", None, b"{}"));
+        assert_ne!(a, fingerprint("POST", "/v1/chats/group", None, b"{ }"));
+        assert_ne!(a, fingerprint("POST", "/v1/chats/group", Some(b"3"), b"{}"));
     }
 
     #[test]
