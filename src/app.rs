@@ -43,6 +43,11 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
         .run(pool)
         .await
         .context("running command-side migrations")?;
+    // Before the read models': it takes over the last-seen times they held.
+    chat_gateway::migrator()
+        .run(pool)
+        .await
+        .context("running gateway migrations")?;
     chat_projector::migrate(pool)
         .await
         .context("running read-model migrations")?;

@@ -102,16 +102,30 @@ async fn presence_goes_offline_on_every_node_when_the_last_device_disconnects() 
     assert!(p["last_seen"].is_string(), "{p}");
 
     let pool = app.db().pool(1).await;
-    let (seen,): (Option<time::OffsetDateTime>,) =
-        sqlx::query_as("SELECT last_seen_at FROM rm_users.users WHERE user_id = $1")
+    let seen: Option<(time::OffsetDateTime,)> =
+        sqlx::query_as("SELECT at FROM gateway.last_seen WHERE user_id = $1")
+            .bind(a.id)
+            .fetch_optional(&pool)
+            .await
+            .expect("the gateway's table");
+    let (seen,) = seen.expect("last seen is written on the last disconnect");
+
+    // It is not in the log, so it lives outside the read models: a rebuild
+    // of every projection leaves it as it was (and the profile shows it).
+    chat_projector::rebuild(&pool, &*app.state.store, None)
+        .await
+        .expect("the rebuild");
+    let (after,): (time::OffsetDateTime,) =
+        sqlx::query_as("SELECT at FROM gateway.last_seen WHERE user_id = $1")
             .bind(a.id)
             .fetch_one(&pool)
             .await
-            .expect("a user row");
-    assert!(
-        seen.is_some(),
-        "last seen is written on the last disconnect"
-    );
+            .expect("still there");
+    assert_eq!(after, seen);
+    let me = app
+        .call(reqwest::Method::GET, "/v1/me", Some(&a.token), None)
+        .await;
+    assert!(me.body["last_seen_at"].is_string(), "{}", me.raw);
 }
 
 #[tokio::test]
@@ -299,4 +313,40 @@ async fn a_block_stops_typing_presence_and_last_seen_between_the_pair() {
     }
     assert!(!seen.is_null(), "c sees a's last seen");
     assert!(profile(b).await.body["last_seen_at"].is_null());
+}
+
+/// A database from before `gateway.last_seen`: its migration takes over
+/// what the gateway had written into the users read model.
+#[tokio::test]
+async fn the_last_seen_migration_keeps_what_the_read_model_held() {
+    let app = crate::support::TestApp::spawn().await;
+    let a = app.register("seen.before").await;
+    let pool = app.db().pool(1).await;
+    sqlx::raw_sql(
+        "ALTER TABLE rm_users.users ADD COLUMN last_seen_at timestamptz; \
+         DELETE FROM gateway.last_seen",
+    )
+    .execute(&pool)
+    .await
+    .expect("the old shape");
+    sqlx::query(
+        "UPDATE rm_users.users SET last_seen_at = '2026-11-30T10:00:00Z' WHERE user_id = $1",
+    )
+    .bind(a.id)
+    .execute(&pool)
+    .await
+    .expect("an old last seen");
+    sqlx::raw_sql(include_str!(
+        "../../crates/gateway/migrations/20261203000100_last_seen.sql"
+    ))
+    .execute(&pool)
+    .await
+    .expect("the migration runs again on the old shape");
+    let (at,): (time::OffsetDateTime,) =
+        sqlx::query_as("SELECT at FROM gateway.last_seen WHERE user_id = $1")
+            .bind(a.id)
+            .fetch_one(&pool)
+            .await
+            .expect("taken over");
+    assert_eq!(at, time::macros::datetime!(2026-11-30 10:00 UTC));
 }

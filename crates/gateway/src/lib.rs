@@ -17,9 +17,19 @@
 //!   closes with 4001;
 //! * **typing and presence** ([`signals`]): ephemeral, never in the event
 //!   store; in process, or over Redis (keys with TTLs, pub/sub) so several
-//!   nodes see each other's; last-seen written to `rm_users.users`.
+//!   nodes see each other's; when a user's last socket closes, last seen
+//!   is written to the gateway's own table (`gateway.last_seen`, [`migrator`]).
 //!
 //! See `docs/decisions/0005-gateway.md`.
+
+/// The gateway's table (`gateway.last_seen`). Run before the read models'
+/// migrations: it takes over the last-seen times they used to hold. Other
+/// crates migrate the same database, so unknown versions are ignored.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
 
 pub mod config;
 pub mod hub;

@@ -70,13 +70,6 @@ pub trait Projection: Send + Sync + 'static {
         }
         Ok(())
     }
-
-    /// Copy what is not derived from events (e.g. presence written by the
-    /// gateway) from the live schema into a rebuilt one, right before the
-    /// swap. Most projections have nothing to carry.
-    async fn carry_over(&self, _conn: &mut PgConnection, _from: &str, _to: &str) -> Result<()> {
-        Ok(())
-    }
 }
 
 /// A decoded domain event of either stream family.

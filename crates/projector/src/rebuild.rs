@@ -6,8 +6,8 @@
 //!    as the live runner, while the live tables keep serving and updating;
 //! 3. one transaction locks the live checkpoint (`EXCLUSIVE`: readers go on,
 //!    the live runner's next batch waits at its first statement), applies the
-//!    last events, carries over what events do not hold, and swaps the
-//!    schemas by renaming. The waiting batch then resolves the names to the
+//!    last events and swaps the schemas by renaming (a read model holds only
+//!    what events say, so nothing else needs carrying over). The waiting batch then resolves the names to the
 //!    new tables, finds the checkpoint moved and resumes from there.
 
 use std::sync::Arc;
@@ -206,7 +206,6 @@ async fn swap(
             .position;
         tail += page.len() as u64;
     }
-    projection.carry_over(&mut tx, live, fresh).await?;
     for sql in [
         format!("DROP SCHEMA IF EXISTS {old} CASCADE"),
         format!("ALTER SCHEMA {live} RENAME TO {old}"),

@@ -1,8 +1,8 @@
 //! The `users` projection (schema `rm_users`): the user directory (profile,
 //! settings) and who blocked whom.
 //!
-//! `last_seen_at` is written by the gateway (presence), not by events; a
-//! rebuild carries it over from the live table.
+//! Last seen is not here: it is not in the log, so the gateway keeps it in
+//! a table of its own (`gateway.last_seen`) that no rebuild replaces.
 
 use async_trait::async_trait;
 use chat_common::read_models;
@@ -147,16 +147,6 @@ impl Projection for UsersProjection {
             | UserEvent::MediaUploaded { .. }
             | UserEvent::MediaDeleted { .. } => {}
         }
-        Ok(())
-    }
-
-    async fn carry_over(&self, conn: &mut PgConnection, from: &str, to: &str) -> Result<()> {
-        sqlx::query(&format!(
-            "UPDATE {to}.users n SET last_seen_at = o.last_seen_at FROM {from}.users o \
-             WHERE n.user_id = o.user_id AND o.last_seen_at IS DISTINCT FROM n.last_seen_at"
-        ))
-        .execute(conn)
-        .await?;
         Ok(())
     }
 }

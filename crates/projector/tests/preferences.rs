@@ -49,7 +49,7 @@ async fn profile_settings_and_blocks_project_into_the_user_directory() {
         json!({
             "user_id": alice, "username": "alice", "display_name": "Alice A.",
             "avatar_url": "https://example.com/a.png", "bio": "hiker", "read_receipts": false,
-            "last_seen_visible_to": "nobody", "accept_requests_from": "nobody", "last_seen_at": null,
+            "last_seen_visible_to": "nobody", "accept_requests_from": "nobody",
         })
     );
     let blocks = env

@@ -97,8 +97,8 @@ impl Signals {
 
 async fn write_last_seen(pool: &PgPool, user: Uuid, at: OffsetDateTime) {
     let r = sqlx::query(
-        "UPDATE rm_users.users SET last_seen_at = $2 \
-         WHERE user_id = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)",
+        "INSERT INTO gateway.last_seen (user_id, at) VALUES ($1, $2) \
+         ON CONFLICT (user_id) DO UPDATE SET at = greatest(gateway.last_seen.at, EXCLUDED.at)",
     )
     .bind(user)
     .bind(at)

@@ -25,7 +25,7 @@ async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<M
     let row: Option<(Value,)> = sqlx::query_as(&format!(
         "SELECT jsonb_build_object( \
             'user_id', u.user_id, 'username', u.username, 'display_name', u.display_name, \
-            'avatar_url', u.avatar_url, 'bio', u.bio, 'last_seen_at', u.last_seen_at, \
+            'avatar_url', u.avatar_url, 'bio', u.bio, 'last_seen_at', ls.at, \
             'settings', jsonb_build_object('read_receipts', u.read_receipts, \
                 'last_seen_visible_to', u.last_seen_visible_to, \
                 'accept_requests_from', u.accept_requests_from), \
@@ -33,7 +33,9 @@ async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<M
                 JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
                 JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
                WHERE uc.user_id = u.user_id AND NOT uc.archived AND {LISTED})) \
-           FROM rm_users.users u WHERE u.user_id = $1"
+           FROM rm_users.users u \
+           LEFT JOIN gateway.last_seen ls ON ls.user_id = u.user_id \
+          WHERE u.user_id = $1"
     ))
     .bind(p.user_id)
     .fetch_optional(&s.pool)

@@ -128,17 +128,19 @@ async fn profile(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
                 'display_name', u.display_name, 'avatar_url', u.avatar_url, 'bio', u.bio, \
                 'last_seen_at', CASE \
-                    WHEN u.user_id = $2 THEN u.last_seen_at \
+                    WHEN u.user_id = $2 THEN ls.at \
                     WHEN EXISTS (SELECT 1 FROM rm_users.blocks b \
                                   WHERE (b.user_id = $1 AND b.blocked_user_id = $2) \
                                      OR (b.user_id = $2 AND b.blocked_user_id = $1)) THEN NULL \
-                    WHEN u.last_seen_visible_to = 'everyone' THEN u.last_seen_at \
+                    WHEN u.last_seen_visible_to = 'everyone' THEN ls.at \
                     WHEN u.last_seen_visible_to = 'contacts' AND EXISTS ( \
                         SELECT 1 FROM rm_chats.chats c WHERE c.kind = 'direct' AND c.status = 'active' \
                            AND ((c.requester_id = $1 AND c.recipient_id = $2) \
-                             OR (c.requester_id = $2 AND c.recipient_id = $1))) THEN u.last_seen_at \
+                             OR (c.requester_id = $2 AND c.recipient_id = $1))) THEN ls.at \
                     ELSE NULL END) \
-           FROM rm_users.users u WHERE u.user_id = $1",
+           FROM rm_users.users u \
+           LEFT JOIN gateway.last_seen ls ON ls.user_id = u.user_id \
+          WHERE u.user_id = $1",
     )
     .bind(user_id)
     .bind(p.user_id)
