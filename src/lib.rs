@@ -7,8 +7,10 @@
 pub mod app;
 pub mod audit_cli;
 pub mod cli;
+pub mod config;
 pub mod memory;
 pub mod ops;
 pub mod serve;
+pub mod state;
 
 pub use app::{App, AppConfig};

@@ -17,7 +17,7 @@ use chat_common::openapi::{self as api_doc, utoipa_axum};
 use serde::Serialize;
 use utoipa_axum::routes;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The operational routes and their document (without state: the router
 /// needs the app's whole document, see [`router`]).
