@@ -53,6 +53,18 @@ pub fn router_with_openapi(state: CommandState) -> (Router, OpenApi) {
     (router, doc)
 }
 
+/// The command side's document alone (no state needed): the auth and
+/// command routes with their conventions and problem responses.
+pub fn document() -> OpenApi {
+    let (auth, commands) = documented_routes::<CommandState>();
+    let mut doc = OpenApiRouter::with_openapi(chat_common::openapi::base())
+        .merge(auth)
+        .merge(commands)
+        .into_openapi();
+    chat_common::openapi::problem_responses(&mut doc);
+    doc
+}
+
 /// The auth routes and the command routes, each with the conventions its
 /// layer brings ([`auth_rate_limit`], [`command_guard`]) in its document.
 pub(crate) fn documented_routes<S>() -> (OpenApiRouter<S>, OpenApiRouter<S>)

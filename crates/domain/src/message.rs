@@ -4,7 +4,8 @@
 //! The chat aggregate keeps no per-message state (a chat with a million
 //! messages must load as fast as a new one). Instead, the command side loads
 //! every event whose `subject` is the message (one probe of the store's subject
-//! index), folds them with [`MessageFacts::fold`] and passes the result in with
+//! index), folds them with [`MessageFacts::fold`] (in `chat::facts`, next to
+//! the events it reads) and passes the result in with
 //! the command. Because the append is guarded by the chat stream's expected
 //! version, facts that went stale in the meantime surface as a concurrency
 //! conflict and the command is re-decided on fresh facts.
@@ -14,9 +15,6 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
-
-use crate::chat::ChatEvent;
-use crate::event::DomainEvent;
 
 /// What a message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -85,77 +83,6 @@ pub struct MessageFacts {
     pub pinned: bool,
     /// The emoji the actor currently has on this message.
     pub reactions_of_actor: BTreeSet<String>,
-}
-
-impl MessageFacts {
-    /// Fold the events about one message (oldest first) as seen by `actor`.
-    ///
-    /// The first `MessageSent` fixes the message; events about other messages
-    /// and anything before it are ignored. `None` without a `MessageSent`.
-    pub fn fold(actor: Uuid, events: &[ChatEvent]) -> Option<MessageFacts> {
-        let mut facts: Option<MessageFacts> = None;
-        for event in events {
-            match (&mut facts, event) {
-                (None, ChatEvent::MessageSent { .. }) => facts = Self::from_sent(event),
-                (Some(f), e) if e.subject() == Some(f.message_id) => f.apply(actor, e),
-                _ => {}
-            }
-        }
-        facts
-    }
-
-    fn from_sent(event: &ChatEvent) -> Option<MessageFacts> {
-        match event {
-            ChatEvent::MessageSent {
-                chat_id,
-                message_id,
-                seq,
-                sender_id,
-                kind,
-                text,
-                media,
-                at,
-                ..
-            } => Some(MessageFacts {
-                message_id: *message_id,
-                chat_id: *chat_id,
-                seq: *seq,
-                sender_id: *sender_id,
-                kind: *kind,
-                text: text.clone(),
-                media: media.clone(),
-                sent_at: *at,
-                deleted: false,
-                edited_at: None,
-                pinned: false,
-                reactions_of_actor: BTreeSet::new(),
-            }),
-            _ => None,
-        }
-    }
-
-    fn apply(&mut self, actor: Uuid, event: &ChatEvent) {
-        match event {
-            ChatEvent::MessageEdited { text, at, .. } => {
-                self.text = Some(text.clone());
-                self.edited_at = Some(*at);
-            }
-            ChatEvent::MessageDeleted { .. } => {
-                self.deleted = true;
-                self.text = None;
-                self.media = None;
-            }
-            ChatEvent::ReactionAdded { user_id, emoji, .. } if *user_id == actor => {
-                self.reactions_of_actor.insert(emoji.clone());
-            }
-            ChatEvent::ReactionRemoved { user_id, emoji, .. } if *user_id == actor => {
-                self.reactions_of_actor.remove(emoji);
-            }
-            ChatEvent::MessagePinned { .. } => self.pinned = true,
-            ChatEvent::MessageUnpinned { .. } => self.pinned = false,
-            _ => {}
-        }
-    }
 }
 
 /// The source of a forward. The shell computes `visible_to_sender` with the

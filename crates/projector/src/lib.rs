@@ -33,6 +33,7 @@ pub mod media;
 pub mod messages;
 pub mod projection;
 pub mod rebuild;
+mod registry;
 pub mod runner;
 pub mod users;
 
@@ -40,8 +41,9 @@ mod sql;
 
 pub use chat_common::read_models::{CheckpointWatch, NOTIFY_CHANNEL, TimedOut};
 pub use error::{ProjectorError, Result};
-pub use projection::{Fact, Projection, all_projections, projection_by_name};
+pub use projection::{Fact, Projection};
 pub use rebuild::{RebuildReport, RebuiltProjection, rebuild};
+pub use registry::{all_projections, projection_by_name};
 pub use runner::batch::{apply_batch, read_checkpoint};
 pub use runner::status::{ProjectionStatus, ProjectorHandle};
 pub use runner::{ProjectorConfig, spawn};

@@ -11,8 +11,6 @@
 //! is at or past the event's, so re-applying a suffix of the log (a reset
 //! checkpoint) changes nothing.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use chat_domain::{ChatEvent, StreamKind, UserEvent, parse_stream};
 use chat_store::RecordedEvent;
@@ -20,10 +18,6 @@ use serde::de::DeserializeOwned;
 use sqlx::PgConnection;
 
 use crate::error::{ProjectorError, Result};
-use crate::{
-    chats::ChatsProjection, media::MediaProjection, messages::MessagesProjection,
-    users::UsersProjection,
-};
 
 /// One read model.
 #[async_trait]
@@ -108,28 +102,4 @@ fn typed<E: DeserializeOwned>(rec: &RecordedEvent) -> Result<E> {
         }
         .to_string(),
     })
-}
-
-/// Every projection, in a fixed order: users, chats, messages, media.
-pub fn all_projections() -> Vec<Arc<dyn Projection>> {
-    vec![
-        Arc::new(UsersProjection),
-        Arc::new(ChatsProjection),
-        Arc::new(MessagesProjection),
-        Arc::new(MediaProjection),
-    ]
-}
-
-/// The projections a command-line argument names: one name, or `"all"`.
-pub fn projection_by_name(name: &str) -> Result<Vec<Arc<dyn Projection>>> {
-    let all = all_projections();
-    if name == "all" {
-        return Ok(all);
-    }
-    let one: Vec<_> = all.into_iter().filter(|p| p.name() == name).collect();
-    if one.is_empty() {
-        Err(ProjectorError::UnknownProjection(name.to_owned()))
-    } else {
-        Ok(one)
-    }
 }

@@ -19,7 +19,8 @@ use tracing::info;
 
 use crate::NOTIFY_CHANNEL;
 use crate::error::{ProjectorError, Result};
-use crate::projection::{Projection, all_projections, projection_by_name};
+use crate::projection::Projection;
+use crate::registry::{all_projections, projection_by_name};
 use crate::runner::batch::{apply_batch, apply_in, ensure_checkpoint};
 use crate::sql::check_schema;
 

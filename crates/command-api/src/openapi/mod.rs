@@ -10,28 +10,11 @@
 //! operation's codes into its problem responses. The path parameters and
 //! domain enums the command routes share are here too.
 
-use chat_common::openapi::{
-    BEARER, add_codes, base, for_each_operation, header_param, problem_responses,
-};
+use chat_common::openapi::{BEARER, add_codes, for_each_operation, header_param};
 use utoipa::IntoParams;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
-
-use crate::CommandState;
-
-/// The command side's document alone (no state needed): the auth and
-/// command routes with their conventions and problem responses.
-pub fn document() -> OpenApi {
-    let (auth, commands) = crate::http::documented_routes::<CommandState>();
-    let mut doc = OpenApiRouter::with_openapi(base())
-        .merge(auth)
-        .merge(commands)
-        .into_openapi();
-    problem_responses(&mut doc);
-    doc
-}
 
 /// What every command shares: bearer auth, the `Idempotency-Key` and
 /// `If-Match` headers, and the problems of tokens, ids, bodies and the

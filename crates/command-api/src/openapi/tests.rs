@@ -4,10 +4,11 @@ use std::collections::BTreeSet;
 
 use serde::de::DeserializeOwned;
 
-use chat_common::openapi::{code_info, codes_of};
+use chat_common::openapi::{code_info, codes_of, for_each_operation, problem_responses};
 use serde_json::Value;
 
 use super::*;
+use crate::http::document;
 
 fn json(doc: &OpenApi) -> Value {
     serde_json::to_value(doc).expect("the document serializes")

@@ -25,6 +25,7 @@ mod command;
 mod decide;
 mod event;
 mod evolve;
+mod facts;
 mod state;
 #[cfg(test)]
 mod tests;
