@@ -13,6 +13,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::WaitQuery;
 use super::{ACTIVITY, LISTED, UNREAD, access, db};
 use crate::answers::{ChatDetail, ChatListItem, Page, decode};
 use crate::{QueryState, cursor};
@@ -143,32 +144,20 @@ async fn list(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct DetailQuery {
-    /// Wait (briefly) until the read models reflect this global position.
-    #[allow(
-        dead_code,
-        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
-    )]
-    min_position: Option<u64>,
-}
-
 /// A chat the caller is (or was) in: details, current members with roles,
 /// message count and the pinned messages they can see. Someone who left
 /// (or was removed) no longer follows the group: `members` is empty,
 /// `members_count` and `message_count` are null and `last_seq` is where
 /// they left.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}", tag = "queries", operation_id = "get_chat",
-    params(("chat_id" = Uuid, Path), DetailQuery),
+    params(("chat_id" = Uuid, Path), WaitQuery),
     responses((status = 200, description = "The chat", body = ChatDetail)),
     extensions(("x-error-codes" = json!(["chat_not_found", "invalid_id"]))))]
 async fn detail(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<Uuid>,
-    ApiQuery(_): ApiQuery<DetailQuery>,
+    ApiQuery(_): ApiQuery<WaitQuery>,
 ) -> Result<Json<ChatDetail>, ApiError> {
     let chat_id = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;

@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::WaitQuery;
 use super::{access, db};
 use crate::answers::{Items, Message, Page, Receipt, decode};
 use crate::{QueryState, cursor};
@@ -138,31 +139,19 @@ fn sign_media(s: &QueryState, message: &mut Message, now: i64) {
     }
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct ReceiptsQuery {
-    /// Wait (briefly) until the read models reflect this global position.
-    #[allow(
-        dead_code,
-        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
-    )]
-    min_position: Option<u64>,
-}
-
 /// Who has read a message, and when their read marker passed it. Receipts
 /// are mutual ([`visibility::read_marker`]): someone else's shows only while
 /// both share theirs; the caller's own always does.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages/{message_id}/receipts", tag = "queries",
     operation_id = "list_receipts",
-    params(("chat_id" = Uuid, Path), ("message_id" = Uuid, Path), ReceiptsQuery),
+    params(("chat_id" = Uuid, Path), ("message_id" = Uuid, Path), WaitQuery),
     responses((status = 200, description = "Who read it, and when", body = Items<Receipt>)),
     extensions(("x-error-codes" = json!(["chat_not_found", "message_not_found", "invalid_id"]))))]
 async fn receipts(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<(Uuid, Uuid)>,
-    ApiQuery(_): ApiQuery<ReceiptsQuery>,
+    ApiQuery(_): ApiQuery<WaitQuery>,
 ) -> Result<Json<Items<Receipt>>, ApiError> {
     let (chat_id, message_id) = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;

@@ -8,7 +8,9 @@ mod users;
 
 use chat_common::ApiError;
 use chat_domain::visibility::Window;
+use serde::Deserialize;
 use sqlx::PgPool;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use uuid::Uuid;
 
@@ -21,6 +23,33 @@ pub fn routes() -> OpenApiRouter<QueryState> {
         .merge(messages::routes())
         .merge(search::routes())
         .merge(users::routes())
+}
+
+/// The query string of a route that takes nothing but `min_position`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WaitQuery {
+    /// Wait (briefly) until the read models reflect this global position.
+    #[allow(
+        dead_code,
+        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
+    )]
+    min_position: Option<u64>,
+}
+
+/// A search box's text, trimmed: not blank, at most `max` characters as
+/// sent (what the document's `maxLength` counts).
+pub(crate) fn search_text(q: &str, max: usize) -> Result<&str, ApiError> {
+    let text = q.trim();
+    if text.is_empty() || q.chars().count() > max {
+        return Err(ApiError::bad_request(
+            "invalid_search",
+            format!("q must be 1 to {max} characters"),
+        )
+        .with_field("q"));
+    }
+    Ok(text)
 }
 
 pub(crate) fn db(e: sqlx::Error) -> ApiError {

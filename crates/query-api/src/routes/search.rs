@@ -52,13 +52,7 @@ async fn search(
     AuthUser(p): AuthUser,
     ApiQuery(q): ApiQuery<SearchQuery>,
 ) -> Result<Json<Page<SearchHit>>, ApiError> {
-    let text = q.q.trim();
-    if text.is_empty() || q.q.chars().count() > 256 {
-        return Err(
-            ApiError::bad_request("invalid_search", "q must be 1 to 256 characters")
-                .with_field("q"),
-        );
-    }
+    let text = super::search_text(&q.q, 256)?;
     let limit = cursor::limit(q.limit)?;
     // Ranked results have no stable key to seek to; the cursor is an offset.
     let offset: i64 = q

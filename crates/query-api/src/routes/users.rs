@@ -12,6 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
+use super::WaitQuery;
 use super::db;
 use crate::answers::{Page, Profile, UserSummary, decode};
 use crate::{QueryState, cursor};
@@ -63,12 +64,7 @@ async fn directory(
     AuthUser(_): AuthUser,
     ApiQuery(q): ApiQuery<DirectoryQuery>,
 ) -> Result<Json<Page<UserSummary>>, ApiError> {
-    let text = q.q.trim();
-    if text.is_empty() || q.q.chars().count() > 64 {
-        return Err(
-            ApiError::bad_request("invalid_search", "q must be 1 to 64 characters").with_field("q"),
-        );
-    }
+    let text = super::search_text(&q.q, 64)?;
     let limit = cursor::limit(q.limit)?;
     let after: Option<(String, Uuid)> = q.cursor.as_deref().map(cursor::decode).transpose()?;
     let rows: Vec<(Value, String, Uuid)> = sqlx::query_as(
@@ -98,30 +94,18 @@ async fn directory(
     }))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct ProfileQuery {
-    /// Wait (briefly) until the read models reflect this global position.
-    #[allow(
-        dead_code,
-        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
-    )]
-    min_position: Option<u64>,
-}
-
 /// A user's profile. `last_seen_at` only as their privacy setting allows:
 /// everyone; contacts (an accepted direct chat with the caller); nobody.
 /// Never between two users one of whom blocked the other.
 #[utoipa::path(get, path = "/v1/users/{user_id}", tag = "queries", operation_id = "get_user",
-    params(("user_id" = Uuid, Path), ProfileQuery),
+    params(("user_id" = Uuid, Path), WaitQuery),
     responses((status = 200, description = "The profile", body = Profile)),
     extensions(("x-error-codes" = json!(["user_not_found", "invalid_id"]))))]
 async fn profile(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<Uuid>,
-    ApiQuery(_): ApiQuery<ProfileQuery>,
+    ApiQuery(_): ApiQuery<WaitQuery>,
 ) -> Result<Json<Profile>, ApiError> {
     let user_id = path;
     let row: Option<(Value,)> = sqlx::query_as(
