@@ -6,6 +6,13 @@
 //! (`chat_command_api::openapi::command_conventions`,
 //! `chat_auth::auth_conventions`, `chat_media::media_conventions`).
 //!
+//! Field patterns state the domain's checks (no control characters, not
+//! blank, trimmed lengths). They never use `\s` or `\S`: ECMA-262's
+//! whitespace, which JSON Schema patterns use, and Rust's `trim`
+//! (`White_Space`) disagree on U+0085 and U+FEFF, so whitespace is spelled
+//! out as Rust's set: `\t-\r`, space, U+0085, U+00A0, U+1680,
+//! U+2000–U+200A, U+2028, U+2029, U+202F, U+205F, U+3000.
+//!
 //! `utoipa` and `utoipa_axum` are re-exported so the workspace pins them in
 //! one place.
 

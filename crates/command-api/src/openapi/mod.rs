@@ -33,7 +33,7 @@ pub fn command_conventions(doc: &mut OpenApi) {
             "If-Match",
             "A stream version (bare or quoted): the command fails with 409 `version_conflict` \
              unless the stream is at it",
-            r#"^\s*(W/)?("[0-9]{1,19}"|[0-9]{1,19})\s*$"#,
+            r#"^[\t ]*(W/)?("[0-9]{1,19}"|[0-9]{1,19})[\t ]*$"#,
         ));
         let mut codes = vec![
             "missing_token",
@@ -107,7 +107,9 @@ pub struct ReactionPath {
     pub message_id: Uuid,
     /// The emoji, percent-encoded: 1..=32 bytes of UTF-8, no letters,
     /// digits, whitespace or control characters.
-    #[param(pattern = r"^[^\sA-Za-z0-9\u0000-\u001f\u007f-\u009f]{1,8}$")]
+    #[param(
+        pattern = r"^[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000A-Za-z0-9]{1,8}$"
+    )]
     pub emoji: String,
 }
 

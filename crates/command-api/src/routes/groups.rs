@@ -42,7 +42,7 @@ struct CreateBody {
     /// 1..=128 characters.
     #[schema(
         max_length = 128,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     title: String,
     /// The other members: with the creator, at least 3 distinct people.
@@ -63,7 +63,7 @@ struct InfoBody {
     /// 1..=128 characters.
     #[schema(
         max_length = 128,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     title: Option<String>,
     /// At most 1024 characters; blank clears it.
@@ -73,7 +73,10 @@ struct InfoBody {
     )]
     description: Option<String>,
     /// An http(s) URL of at most 2048 characters; blank clears it.
-    #[schema(max_length = 2048, pattern = r"^\s*(https?://\S*)?\s*$")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(https?://[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     avatar_url: Option<String>,
 }
 

@@ -37,11 +37,14 @@ struct ProfileBody {
     /// 1..=64 characters.
     #[schema(
         max_length = 64,
-        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*$"
     )]
     display_name: Option<String>,
     /// An http(s) URL of at most 2048 characters; blank clears it.
-    #[schema(max_length = 2048, pattern = r"^\s*(https?://\S*)?\s*$")]
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*(https?://[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*)?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     avatar_url: Option<String>,
     /// At most 512 characters; blank clears it.
     #[schema(

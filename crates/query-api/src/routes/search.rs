@@ -25,7 +25,11 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
 #[serde(deny_unknown_fields)]
 struct SearchQuery {
     /// Web-search syntax: words, "phrases", -excluded, or.
-    #[param(min_length = 1, max_length = 256, pattern = r"\S")]
+    #[param(
+        min_length = 1,
+        max_length = 256,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     q: String,
     /// Only this chat.
     chat_id: Option<Uuid>,

@@ -28,7 +28,11 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
 #[serde(deny_unknown_fields)]
 struct DirectoryQuery {
     /// A username or display-name prefix (case-insensitive).
-    #[param(min_length = 1, max_length = 64, pattern = r"\S")]
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
     q: String,
     cursor: Option<String>,
     #[param(minimum = 1, maximum = 100)]
