@@ -3,26 +3,18 @@
 //! cannot drift.
 //!
 //! The rows are still built in SQL (`jsonb_build_object`, one round trip
-//! per query); [`decode`] reads each into its type, which refuses unknown
-//! fields, so a column added to the SQL but not here fails every test that
-//! reads it instead of reaching clients undocumented. Timestamps stay the
-//! strings Postgres wrote (RFC 3339), byte for byte.
+//! per query) and read straight into their type (`sqlx::types::Json<T>`,
+//! no intermediate `Value`). The types refuse unknown fields, so a column
+//! added to the SQL but not here fails every test that reads it (a 500,
+//! see `routes::db`) instead of reaching clients undocumented. Timestamps
+//! stay the strings Postgres wrote (RFC 3339), byte for byte.
 
-use chat_common::ApiError;
 use chat_common::openapi::{
     AcceptRequestsFrom, ChatKind, ChatStatus, LastSeenVisibility, MessageKind,
 };
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
-
-/// Read one SQL-built row into its answer type; a row that does not fit is
-/// our bug, answered as a 500 (and logged), never passed on.
-pub(crate) fn decode<T: DeserializeOwned>(row: Value) -> Result<T, ApiError> {
-    serde_json::from_value(row).map_err(|e| ApiError::internal(&e))
-}
 
 /// One page of a list, newest or best first as the route says.
 #[derive(Debug, Serialize, ToSchema)]

@@ -6,7 +6,6 @@ use chat_common::ApiError;
 use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -15,8 +14,9 @@ use uuid::Uuid;
 
 use super::WaitQuery;
 use super::{ACTIVITY, LISTED, UNREAD, access, db};
-use crate::answers::{ChatDetail, ChatListItem, Page, decode};
+use crate::answers::{ChatDetail, ChatListItem, Page};
 use crate::{QueryState, cursor};
+use sqlx::types::Json as SqlJson;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new()
@@ -80,7 +80,7 @@ async fn list(
         Filter::Requests => "c.status = 'pending' AND c.recipient_id = $1",
         Filter::Archived => "uc.archived",
     };
-    let rows: Vec<(Value, OffsetDateTime, Uuid)> = sqlx::query_as(&format!(
+    let rows: Vec<(SqlJson<ChatListItem>, OffsetDateTime, Uuid)> = sqlx::query_as(&format!(
         "SELECT jsonb_build_object( \
             'chat_id', c.chat_id, 'kind', c.kind, \
             'title', CASE WHEN c.kind = 'group' THEN c.title ELSE peer.display_name END, \
@@ -134,10 +134,7 @@ async fn list(
         at: *at,
         chat: *chat,
     });
-    let items = page
-        .into_iter()
-        .map(|(v, ..)| decode(v))
-        .collect::<Result<_, _>>()?;
+    let items = page.into_iter().map(|(SqlJson(item), ..)| item).collect();
     Ok(Json(Page {
         items,
         next_cursor: next,
@@ -161,7 +158,7 @@ async fn detail(
 ) -> Result<Json<ChatDetail>, ApiError> {
     let chat_id = path;
     let a = access(&s.pool, chat_id, p.user_id).await?;
-    let row: Option<(Value,)> = sqlx::query_as(
+    let row: Option<(SqlJson<ChatDetail>,)> = sqlx::query_as(
         "SELECT jsonb_build_object( \
             'chat_id', c.chat_id, 'kind', c.kind, 'title', c.title, 'description', c.description, \
             'avatar_url', c.avatar_url, \
@@ -196,7 +193,7 @@ async fn detail(
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;
-    let (row,) =
+    let (SqlJson(chat),) =
         row.ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))?;
-    Ok(Json(decode(row)?))
+    Ok(Json(chat))
 }

@@ -4,13 +4,14 @@ use axum::Json;
 use axum::extract::State;
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
-use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{LISTED, UNREAD, db};
+use sqlx::types::Json as SqlJson;
+
 use crate::QueryState;
-use crate::answers::{Me, decode};
+use crate::answers::Me;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new().routes(routes!(me))
@@ -22,7 +23,7 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
     responses((status = 200, description = "The caller", body = Me)),
     extensions(("x-error-codes" = json!(["user_not_found"]))))]
 async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<Me>, ApiError> {
-    let row: Option<(Value,)> = sqlx::query_as(&format!(
+    let row: Option<(SqlJson<Me>,)> = sqlx::query_as(&format!(
         "SELECT jsonb_build_object( \
             'user_id', u.user_id, 'username', u.username, 'display_name', u.display_name, \
             'avatar_url', u.avatar_url, 'bio', u.bio, 'last_seen_at', ls.at, \
@@ -41,7 +42,7 @@ async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<M
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;
-    let (row,) =
+    let (SqlJson(me),) =
         row.ok_or_else(|| ApiError::not_found("user_not_found", "no profile yet for this user"))?;
-    Ok(Json(decode(row)?))
+    Ok(Json(me))
 }

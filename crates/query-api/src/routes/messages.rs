@@ -8,7 +8,6 @@ use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
 use chat_domain::visibility;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,8 +15,9 @@ use uuid::Uuid;
 
 use super::WaitQuery;
 use super::{access, db};
-use crate::answers::{Items, Message, Page, Receipt, decode};
+use crate::answers::{Items, Message, Page, Receipt};
 use crate::{QueryState, cursor};
+use sqlx::types::Json as SqlJson;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new()
@@ -93,7 +93,7 @@ async fn history(
         Keyset::Before(b) => (b, "DESC", "<"),
         Keyset::After(a) => (a, "ASC", ">"),
     };
-    let rows: Vec<(Value, i64)> = sqlx::query_as(&format!(
+    let rows: Vec<(SqlJson<Message>, i64)> = sqlx::query_as(&format!(
         "SELECT {ITEM}, x.seq FROM rm_messages.messages x \
           WHERE x.chat_id = $1 AND x.seq > $3 AND x.seq <= $4 AND x.seq {cmp} $5 \
             AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
@@ -119,12 +119,11 @@ async fn history(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let items = page_rows
         .into_iter()
-        .map(|(v, _)| {
-            let mut message: Message = decode(v)?;
+        .map(|(SqlJson(mut message), _)| {
             sign_media(&s, &mut message, now);
-            Ok(message)
+            message
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok(Json(Page {
         items,
         next_cursor: next,

@@ -52,8 +52,13 @@ pub(crate) fn search_text(q: &str, max: usize) -> Result<&str, ApiError> {
     Ok(text)
 }
 
+/// A database error: the database is unavailable (503), except a row that
+/// does not fit its answer type, which is our bug (500, logged).
 pub(crate) fn db(e: sqlx::Error) -> ApiError {
-    ApiError::unavailable(&e)
+    match e {
+        sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => ApiError::internal(&e),
+        _ => ApiError::unavailable(&e),
+    }
 }
 
 /// Unread messages of `$user` in chat `c` (a `rm_chats.members` row `m`,

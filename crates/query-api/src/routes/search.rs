@@ -6,15 +6,15 @@ use chat_common::ApiError;
 use chat_common::ApiQuery;
 use chat_common::auth::AuthUser;
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::db;
-use crate::answers::{Page, SearchHit, decode};
+use crate::answers::{Page, SearchHit};
 use crate::{QueryState, cursor};
+use sqlx::types::Json as SqlJson;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new().routes(routes!(search))
@@ -74,7 +74,7 @@ async fn search(
         )
         .with_field("cursor"));
     }
-    let rows: Vec<(Value,)> = sqlx::query_as(
+    let rows: Vec<(SqlJson<SearchHit>,)> = sqlx::query_as(
         "SELECT jsonb_build_object('chat_id', x.chat_id, 'message_id', x.message_id, 'seq', x.seq, \
                 'sender_id', x.sender_id, 'kind', x.kind, 'text', x.text, 'sent_at', x.sent_at, \
                 'rank', ts_rank(x.search, query), \
@@ -107,12 +107,11 @@ async fn search(
     let (rows, next) = cursor::page(rows, limit, |_| offset + limit);
     let items = rows
         .into_iter()
-        .map(|(v,)| {
-            let mut hit: SearchHit = decode(v)?;
+        .map(|(SqlJson(mut hit),)| {
             hit.highlight = hit.highlight.as_deref().map(marked);
-            Ok(hit)
+            hit
         })
-        .collect::<Result<_, ApiError>>()?;
+        .collect();
     Ok(Json(Page {
         items,
         next_cursor: next,

@@ -6,7 +6,6 @@ use chat_common::ApiError;
 use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
 use serde::Deserialize;
-use serde_json::Value;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,8 +13,9 @@ use uuid::Uuid;
 
 use super::WaitQuery;
 use super::db;
-use crate::answers::{Page, Profile, UserSummary, decode};
+use crate::answers::{Page, Profile, UserSummary};
 use crate::{QueryState, cursor};
+use sqlx::types::Json as SqlJson;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new()
@@ -71,7 +71,7 @@ async fn directory(
     let text = super::search_text(&q.q, 64)?;
     let limit = cursor::limit(q.limit)?;
     let after: Option<(String, Uuid)> = q.cursor.as_deref().map(cursor::decode).transpose()?;
-    let rows: Vec<(Value, String, Uuid)> = sqlx::query_as(
+    let rows: Vec<(SqlJson<UserSummary>, String, Uuid)> = sqlx::query_as(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
                 'display_name', u.display_name, 'avatar_url', u.avatar_url), \
                 lower(u.username), u.user_id \
@@ -88,10 +88,7 @@ async fn directory(
     .await
     .map_err(db)?;
     let (page, next) = cursor::page(rows, limit, |(_, name, id)| (name.clone(), *id));
-    let items = page
-        .into_iter()
-        .map(|(v, ..)| decode(v))
-        .collect::<Result<_, _>>()?;
+    let items = page.into_iter().map(|(SqlJson(user), ..)| user).collect();
     Ok(Json(Page {
         items,
         next_cursor: next,
@@ -112,7 +109,7 @@ async fn profile(
     ApiQuery(_): ApiQuery<WaitQuery>,
 ) -> Result<Json<Profile>, ApiError> {
     let user_id = path;
-    let row: Option<(Value,)> = sqlx::query_as(
+    let row: Option<(SqlJson<Profile>,)> = sqlx::query_as(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
                 'display_name', u.display_name, 'avatar_url', u.avatar_url, 'bio', u.bio, \
                 'last_seen_at', CASE \
@@ -135,9 +132,9 @@ async fn profile(
     .fetch_optional(&s.pool)
     .await
     .map_err(db)?;
-    let (row,) =
+    let (SqlJson(profile),) =
         row.ok_or_else(|| ApiError::not_found("user_not_found", format!("no user {user_id}")))?;
-    Ok(Json(decode(row)?))
+    Ok(Json(profile))
 }
 
 #[cfg(test)]
