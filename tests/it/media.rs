@@ -52,6 +52,11 @@ fn form(kind: Option<&str>, file_name: &str, bytes: &[u8]) -> Vec<u8> {
 }
 
 async fn upload(app: &TestApp, who: &User, kind: Option<&str>, name: &str, bytes: &[u8]) -> Resp {
+    post_form(app, who, form(kind, name, bytes)).await
+}
+
+/// `POST /v1/media` with a multipart body as given.
+async fn post_form(app: &TestApp, who: &User, body: Vec<u8>) -> Resp {
     let res = app
         .http
         .post(format!("{}/v1/media", app.base))
@@ -60,7 +65,7 @@ async fn upload(app: &TestApp, who: &User, kind: Option<&str>, name: &str, bytes
             "content-type",
             format!("multipart/form-data; boundary={BOUNDARY}"),
         )
-        .body(form(kind, name, bytes))
+        .body(body)
         .send()
         .await
         .expect("the upload reaches the app");
@@ -455,20 +460,9 @@ async fn a_kind_part_after_the_file_is_refused_and_leaves_nothing() {
         )
         .as_bytes(),
     );
-    let res = app
-        .http
-        .post(format!("{}/v1/media", app.base))
-        .bearer_auth(&me.token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={BOUNDARY}"),
-        )
-        .body(body)
-        .send()
+    post_form(&app, &me, body)
         .await
-        .expect("the upload reaches the app");
-    let r = Resp::read(res).await;
-    r.problem(400, "invalid_multipart");
+        .problem(400, "invalid_multipart");
     assert_eq!(app.event_count().await, before, "no MediaUploaded");
     assert!(
         files_under(&media_dir(&app)).is_empty(),
