@@ -15,6 +15,7 @@ use chat_command_api::CommandState;
 use chat_common::auth::Verifier;
 use chat_common::http::standard_layers;
 use chat_common::openapi::utoipa::openapi::OpenApi;
+use chat_common::read_models::{self, CheckpointWatch};
 use chat_gateway::{Gateway, GatewayConfig};
 use chat_media::MediaApp;
 use chat_projector::ProjectorConfig;
@@ -153,9 +154,11 @@ impl App {
         // The document is built from the same handler lists as the routes.
         let mut doc = OpenApi::default();
         let mut router = Router::new();
+        let mut command_router = None;
         if let Some(commands) = commands {
             let (routes, command_doc) = chat_command_api::router_with_openapi(commands);
             doc.merge(command_doc);
+            command_router = Some(routes.clone());
             router = router.merge(routes);
         }
         // Media routes stream their bodies: outside the commands' JSON body
@@ -182,6 +185,19 @@ impl App {
         }
         if let Some(gateway) = &gateway {
             router = router.merge(gateway.router());
+            // Socket.IO clients act through the command side's router.
+            if let Some(commands) = command_router {
+                let (socketio, _) = chat_socketio::router(chat_socketio::Shared {
+                    gateway: gateway.clone(),
+                    commands,
+                    store: event_store.clone(),
+                    pool: pool.clone(),
+                    checkpoints: CheckpointWatch::spawn(pool.clone(), &read_models::QUERIED),
+                    media_urls: Some(config.media.signer.clone()),
+                    keepalive: gateway.config().ping_interval,
+                });
+                router = router.merge(socketio);
+            }
         }
         let ops_routes =
             ops::router(state.clone(), doc).context("rendering the OpenAPI document")?;

@@ -40,6 +40,26 @@ pub const MEDIA: ReadModel = ReadModel {
     schema: "rm_media",
 };
 
+/// The messages a member has not read, as SQL to follow a `SELECT` list:
+/// `FROM … WHERE …` over `rm_messages.messages x`, for a `rm_chats.members`
+/// row `m` and its `rm_chats.user_chats` row `uc`. Unread is after their
+/// read marker, inside their visible range, not their own, not deleted, not
+/// hidden. One definition for the chat list's counts and the Socket.IO
+/// `unread_message` counts.
+#[macro_export]
+macro_rules! unread_messages {
+    () => {
+        "FROM rm_messages.messages x \
+          WHERE x.chat_id = m.chat_id \
+            AND x.seq > greatest(m.read_up_to, m.joined_seq, coalesce(uc.cleared_up_to_seq, 0)) \
+            AND x.seq <= coalesce(m.left_seq, \
+                    (SELECT c.last_seq FROM rm_chats.chats c WHERE c.chat_id = m.chat_id)) \
+            AND x.sender_id <> m.user_id AND x.deleted_at IS NULL \
+            AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
+                             WHERE h.user_id = m.user_id AND h.message_id = x.message_id)"
+    };
+}
+
 /// The read models the query API answers from.
 pub const QUERIED: [ReadModel; 3] = [USERS, CHATS, MESSAGES];
 

@@ -160,6 +160,11 @@ impl Hub {
         self.lock().members.is_member(chat, user)
     }
 
+    /// The other participant of a direct chat of `user`'s.
+    pub fn direct_peer(&self, chat: Uuid, user: Uuid) -> Option<Uuid> {
+        self.lock().members.direct_peer(chat, user)
+    }
+
     /// Sockets `user` holds on this node.
     pub fn sockets_of(&self, user: Uuid) -> usize {
         self.lock().conns.get(&user).map_or(0, Vec::len)

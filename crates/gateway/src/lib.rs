@@ -31,6 +31,7 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
+pub mod client;
 pub mod config;
 pub mod hub;
 pub mod members;
@@ -161,6 +162,11 @@ impl Gateway {
         self.inner.hub.connections()
     }
 
+    /// Whether `user` is a member of `chat` now (as this node's tail knows).
+    pub fn is_member(&self, chat: Uuid, user: Uuid) -> bool {
+        self.inner.hub.is_member(chat, user)
+    }
+
     /// The newest position routed by this node's tail.
     pub fn position(&self) -> u64 {
         self.inner.hub.routed()
@@ -180,7 +186,7 @@ impl Gateway {
         &self.inner.signals
     }
 
-    pub(crate) fn config(&self) -> &GatewayConfig {
+    pub fn config(&self) -> &GatewayConfig {
         &self.inner.config
     }
 

@@ -70,17 +70,8 @@ pub(crate) async fn upgrade(
         Ok(ok) => ok,
         Err(e) => return e.into_response(),
     };
-    // One user cannot hold the node's sockets (each costs memory and a
-    // share of every fan-out).
-    let cap = gw.config().max_sockets_per_user;
-    if gw.hub().sockets_of(who.user_id) >= cap {
-        return ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_sockets",
-            format!("at most {cap} sockets per user; close one first"),
-        )
-        .with_retry_after(5)
-        .into_response();
+    if let Err(e) = gw.admit(&who) {
+        return e.into_response();
     }
     let max = gw.config().max_frame_bytes;
     // tungstenite's defaults reserve 128 KiB of read buffer per socket

@@ -190,6 +190,11 @@ impl Members {
         let members = self.current.entry(chat).or_default();
         match change {
             Change::Join(users, joined_seq) => {
+                // Two people joining a chat that never had anyone is a
+                // direct request: groups start with at least three.
+                if users.len() == 2 && members.is_empty() && !self.former.contains_key(&chat) {
+                    self.direct.entry(chat).or_default();
+                }
                 for u in users {
                     if members.insert(*u, *joined_seq).is_none() {
                         audience.push(*u);
@@ -293,6 +298,19 @@ impl Members {
         self.current
             .get(&chat)
             .is_some_and(|m| m.contains_key(&user))
+    }
+
+    /// The other participant of direct chat `chat`, seen from `user` (`None`
+    /// for a group, or a chat they are not in).
+    pub fn direct_peer(&self, chat: Uuid, user: Uuid) -> Option<Uuid> {
+        if !self.direct.contains_key(&chat) {
+            return None;
+        }
+        let members = self.current.get(&chat)?;
+        if !members.contains_key(&user) {
+            return None;
+        }
+        members.keys().copied().find(|u| *u != user)
     }
 
     /// Whether either of the two blocked the other.

@@ -62,17 +62,13 @@ pub(crate) fn db(e: sqlx::Error) -> ApiError {
 }
 
 /// Unread messages of `$user` in chat `c` (a `rm_chats.members` row `m`,
-/// a `rm_chats.user_chats` row `uc`): after their read marker, inside their
-/// visible range, not their own, not deleted, not hidden; capped at 9,999.
-pub(crate) const UNREAD: &str = "(SELECT count(*) FROM (SELECT 1 FROM rm_messages.messages x \
-      WHERE x.chat_id = m.chat_id \
-        AND x.seq > greatest(m.read_up_to, m.joined_seq, coalesce(uc.cleared_up_to_seq, 0)) \
-        AND x.seq <= coalesce(m.left_seq, \
-                (SELECT c.last_seq FROM rm_chats.chats c WHERE c.chat_id = m.chat_id)) \
-        AND x.sender_id <> m.user_id AND x.deleted_at IS NULL \
-        AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
-                         WHERE h.user_id = m.user_id AND h.message_id = x.message_id) \
-      LIMIT 9999) unread)";
+/// a `rm_chats.user_chats` row `uc`), capped at 9,999: what counts is
+/// [`chat_common::unread_messages`]'s.
+pub(crate) const UNREAD: &str = concat!(
+    "(SELECT count(*) FROM (SELECT 1 ",
+    chat_common::unread_messages!(),
+    " LIMIT 9999) unread)"
+);
 
 /// Whether the chat list shows chat `c` to its member (`m`, `uc`): a chat
 /// they cleared or deleted for themselves stays out of it until a message
