@@ -199,6 +199,8 @@ impl App {
                 router = router.merge(socketio);
             }
         }
+        // The web client and the API docs (a browser's view of the same API).
+        router = router.merge(chat_web::router());
         let ops_routes =
             ops::router(state.clone(), doc).context("rendering the OpenAPI document")?;
         let router = standard_layers(router.merge(ops_routes), &config.http);

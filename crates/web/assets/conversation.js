@@ -1,0 +1,302 @@
+// The open chat: history (newest page first, older pages as you scroll up),
+// live changes re-read from the query API at their position, the composer
+// (text, replies, images), message actions, typing, the read marker.
+import { $, clear, h, status, time } from './dom.js';
+import { members } from './people.js';
+
+const TYPING_EVERY = 3000;
+const TYPING_SHOWN = 6000;
+
+export class Conversation {
+  constructor(api, people, live, onChange) {
+    this.api = api;
+    this.people = people;
+    this.live = live;
+    this.onChange = onChange;
+    this.chat = null;
+    this.rows = new Map(); // seq → {msg, el}
+    this.cursor = null;
+    this.loadingOlder = false;
+    this.replyTo = null;
+    this.typers = new Map();
+    this.typingSent = 0;
+    this.typingStop = null;
+    this.readUpTo = 0;
+    this.wire();
+  }
+
+  get id() { return this.chat?.chat_id ?? null; }
+  get lastSeq() { return Math.max(0, ...this.rows.keys()); }
+
+  wire() {
+    const list = $('messages');
+    list.addEventListener('scroll', () => { if (list.scrollTop < 60) this.older(); });
+    const text = $('composer-text');
+    text.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); $('composer').requestSubmit(); }
+    });
+    text.addEventListener('input', () => this.typing());
+    $('composer').addEventListener('submit', (e) => { e.preventDefault(); this.send(); });
+    $('composer-file').addEventListener('change', (e) => this.sendImage(e.target));
+    $('reply-cancel').addEventListener('click', () => this.reply(null));
+    $('accept').addEventListener('click', () => this.answerRequest('accept'));
+    $('reject').addEventListener('click', () => this.answerRequest('reject'));
+    $('chat-members').addEventListener('click', () => this.chat && members(this.people, this.chat, () => this.reloadDetail()));
+    document.addEventListener('visibilitychange', () => this.markRead());
+  }
+
+  async open(chatId) {
+    this.stopTyping();
+    this.chat = await this.api.get(`/v1/chats/${chatId}`);
+    this.rows.clear();
+    this.typers.clear();
+    this.reply(null);
+    this.readUpTo = this.chat.me?.read_up_to ?? 0;
+    clear($('messages'));
+    $('empty').hidden = true;
+    $('chat').hidden = false;
+    await this.header();
+    const page = await this.api.get(`/v1/chats/${chatId}/messages?limit=50`);
+    this.cursor = page.next_cursor;
+    for (const m of page.items) this.place(m);
+    this.scrollToEnd();
+    this.showTyping();
+    this.markRead();
+    $('composer-text').focus();
+  }
+
+  async reloadDetail() {
+    if (!this.chat) return;
+    this.chat = await this.api.get(`/v1/chats/${this.chat.chat_id}`);
+    await this.header();
+  }
+
+  peer() {
+    if (this.chat?.kind !== 'direct') return null;
+    return this.chat.requester_id === this.api.userId ? this.chat.recipient_id : this.chat.requester_id;
+  }
+
+  async header() {
+    const c = this.chat;
+    const peer = this.peer();
+    $('chat-title').textContent = c.title ?? (peer ? await this.people.name(peer) : 'Chat');
+    this.presence();
+    const pending = c.kind === 'direct' && c.status === 'pending';
+    $('request-bar').hidden = !(pending && c.recipient_id === this.api.userId);
+    $('composer').hidden = c.status === 'rejected' || c.status === 'closed' || (pending && c.recipient_id === this.api.userId);
+  }
+
+  presence() {
+    const peer = this.peer();
+    const el = $('chat-presence');
+    if (!peer) { el.textContent = this.chat ? `${this.chat.members_count ?? this.chat.members.length} members` : ''; return; }
+    const p = this.people.presence.get(peer);
+    const seen = this.people.lastSeen?.get(peer);
+    el.textContent = p && p !== 'offline' ? p : seen ? `last seen ${time(seen)}` : '';
+  }
+
+  async older() {
+    if (!this.cursor || this.loadingOlder || !this.chat) return;
+    this.loadingOlder = true;
+    const list = $('messages');
+    const before = list.scrollHeight;
+    try {
+      const page = await this.api.get(`/v1/chats/${this.chat.chat_id}/messages?limit=50&cursor=${encodeURIComponent(this.cursor)}`);
+      this.cursor = page.next_cursor;
+      for (const m of page.items) this.place(m);
+      list.scrollTop += list.scrollHeight - before;
+    } finally {
+      this.loadingOlder = false;
+    }
+  }
+
+  /** Put a message in seq order (replacing its older version). */
+  place(m) {
+    const old = this.rows.get(m.seq);
+    const el = this.render(m);
+    if (old) old.el.replaceWith(el);
+    else {
+      const later = [...this.rows.keys()].filter((s) => s > m.seq).sort((a, b) => a - b)[0];
+      const list = $('messages');
+      if (later === undefined) list.append(el);
+      else list.insertBefore(el, this.rows.get(later).el);
+    }
+    this.rows.set(m.seq, { msg: m, el });
+  }
+
+  render(m) {
+    const mine = m.sender_id === this.api.userId;
+    const li = h('li', { class: `msg${mine ? ' mine' : ''}${m.deleted ? ' deleted' : ''}`, dataset: { seq: m.seq, messageId: m.message_id } });
+    const who = h('div', { class: 'who' });
+    this.people.name(m.sender_id).then((n) => { who.textContent = mine ? 'You' : n; });
+    li.append(who);
+    if (m.reply_to) {
+      const quoted = this.rows.get(m.reply_to.seq)?.msg;
+      li.append(h('div', { class: 'quote' }, quoted?.text ?? 'a message'));
+    }
+    if (m.deleted) li.append(h('div', { class: 'body' }, 'This message was deleted.'));
+    else {
+      if (m.media?.url && m.media.mime.startsWith('image/')) {
+        li.append(h('img', { src: m.media.url, alt: `Image (${m.media.mime})`, loading: 'lazy', width: m.media.width, height: m.media.height }));
+      } else if (m.media) {
+        li.append(h('a', { href: m.media.url ?? '#', download: true }, `File (${m.media.mime}, ${m.media.size} bytes)`));
+      }
+      if (m.text) li.append(h('div', { class: 'body' }, m.text));
+    }
+    const meta = h('div', { class: 'meta' }, h('time', { datetime: m.sent_at }, time(m.sent_at)), m.edited_at ? '(edited)' : null);
+    for (const [emoji, r] of Object.entries(m.reactions ?? {})) {
+      meta.append(h('span', { class: 'reaction', 'aria-label': `${emoji} ${r.count}` }, `${emoji} ${r.count}`));
+    }
+    if (!m.deleted) {
+      const liked = m.reactions?.['👍']?.mine;
+      meta.append(
+        h('button', { type: 'button', 'aria-label': 'Reply', onclick: () => this.reply(m) }, 'Reply'),
+        h('button', { type: 'button', 'aria-pressed': liked ? 'true' : 'false', 'aria-label': liked ? 'Remove 👍' : 'React 👍', onclick: () => this.react(m, '👍', liked) }, '👍'),
+      );
+      if (mine && m.kind === 'text') meta.append(h('button', { type: 'button', onclick: () => this.edit(m, li) }, 'Edit'));
+      if (mine) meta.append(h('button', { type: 'button', onclick: () => this.remove(m) }, 'Delete'));
+    }
+    li.append(meta);
+    return li;
+  }
+
+  atEnd() {
+    const list = $('messages');
+    return list.scrollHeight - list.scrollTop - list.clientHeight < 80;
+  }
+
+  scrollToEnd() {
+    const list = $('messages');
+    list.scrollTop = list.scrollHeight;
+  }
+
+  /** A live event of this chat. */
+  async apply(frame) {
+    const ev = frame.event;
+    const at = `&min_position=${frame.position}`;
+    const base = `/v1/chats/${this.chat.chat_id}/messages`;
+    if (ev.type === 'MessageSent') {
+      const end = this.atEnd();
+      const page = await this.api.get(`${base}?after_seq=${this.lastSeq}&limit=100${at}`);
+      for (const m of page.items) this.place(m);
+      this.typers.delete(ev.sender_id);
+      this.showTyping();
+      if (end || ev.sender_id === this.api.userId) this.scrollToEnd();
+      this.markRead();
+    } else if (ev.seq && this.rows.has(ev.seq)) {
+      const page = await this.api.get(`${base}?after_seq=${ev.seq - 1}&limit=1${at}`);
+      for (const m of page.items) this.place(m);
+    } else if (!ev.type.startsWith('Message') && !ev.type.startsWith('Reaction') && ev.type !== 'ReadMarkerMoved') {
+      await this.reloadDetail();
+    }
+  }
+
+  async markRead() {
+    if (!this.chat || document.visibilityState !== 'visible') return;
+    const last = this.lastSeq;
+    if (last <= this.readUpTo) return;
+    this.readUpTo = last;
+    try {
+      await this.api.post(`/v1/chats/${this.chat.chat_id}/read`, { up_to_seq: last });
+      this.onChange();
+    } catch { /* a pending request cannot be read yet */ }
+  }
+
+  reply(m) {
+    this.replyTo = m;
+    $('reply-bar').hidden = !m;
+    $('reply-text').textContent = m ? `Replying to: ${m.text ?? 'a message'}` : '';
+    if (m) $('composer-text').focus();
+  }
+
+  async send() {
+    const text = $('composer-text');
+    const body = text.value;
+    if (!body.trim()) return;
+    const msg = { client_msg_id: crypto.randomUUID(), kind: 'text', text: body };
+    if (this.replyTo) msg.reply_to = this.replyTo.message_id;
+    try {
+      await this.api.post(`/v1/chats/${this.chat.chat_id}/messages`, msg);
+      text.value = '';
+      this.reply(null);
+      this.stopTyping();
+    } catch (e) {
+      status(`Not sent: ${e.message}`);
+    }
+  }
+
+  async sendImage(input) {
+    const file = input.files?.[0];
+    input.value = '';
+    if (!file) return;
+    try {
+      status('Uploading…');
+      const media = await this.api.upload(file);
+      await this.api.post(`/v1/chats/${this.chat.chat_id}/messages`, { client_msg_id: crypto.randomUUID(), kind: media.kind, media_id: media.media_id });
+      status('Sent');
+    } catch (e) {
+      status(`Not sent: ${e.message}`);
+    }
+  }
+
+  async react(m, emoji, mine) {
+    const path = `/v1/chats/${this.chat.chat_id}/messages/${m.message_id}/reactions/${encodeURIComponent(emoji)}`;
+    try { await (mine ? this.api.del(path) : this.api.put(path)); } catch (e) { status(e.message); }
+  }
+
+  edit(m, li) {
+    const area = h('textarea', { 'aria-label': 'Edit message', rows: 2 });
+    area.value = m.text ?? '';
+    const save = async () => {
+      try {
+        await this.api.patch(`/v1/chats/${this.chat.chat_id}/messages/${m.message_id}`, { text: area.value });
+      } catch (e) { status(e.message); li.replaceWith(this.render(m)); }
+    };
+    const form = h('form', { onsubmit: (e) => { e.preventDefault(); save(); } }, area,
+      h('button', { type: 'submit' }, 'Save'),
+      h('button', { type: 'button', onclick: () => { const el = this.render(m); li.replaceWith(el); this.rows.get(m.seq).el = el; } }, 'Cancel'));
+    li.querySelector('.body')?.replaceWith(form);
+    area.focus();
+  }
+
+  async remove(m) {
+    if (!confirm('Delete this message for everyone?')) return;
+    try { await this.api.del(`/v1/chats/${this.chat.chat_id}/messages/${m.message_id}?for=everyone`); } catch (e) { status(e.message); }
+  }
+
+  async answerRequest(answer) {
+    await this.api.post(`/v1/chats/${this.chat.chat_id}/${answer}`);
+    await this.reloadDetail();
+    this.onChange();
+  }
+
+  typing() {
+    if (!this.chat) return;
+    const now = Date.now();
+    if (now - this.typingSent > TYPING_EVERY) {
+      this.typingSent = now;
+      this.live.send({ type: 'typing', chat_id: this.chat.chat_id, state: 'start' });
+    }
+    clearTimeout(this.typingStop);
+    this.typingStop = setTimeout(() => this.stopTyping(), TYPING_EVERY + 1000);
+  }
+
+  stopTyping() {
+    clearTimeout(this.typingStop);
+    if (this.typingSent && this.chat) this.live.send({ type: 'typing', chat_id: this.chat.chat_id, state: 'stop' });
+    this.typingSent = 0;
+  }
+
+  /** Someone's typing frame (only this chat's reach here). */
+  async typingFrame(f) {
+    clearTimeout(this.typers.get(f.user_id));
+    if (f.state === 'start') this.typers.set(f.user_id, setTimeout(() => { this.typers.delete(f.user_id); this.showTyping(); }, TYPING_SHOWN));
+    else this.typers.delete(f.user_id);
+    this.showTyping();
+  }
+
+  async showTyping() {
+    const names = await Promise.all([...this.typers.keys()].map((id) => this.people.name(id)));
+    $('typing').textContent = names.length === 0 ? '' : names.length === 1 ? `${names[0]} is typing…` : `${names.join(', ')} are typing…`;
+  }
+}
