@@ -23,14 +23,21 @@ export class ChatList {
   }
 
   async load() {
+    // Loads overlap when events come fast; only the newest one renders.
+    const run = (this.run = (this.run ?? 0) + 1);
     const at = this.position ? `&min_position=${this.position}` : '';
     const [chats, requests] = await Promise.all([
       this.api.get(`/v1/chats?filter=active&limit=100${at}`),
       this.api.get(`/v1/chats?filter=requests&limit=100${at}`),
     ]);
+    const [chatRows, requestRows] = await Promise.all([
+      this.rows(chats.items, 'No chats yet.'),
+      this.rows(requests.items, 'No requests.'),
+    ]);
+    if (run !== this.run) return;
     this.items = new Map([...chats.items, ...requests.items].map((c) => [c.chat_id, c]));
-    await this.render($('chat-list'), chats.items, 'No chats yet.');
-    await this.render($('requests'), requests.items, 'No requests.');
+    clear($('chat-list')).append(...chatRows);
+    clear($('requests')).append(...requestRows);
   }
 
   async title(c) {
@@ -38,7 +45,7 @@ export class ChatList {
     return c.peer_id ? this.people.name(c.peer_id) : 'Chat';
   }
 
-  async render(ul, items, none) {
+  async rows(items, none) {
     const rows = await Promise.all(items.map(async (c) => {
       const title = await this.title(c);
       const online = c.peer_id && this.people.presence.get(c.peer_id) === 'online';
@@ -52,7 +59,7 @@ export class ChatList {
       c.unread_count ? h('span', { class: 'badge', 'data-unread': c.unread_count }, String(c.unread_count)) : null,
       h('span', { class: 'preview' }, preview, c.last_message ? ` · ${time(c.last_message.sent_at)}` : '')));
     }));
-    clear(ul).append(...(rows.length ? rows : [h('li', { class: 'preview' }, none)]));
+    return rows.length ? rows : [h('li', { class: 'preview' }, none)];
   }
 
   async search(q) {

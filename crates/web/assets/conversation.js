@@ -41,13 +41,16 @@ export class Conversation {
     $('reply-cancel').addEventListener('click', () => this.reply(null));
     $('accept').addEventListener('click', () => this.answerRequest('accept'));
     $('reject').addEventListener('click', () => this.answerRequest('reject'));
-    $('chat-members').addEventListener('click', () => this.chat && members(this.people, this.chat, () => this.reloadDetail()));
+    $('chat-members').addEventListener('click', () => this.chat && members(this.people, this.chat, (position) => this.reloadDetail(position)));
     document.addEventListener('visibilitychange', () => this.markRead());
   }
 
-  async open(chatId) {
+  /** Open a chat; `position` (a command's answer) waits for the read
+   * models to show what that command did. */
+  async open(chatId, position) {
     this.stopTyping();
-    this.chat = await this.api.get(`/v1/chats/${chatId}`);
+    const at = position ? `?min_position=${position}` : '';
+    this.chat = await this.api.get(`/v1/chats/${chatId}${at}`);
     this.rows.clear();
     this.typers.clear();
     this.reply(null);
@@ -65,9 +68,10 @@ export class Conversation {
     $('composer-text').focus();
   }
 
-  async reloadDetail() {
+  async reloadDetail(position) {
     if (!this.chat) return;
-    this.chat = await this.api.get(`/v1/chats/${this.chat.chat_id}`);
+    const at = position ? `?min_position=${position}` : '';
+    this.chat = await this.api.get(`/v1/chats/${this.chat.chat_id}${at}`);
     await this.header();
   }
 
@@ -170,6 +174,14 @@ export class Conversation {
     list.scrollTop = list.scrollHeight;
   }
 
+  /** Show what a command of ours just added, without waiting for the live
+   * stream (which shows it too; placing twice replaces). */
+  async caughtUp(position) {
+    const page = await this.api.get(`/v1/chats/${this.chat.chat_id}/messages?after_seq=${this.lastSeq}&limit=100&min_position=${position}`);
+    for (const m of page.items) this.place(m);
+    this.scrollToEnd();
+  }
+
   /** A live event of this chat. */
   async apply(frame) {
     const ev = frame.event;
@@ -187,7 +199,7 @@ export class Conversation {
       const page = await this.api.get(`${base}?after_seq=${ev.seq - 1}&limit=1${at}`);
       for (const m of page.items) this.place(m);
     } else if (!ev.type.startsWith('Message') && !ev.type.startsWith('Reaction') && ev.type !== 'ReadMarkerMoved') {
-      await this.reloadDetail();
+      await this.reloadDetail(frame.position);
     }
   }
 
@@ -215,13 +227,19 @@ export class Conversation {
     if (!body.trim()) return;
     const msg = { client_msg_id: crypto.randomUUID(), kind: 'text', text: body };
     if (this.replyTo) msg.reply_to = this.replyTo.message_id;
+    // Cleared at once, so the next message can be typed while this one is
+    // on its way; given back if it is refused.
+    const replyTo = this.replyTo;
+    text.value = '';
+    this.reply(null);
+    this.stopTyping();
     try {
-      await this.api.post(`/v1/chats/${this.chat.chat_id}/messages`, msg);
-      text.value = '';
-      this.reply(null);
-      this.stopTyping();
+      const sent = await this.api.post(`/v1/chats/${this.chat.chat_id}/messages`, msg);
+      await this.caughtUp(sent.position);
     } catch (e) {
       status(`Not sent: ${e.message}`);
+      if (!text.value) text.value = body;
+      this.reply(replyTo);
     }
   }
 
@@ -232,8 +250,9 @@ export class Conversation {
     try {
       status('Uploading…');
       const media = await this.api.upload(file);
-      await this.api.post(`/v1/chats/${this.chat.chat_id}/messages`, { client_msg_id: crypto.randomUUID(), kind: media.kind, media_id: media.media_id });
+      const sent = await this.api.post(`/v1/chats/${this.chat.chat_id}/messages`, { client_msg_id: crypto.randomUUID(), kind: media.kind, media_id: media.media_id });
       status('Sent');
+      await this.caughtUp(sent.position);
     } catch (e) {
       status(`Not sent: ${e.message}`);
     }
@@ -265,8 +284,8 @@ export class Conversation {
   }
 
   async answerRequest(answer) {
-    await this.api.post(`/v1/chats/${this.chat.chat_id}/${answer}`);
-    await this.reloadDetail();
+    const r = await this.api.post(`/v1/chats/${this.chat.chat_id}/${answer}`);
+    await this.reloadDetail(r.position);
     this.onChange();
   }
 

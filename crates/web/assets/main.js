@@ -12,10 +12,10 @@ const api = new Api();
 const people = new People(api);
 people.lastSeen = new Map();
 
-const open = async (chatId) => {
+const open = async (chatId, position) => {
   list.current = chatId;
-  await conversation.open(chatId);
-  list.soon();
+  await conversation.open(chatId, position);
+  list.soon(position);
   history.replaceState(null, '', `#chat=${chatId}`);
 };
 
@@ -44,12 +44,25 @@ async function show(signedIn) {
   $('auth').hidden = signedIn;
   $('app').hidden = !signedIn;
   if (!signedIn) { $('login-form').querySelector('input').focus(); return; }
-  const me = await api.get('/v1/me');
+  const me = await whoAmI();
   $('me-name').textContent = me.display_name || me.username;
   live.start();
   await list.load();
   const wanted = new URLSearchParams(location.hash.slice(1)).get('chat');
   if (wanted && list.items.has(wanted)) await open(wanted);
+}
+
+/** The caller's profile; just after signing up the read model may not
+ * have it yet, so a 404 is retried for a few seconds. */
+async function whoAmI() {
+  for (let i = 0; ; i++) {
+    try {
+      return await api.get('/v1/me');
+    } catch (e) {
+      if (e.status !== 404 || i >= 30) throw e;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
 }
 
 function authForm(id, run) {

@@ -89,7 +89,7 @@ export function newDirect(people, open) {
     const [u] = picked.values();
     if (!u) throw new Error('Pick someone first.');
     const r = await people.api.post('/v1/chats/direct', { recipient_id: u.user_id });
-    open(r.chat_id);
+    open(r.chat_id, r.position);
   }, 'Start chat');
 }
 
@@ -102,7 +102,7 @@ export function newGroup(people, open) {
   }, async () => {
     if (!title.value.trim()) throw new Error('Give the group a name.');
     const r = await people.api.post('/v1/chats/group', { title: title.value.trim(), member_ids: [...picked.keys()] });
-    open(r.chat_id);
+    open(r.chat_id, r.position);
   }, 'Create group');
 }
 
@@ -124,10 +124,10 @@ export async function members(people, chat, refresh) {
             type: 'button', 'aria-label': `Remove ${name}`,
             onclick: async () => {
               try {
-                await people.api.del(`/v1/chats/${chat.chat_id}/members/${m.user_id}`);
+                const r = await people.api.del(`/v1/chats/${chat.chat_id}/members/${m.user_id}`);
                 li.remove();
                 status(`${name} removed`);
-                refresh();
+                refresh(r?.position);
               } catch (e) { $('dialog-error').textContent = e.message; }
             },
           }, 'Remove'));
@@ -140,9 +140,9 @@ export async function members(people, chat, refresh) {
     }
   }, async () => {
     if (picked?.size) {
-      await people.api.post(`/v1/chats/${chat.chat_id}/members`, { user_ids: [...picked.keys()] });
+      const r = await people.api.post(`/v1/chats/${chat.chat_id}/members`, { user_ids: [...picked.keys()] });
       status('Members added');
-      refresh();
+      refresh(r.position);
     }
   }, admin ? 'Add' : 'OK');
 }
