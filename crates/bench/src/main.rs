@@ -18,6 +18,7 @@ mod reads;
 mod report;
 mod scratch;
 mod seed;
+mod socketio;
 
 use clap::{Parser, Subcommand};
 
@@ -36,6 +37,8 @@ enum Command {
     Commands(commands::CommandArgs),
     /// WebSocket gateway: idle-socket memory, group and direct fan-out vs tokio broadcast.
     Gateway(gateway::GatewayArgs),
+    /// Socket.IO send → receive next to /v1/ws at the same rate, same server.
+    Socketio(socketio::SocketioArgs),
     /// Projection throughput vs COPY; query latency vs history length.
     Reads(reads::ReadArgs),
     /// Kafka publisher throughput vs the store's own read rate.
@@ -59,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Commands(args) => commands::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Reads(args) => reads::run(args).await,
+        Command::Socketio(args) => socketio::run(args).await,
         Command::Kafka(args) => log::run_kafka(args).await,
         Command::Verify(args) => log::run_verify(args).await,
         Command::Media(args) => media::run(args).await,

@@ -97,6 +97,10 @@ describe('seed 001 events', () => {
     assert.equal((await sa.next('user_typing')).userId, b.user_id);
     sb.emit('stop_typing', { chatId: chat });
     assert.equal((await sa.next('user_stop_typing')).userId, b.user_id);
+    sb.emit('typing_start', { chatId: chat });
+    await sa.next('user_typing');
+    sb.emit('typing_stop', { chatId: chat });
+    await sa.next('user_stop_typing');
 
     sa.emit('edit_message', { chatId: chat, messageId, newContent: 'final' });
     assert.equal((await sa.next('edit_success')).messageId, messageId);

@@ -16,7 +16,7 @@
 //! 6. closed-loop sends until `total_messages` were sent, then peak RSS.
 
 mod baseline;
-mod client;
+pub(crate) mod client;
 mod phases;
 
 use std::sync::Arc;
