@@ -38,6 +38,8 @@ pub struct Unread {
     pool: PgPool,
     watch: CheckpointWatch,
     chats: HashMap<Uuid, BTreeSet<u64>>,
+    /// Where a count goes when its seed failed (not kept).
+    scratch: BTreeSet<u64>,
 }
 
 fn seq_of(ev: &Value, name: &str) -> Option<u64> {
@@ -55,6 +57,7 @@ impl Unread {
             pool,
             watch,
             chats: HashMap::new(),
+            scratch: BTreeSet::new(),
         }
     }
 
@@ -101,7 +104,8 @@ impl Unread {
     }
 
     /// The chat's unread seqs, seeded once the read models reached
-    /// `position` (or after [`SEED_WAIT`], from what they have).
+    /// `position` (or after [`SEED_WAIT`], from what they have). A seed
+    /// that fails is tried again at the chat's next message.
     async fn seqs(&mut self, chat: Uuid, position: u64) -> &mut BTreeSet<u64> {
         if !self.chats.contains_key(&chat) {
             if self.watch.wait_for(position, SEED_WAIT).await.is_err() {
@@ -112,17 +116,20 @@ impl Unread {
                 .bind(self.user)
                 .fetch_all(&self.pool)
                 .await;
-            let seqs = match rows {
-                Ok(rows) => rows
-                    .into_iter()
-                    .filter_map(|(s,)| u64::try_from(s).ok())
-                    .collect(),
+            match rows {
+                Ok(rows) => {
+                    let seqs = rows
+                        .into_iter()
+                        .filter_map(|(s,)| u64::try_from(s).ok())
+                        .collect();
+                    self.chats.insert(chat, seqs);
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot seed an unread count");
-                    BTreeSet::new()
+                    self.scratch.clear();
+                    return &mut self.scratch;
                 }
-            };
-            self.chats.insert(chat, seqs);
+            }
         }
         self.chats.entry(chat).or_default()
     }

@@ -86,6 +86,25 @@ impl Client {
         Ok(User { index, id, token })
     }
 
+    /// Users `0..n`, `concurrency` registrations at a time, in order.
+    pub async fn register_all(
+        self: &Arc<Self>,
+        n: usize,
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<User>> {
+        use futures::StreamExt;
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let c = self.clone();
+                async move { c.register(i).await }
+            })
+            .buffered(concurrency.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect()
+    }
+
     /// An accepted direct chat between `a` and `b`.
     pub async fn direct(&self, a: &User, b: &User) -> anyhow::Result<Uuid> {
         match self.flavor {

@@ -68,16 +68,9 @@ pub async fn measure(args: &E2eArgs, client: &Arc<Client>, pid: u32) -> anyhow::
     let rss_start_kib = rss_kib(pid)?;
     let n_users = args.users.max(2 * args.pairs).max(args.group_members);
     let t = Instant::now();
-    let users: Vec<User> = futures::stream::iter(0..n_users)
-        .map(|i| {
-            let c = client.clone();
-            async move { c.register(i).await }
-        })
-        .buffered(args.register_concurrency.max(1))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
+    let users: Vec<User> = client
+        .register_all(n_users, args.register_concurrency)
+        .await?;
     let registration = t.elapsed();
     let hwm_registered_kib = hwm_kib(pid)?;
     eprintln!("{n_users} registrations in {registration:.1?}");

@@ -70,16 +70,7 @@ pub async fn run(args: SocketioArgs) -> anyhow::Result<()> {
 
 async fn measure(args: &SocketioArgs, base: &str) -> anyhow::Result<(Results, Results)> {
     let client = Arc::new(Client::new(Flavor::Chat, base.to_owned())?);
-    let users: Vec<User> = futures::stream::iter(0..4 * args.pairs)
-        .map(|i| {
-            let c = client.clone();
-            async move { c.register(i).await }
-        })
-        .buffered(20)
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<anyhow::Result<_>>()?;
+    let users: Vec<User> = client.register_all(4 * args.pairs, 20).await?;
     let pairs = |from: usize| {
         let c = client.clone();
         let users = users.clone();
