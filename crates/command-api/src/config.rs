@@ -119,10 +119,10 @@ impl CommandArgs {
     }
 
     pub fn config(&self) -> Result<CommandConfig, String> {
-        if !self.is_dev() {
-            if let Some(secret) = &self.jwt_secret {
-                check_secret("JWT_SECRET", secret)?;
-            }
+        if !self.is_dev()
+            && let Some(secret) = &self.jwt_secret
+        {
+            check_secret("JWT_SECRET", secret)?;
         }
         let mut auth = match &self.jwt_secret {
             Some(secret) => AuthConfig::new(JwtConfig::new(secret.clone())),

@@ -722,10 +722,10 @@ impl Schemas {
                     }
                 }
                 "pattern" => {
-                    if let Some(s) = inst.as_str() {
-                        if !matches_pattern(arg.as_str().unwrap(), s) {
-                            errors.push(format!("{at}: {s:?} does not match {arg}"));
-                        }
+                    if let Some(s) = inst.as_str()
+                        && !matches_pattern(arg.as_str().unwrap(), s)
+                    {
+                        errors.push(format!("{at}: {s:?} does not match {arg}"));
                     }
                 }
                 "minimum" | "maximum" => {
@@ -752,10 +752,10 @@ impl Schemas {
                     }
                 }
                 "if" => {
-                    if self.is_valid(file, arg, inst) {
-                        if let Some(then) = schema.get("then") {
-                            self.check(file, then, inst, at, errors);
-                        }
+                    if self.is_valid(file, arg, inst)
+                        && let Some(then) = schema.get("then")
+                    {
+                        self.check(file, then, inst, at, errors);
                     }
                 }
                 other => panic!(

@@ -151,7 +151,15 @@ pub async fn measure(args: &E2eArgs, client: &Arc<Client>, pid: u32) -> anyhow::
                 let (chat, a, b) = &p[(i * 7919) % p.len()];
                 // A failed send is counted as lost, not fatal.
                 let _ = c
-                    .send(*chat, if (i / p.len()) % 2 == 0 { a } else { b }, seq)
+                    .send(
+                        *chat,
+                        if (i / p.len()).is_multiple_of(2) {
+                            a
+                        } else {
+                            b
+                        },
+                        seq,
+                    )
                     .await;
                 Ok(())
             })

@@ -240,7 +240,7 @@ async fn measure(
                     let i = seq - first;
                     let (chat, ta, tb) = &pairs[(i * 7919) % pairs.len()];
                     bench
-                        .send(*chat, if i % 2 == 0 { ta } else { tb }, seq)
+                        .send(*chat, if i.is_multiple_of(2) { ta } else { tb }, seq)
                         .await
                 })
             },

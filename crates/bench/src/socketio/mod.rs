@@ -127,7 +127,11 @@ async fn measure(args: &SocketioArgs, base: &str) -> anyhow::Result<(Results, Re
                 Box::pin(async move {
                     let i = seq - first;
                     let (chat, a, b) = &p[(i * 7919) % p.len()];
-                    let from = if (i / p.len()) % 2 == 0 { a } else { b };
+                    let from = if (i / p.len()).is_multiple_of(2) {
+                        a
+                    } else {
+                        b
+                    };
                     // A failed send is counted as lost, not fatal.
                     let _ = match proto {
                         Proto::Ws => c.send(*chat, from, seq).await,

@@ -88,7 +88,7 @@ pub fn offer(tx: &mpsc::Sender<Signal>, signal: Signal) -> bool {
     match tx.try_send(signal) {
         Ok(()) => true,
         Err(mpsc::error::TrySendError::Full(_)) => {
-            if DROPPED.fetch_add(1, Ordering::Relaxed) % 1000 == 0 {
+            if DROPPED.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
                 tracing::warn!("signal queue full: dropping typing and presence signals");
             }
             true
