@@ -185,6 +185,10 @@ impl App {
         }
         if let Some(gateway) = &gateway {
             router = router.merge(gateway.router());
+            // Delivery acks from sockets become commands in process.
+            if let Some(commands) = &command_router {
+                gateway.accept_commands(commands.clone());
+            }
             // Socket.IO clients act through the command side's router.
             if let Some(commands) = command_router {
                 let (socketio, _) = chat_socketio::router(chat_socketio::Shared {

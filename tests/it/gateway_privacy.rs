@@ -187,8 +187,10 @@ async fn act(
         },
         9 => {
             let up_to = rng.below(log.messages.len() + 1) as u64;
+            // Both receipts markers fall under the same rule.
+            let marker = ["read", "delivered"][rng.below(2)];
             app.post(
-                &format!("/v1/chats/{chat}/read"),
+                &format!("/v1/chats/{chat}/{marker}"),
                 who,
                 Some(json!({"up_to_seq": up_to})),
             )

@@ -33,4 +33,5 @@ mod media;
 mod openapi;
 mod ops;
 mod queries;
+mod receipts;
 mod serve;

@@ -50,6 +50,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/v1/chats/{chat_id}/messages/{message_id}/pin"),
     ("delete", "/v1/chats/{chat_id}/messages/{message_id}/pin"),
     ("post", "/v1/chats/{chat_id}/read"),
+    ("post", "/v1/chats/{chat_id}/delivered"),
     ("get", "/v1/me"),
     ("get", "/v1/chats"),
     ("get", "/v1/chats/{chat_id}"),

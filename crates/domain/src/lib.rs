@@ -23,8 +23,8 @@ mod testing;
 
 pub use chat::{
     Chat, ChatAction, ChatCommand, ChatEvent, ChatKind, ChatState, ChatStatus, DIRECT_STATE_TYPES,
-    DirectPart, DirectStatus, GroupPart, Invitee, JOIN_TYPES, LEAVE_TYPES, MEMBERSHIP_TYPES,
-    MESSAGE_TYPES, Member, Role,
+    DirectPart, DirectStatus, GroupPart, Invitee, JOIN_TYPES, LEAVE_TYPES, MARKER_TYPES,
+    MEMBERSHIP_TYPES, MESSAGE_TYPES, Member, Role,
 };
 pub use error::{ALL_CODES, DomainError, ErrorKind};
 pub use event::{Aggregate, DomainEvent, replay};

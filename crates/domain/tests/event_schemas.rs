@@ -175,6 +175,12 @@ fn chat_examples() -> Vec<ChatEvent> {
                 up_to_seq: seq,
                 at,
             },
+            ChatEvent::DeliveryMarkerMoved {
+                chat_id: chat,
+                user_id: b,
+                up_to_seq: seq,
+                at,
+            },
         ]);
     }
     for full in [true, false] {

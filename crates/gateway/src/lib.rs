@@ -18,7 +18,10 @@
 //! * **typing and presence** ([`signals`]): ephemeral, never in the event
 //!   store; in process, or over Redis (keys with TTLs, pub/sub) so several
 //!   nodes see each other's; when a user's last socket closes, last seen
-//!   is written to the gateway's own table (`gateway.last_seen`, [`migrator`]).
+//!   is written to the gateway's own table (`gateway.last_seen`, [`migrator`]);
+//! * **delivery acks** ([`acks`]): a client's `delivered` frame becomes the
+//!   `POST /v1/chats/{id}/delivered` command, run in process through the
+//!   command router ([`commands`], which Socket.IO's actions share).
 //!
 //! See `docs/decisions/0005-gateway.md`.
 
@@ -31,7 +34,9 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
+pub mod acks;
 pub mod client;
+pub mod commands;
 pub mod config;
 pub mod hub;
 pub mod members;
@@ -44,7 +49,7 @@ pub mod tail;
 pub mod view;
 pub mod ws;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::routing::get;
@@ -80,6 +85,9 @@ struct Inner {
     config: GatewayConfig,
     node_id: Uuid,
     stop: watch::Receiver<bool>,
+    /// The command side's router, where this node also runs commands
+    /// (`chat serve`): delivery acks become commands through it.
+    commands: OnceLock<Router>,
 }
 
 /// A running gateway node. Cheap to clone.
@@ -146,6 +154,7 @@ impl Gateway {
                 config,
                 node_id: Uuid::now_v7(),
                 stop,
+                commands: OnceLock::new(),
             }),
         })
     }
@@ -155,6 +164,17 @@ impl Gateway {
         Router::new()
             .route("/v1/ws", get(ws::upgrade))
             .with_state(self.clone())
+    }
+
+    /// Run sockets' commands (delivery acks) through the command side's
+    /// router, in process. A node without it refuses acks with
+    /// `delivery_unavailable`; its clients call the HTTP route instead.
+    pub fn accept_commands(&self, router: Router) {
+        let _ = self.inner.commands.set(router);
+    }
+
+    pub(crate) fn command_router(&self) -> Option<Router> {
+        self.inner.commands.get().cloned()
     }
 
     /// Open sockets on this node.

@@ -39,6 +39,12 @@ pub enum ClientFrame {
         status: ClientStatus,
     },
     Ping,
+    /// The client received the chat's messages up to `up_to_seq`: the
+    /// sender sees them delivered (`DeliveryMarkerMoved`).
+    Delivered {
+        chat_id: Uuid,
+        up_to_seq: u64,
+    },
     /// Renew the session's token before it expires (same user only).
     Auth {
         access_token: String,
@@ -168,6 +174,15 @@ mod tests {
         assert_eq!(
             parse_client_frame(r#"{"type":"ping"}"#),
             Ok(ClientFrame::Ping)
+        );
+        assert_eq!(
+            parse_client_frame(
+                r#"{"type":"delivered","chat_id":"00000000-0000-0000-0000-000000000001","up_to_seq":3}"#
+            ),
+            Ok(ClientFrame::Delivered {
+                chat_id: Uuid::from_u128(1),
+                up_to_seq: 3
+            })
         );
         assert_eq!(parse_client_frame("nope").unwrap_err().0, "invalid_json");
         assert_eq!(

@@ -10,8 +10,8 @@
 //!   them see what it is [`About`] ([`crate::view`]).
 
 use chat_domain::{
-    ChatEvent, DIRECT_STATE_TYPES, MEMBERSHIP_TYPES, MESSAGE_TYPES, StreamKind, UserEvent,
-    parse_stream,
+    ChatEvent, DIRECT_STATE_TYPES, MARKER_TYPES, MEMBERSHIP_TYPES, MESSAGE_TYPES, StreamKind,
+    UserEvent, parse_stream,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -71,7 +71,7 @@ pub enum About {
     /// The message at this seq (its sending, edits, deletion, reactions,
     /// pins).
     Message(u64),
-    /// This user's read marker.
+    /// This user's read or delivery marker (receipts).
     Marker(Uuid),
 }
 
@@ -167,7 +167,7 @@ fn about(event_type: &str, payload: &Value) -> About {
                 About::Message(0)
             }
         },
-        "ReadMarkerMoved" => match payload
+        t if MARKER_TYPES.contains(&t) => match payload
             .get("user_id")
             .and_then(Value::as_str)
             .and_then(|s| s.parse().ok())

@@ -9,9 +9,18 @@ use tokio::sync::Notify;
 use tokio::time::{Instant, sleep_until, timeout};
 
 use crate::Gateway;
+use crate::acks::Acks;
 use crate::client::{Client, Refusal, SubscribeError};
+use crate::commands::Commands;
 use crate::hub::Out;
 use crate::protocol::{self as p, ClientFrame, Frame, error_frame, parse_client_frame, pong_frame};
+
+/// Where the socket came from, for the commands it runs (rate limits by
+/// address, logs): the peer and any `X-Forwarded-For`.
+pub(crate) type Origin = (
+    Option<axum::extract::ConnectInfo<std::net::SocketAddr>>,
+    Option<axum::http::HeaderValue>,
+);
 
 /// How a session ends.
 enum End {
@@ -22,6 +31,11 @@ enum End {
 
 struct Session {
     gw: Gateway,
+    /// Who the socket is, for the commands its acks become.
+    token: String,
+    origin: Origin,
+    /// Started with the first delivery ack.
+    acks: Option<Acks>,
     last_heard: Instant,
 }
 
@@ -31,10 +45,14 @@ pub(crate) async fn run(
     mut socket: WebSocket,
     who: Principal,
     deadline: Option<Instant>,
+    (token, origin): (String, Origin),
 ) {
     let mut client = gw.attach(&who, deadline).await;
     let mut s = Session {
         gw: gw.clone(),
+        token,
+        origin,
+        acks: None,
         last_heard: Instant::now(),
     };
     let slow = client.slow();
@@ -143,12 +161,49 @@ impl Session {
             }
             ClientFrame::Typing { chat_id, state } => client.typing(chat_id, state).await,
             ClientFrame::Presence { status } => client.presence(status.into()).await,
-            ClientFrame::Auth { access_token } => client.renew(&access_token),
+            ClientFrame::Auth { access_token } => self.renew(client, access_token),
+            ClientFrame::Delivered { chat_id, up_to_seq } => {
+                self.delivered(client, chat_id, up_to_seq)
+            }
         };
         match done {
             Ok(()) => Ok(()),
             Err(r) => self.refuse(socket, slow, r).await,
         }
+    }
+
+    fn renew(&mut self, client: &mut Client, token: String) -> Result<(), Refusal> {
+        client.renew(&token)?;
+        if let Some(acks) = &self.acks {
+            acks.renew(&token);
+        }
+        self.token = token;
+        Ok(())
+    }
+
+    /// Queue a delivery ack for one of the user's chats.
+    fn delivered(&mut self, client: &Client, chat: uuid::Uuid, up_to: u64) -> Result<(), Refusal> {
+        if !client.is_member(chat) {
+            return Err(Refusal {
+                code: "chat_not_found",
+                detail: format!("no chat {chat}, or you are not in it"),
+            });
+        }
+        if self.acks.is_none() {
+            let Some(router) = self.gw.command_router() else {
+                return Err(Refusal {
+                    code: "delivery_unavailable",
+                    detail: "this node runs no commands: POST /v1/chats/{id}/delivered".into(),
+                });
+            };
+            let (peer, forwarded_for) = self.origin.clone();
+            let commands = Commands::new("ws", router, self.token.clone(), peer, forwarded_for);
+            self.acks = Some(Acks::start(commands));
+        }
+        if let Some(acks) = &self.acks {
+            acks.ack(chat, up_to);
+        }
+        Ok(())
     }
 
     /// Replay what the client missed, then go live (the client queues

@@ -1,8 +1,10 @@
 //! `GET /v1/ws`: authentication at the upgrade, then a session.
 
 use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{Extensions, HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chat_common::ApiError;
 use chat_common::auth::Principal;
@@ -60,16 +62,19 @@ pub(crate) fn deadline(token: &str) -> Option<Instant> {
 
 pub(crate) async fn upgrade(
     State(gw): State<Gateway>,
+    extensions: Extensions,
     headers: HeaderMap,
     uri: Uri,
     ws: WebSocketUpgrade,
 ) -> Response {
-    let checked: Result<(Principal, Option<Instant>), ApiError> =
-        token(&headers, &uri).and_then(|t| gw.authenticate(&t));
-    let (who, deadline) = match checked {
+    let checked: Result<(String, Principal, Option<Instant>), ApiError> =
+        token(&headers, &uri).and_then(|t| gw.authenticate(&t).map(|(w, d)| (t, w, d)));
+    let (token, who, deadline) = match checked {
         Ok(ok) => ok,
         Err(e) => return e.into_response(),
     };
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().copied();
+    let origin = (peer, headers.get("x-forwarded-for").cloned());
     if let Err(e) = gw.admit(&who) {
         return e.into_response();
     }
@@ -82,5 +87,5 @@ pub(crate) async fn upgrade(
         .max_frame_size(max)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .on_upgrade(move |socket| session::run(gw, socket, who, deadline))
+        .on_upgrade(move |socket| session::run(gw, socket, who, deadline, (token, origin)))
 }

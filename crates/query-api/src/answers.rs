@@ -237,10 +237,15 @@ pub struct Reaction {
     pub mine: bool,
 }
 
-/// One reader of `…/receipts`.
+/// One member a message reached, in `…/receipts`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {
     pub user_id: Uuid,
+    /// When their delivery marker passed the message; reading implies
+    /// delivery, so a read without an earlier ack counts from the read.
+    #[schema(format = DateTime)]
+    pub delivered_at: Option<String>,
+    /// When their read marker passed it; `null` while delivered but unread.
     #[schema(format = DateTime)]
     pub read_at: Option<String>,
 }

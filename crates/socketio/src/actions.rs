@@ -19,7 +19,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use crate::commands::{Commands, Problem, segment};
+use chat_gateway::commands::{Commands, Problem, segment};
 
 /// What only the session task may do (it owns the gateway client).
 #[derive(Debug)]

@@ -19,7 +19,6 @@
 //! See `docs/decisions/0013-socket-io.md` and `api.md`, "Clients".
 
 pub mod actions;
-pub mod commands;
 pub mod render;
 pub mod session;
 pub mod unread;
@@ -41,8 +40,8 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, mpsc};
 
 use crate::actions::{Action, Conn, Echoes};
-use crate::commands::Commands;
 use crate::session::Session;
+use chat_gateway::commands::Commands;
 
 /// Client events a socket may have waiting; more is refused (`rate_limited`).
 const PENDING: usize = 64;
@@ -148,6 +147,7 @@ async fn start(
     let client = shared.gateway.attach(&who, deadline).await;
     let parts = s.req_parts();
     let commands = Commands::new(
+        "sio",
         shared.commands.clone(),
         token(&s, auth).unwrap_or_default(),
         parts.extensions.get().copied(),

@@ -18,9 +18,9 @@ use uuid::Uuid;
 
 use crate::Shared;
 use crate::actions::{Action, Echoes, echo_key};
-use crate::commands::Commands;
 use crate::render::{self, Emit, Seen, Viewer};
 use crate::unread::Unread;
+use chat_gateway::commands::Commands;
 
 /// Why the loop ended.
 enum End {

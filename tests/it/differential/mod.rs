@@ -113,13 +113,13 @@ impl View {
                 };
                 apply_to(m, kind, e);
             }
-            "ReadMarkerMoved" => {
+            "ReadMarkerMoved" | "DeliveryMarkerMoved" => {
                 let reader = e["user_id"].as_str().and_then(|s| s.parse().ok());
                 if let Some(reader) = reader
                     && !marker_ok(reader, position)
                 {
                     self.violations.push(format!(
-                        "{position}: read marker of {reader}, hidden from this user"
+                        "{position}: {kind} of {reader}, hidden from this user"
                     ));
                 }
             }

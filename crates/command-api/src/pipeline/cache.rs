@@ -191,7 +191,8 @@ pub trait Cached: Aggregate + serde::Serialize + serde::de::DeserializeOwned + U
 }
 
 impl Cached for Chat {
-    const SNAPSHOT_SCHEMA: i32 = 1;
+    /// 2: members carry a delivery marker.
+    const SNAPSHOT_SCHEMA: i32 = 2;
     fn cache(c: &AggregateCache) -> &Cache<Self> {
         &c.chats
     }

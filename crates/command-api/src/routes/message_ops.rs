@@ -31,6 +31,7 @@ where
         .routes(routes!(react, unreact))
         .routes(routes!(pin, unpin))
         .routes(routes!(read))
+        .routes(routes!(delivered))
 }
 
 /// A command on one existing message: its facts and the peer's block are
@@ -287,9 +288,10 @@ async fn unpin(
     .await
 }
 
+/// The body of both receipts routes: a marker's new place.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ReadBody {
+struct MarkerBody {
     /// Never moves the marker backwards.
     #[serde(deserialize_with = "chat_common::json::whole_number")]
     up_to_seq: u64,
@@ -299,7 +301,7 @@ struct ReadBody {
 #[utoipa::path(
     post, path = "/v1/chats/{chat_id}/read", tag = "messages", operation_id = "mark_read",
     params(ChatPath),
-    request_body = ReadBody,
+    request_body = MarkerBody,
     responses((status = 200, description = "Done", body = ChatAnswer)),
     extensions(("x-error-codes" = json!([
         "chat_not_found", "chat_closed", "seq_out_of_range"
@@ -309,7 +311,7 @@ async fn read(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-    ApiJson(b): ApiJson<ReadBody>,
+    ApiJson(b): ApiJson<MarkerBody>,
 ) -> Result<Json<ChatAnswer>, ApiError> {
     super::chats::simple(
         &state,
@@ -320,4 +322,28 @@ async fn read(
         },
     )
     .await
+}
+
+/// Move the caller's delivery marker (never backwards): their devices
+/// received the chat's messages up to `up_to_seq`. Reading implies
+/// delivery, so an ack at or below the read marker appends nothing.
+#[utoipa::path(
+    post, path = "/v1/chats/{chat_id}/delivered", tag = "messages", operation_id = "mark_delivered",
+    params(ChatPath),
+    request_body = MarkerBody,
+    responses((status = 200, description = "Done", body = ChatAnswer)),
+    extensions(("x-error-codes" = json!([
+        "chat_not_found", "chat_closed", "seq_out_of_range"
+    ]))),
+)]
+async fn delivered(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    ApiPath(path): ApiPath<Uuid>,
+    ApiJson(b): ApiJson<MarkerBody>,
+) -> Result<Json<ChatAnswer>, ApiError> {
+    let action = ChatAction::MarkDelivered {
+        up_to_seq: b.up_to_seq,
+    };
+    super::chats::simple(&state, &ctx, path, action).await
 }

@@ -116,6 +116,10 @@ pub enum ChatAction {
     MarkRead {
         up_to_seq: u64,
     },
+    /// The actor's devices received everything up to `up_to_seq`.
+    MarkDelivered {
+        up_to_seq: u64,
+    },
 }
 
 /// A user someone wants to put into a group, as their own stream and the

@@ -198,6 +198,15 @@ pub enum ChatEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// A member's devices received the chat's messages up to `up_to_seq`
+    /// (the client's acknowledgement, not the server's send).
+    DeliveryMarkerMoved {
+        chat_id: Uuid,
+        user_id: Uuid,
+        up_to_seq: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
 }
 
 macro_rules! each_variant {
@@ -224,7 +233,8 @@ macro_rules! each_variant {
             | ChatEvent::ReactionRemoved { $bind, .. }
             | ChatEvent::MessagePinned { $bind, .. }
             | ChatEvent::MessageUnpinned { $bind, .. }
-            | ChatEvent::ReadMarkerMoved { $bind, .. } => $body,
+            | ChatEvent::ReadMarkerMoved { $bind, .. }
+            | ChatEvent::DeliveryMarkerMoved { $bind, .. } => $body,
         }
     };
 }
@@ -262,6 +272,9 @@ pub const DIRECT_STATE_TYPES: [&str; 4] = [
     "DirectChatBlocked",
     "DirectChatUnblocked",
 ];
+/// Event types that move one member's marker (`user_id`, `up_to_seq`):
+/// receipts, shown to others only under the mutual receipts rule.
+pub const MARKER_TYPES: [&str; 2] = ["ReadMarkerMoved", "DeliveryMarkerMoved"];
 /// Event types about one message; each carries the message's `seq`.
 pub const MESSAGE_TYPES: [&str; 7] = [
     "MessageSent",
@@ -298,6 +311,7 @@ impl DomainEvent for ChatEvent {
             ChatEvent::MessagePinned { .. } => "MessagePinned",
             ChatEvent::MessageUnpinned { .. } => "MessageUnpinned",
             ChatEvent::ReadMarkerMoved { .. } => "ReadMarkerMoved",
+            ChatEvent::DeliveryMarkerMoved { .. } => "DeliveryMarkerMoved",
         }
     }
 

@@ -118,6 +118,13 @@ impl Chat {
                     m.read_up_to = m.read_up_to.max(*up_to_seq);
                 }
             }
+            ChatEvent::DeliveryMarkerMoved {
+                user_id, up_to_seq, ..
+            } => {
+                if let Some(m) = self.members.get_mut(user_id) {
+                    m.delivered_up_to = m.delivered_up_to.max(*up_to_seq);
+                }
+            }
             ChatEvent::MessageEdited { .. }
             | ChatEvent::MessageDeleted { .. }
             | ChatEvent::ReactionAdded { .. }
@@ -178,6 +185,7 @@ impl Chat {
             joined_at: at,
             join_order: self.next_join_order,
             read_up_to: joined_seq,
+            delivered_up_to: joined_seq,
         };
         self.next_join_order = self.next_join_order.saturating_add(1);
         self.members.insert(user, member);

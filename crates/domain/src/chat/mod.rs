@@ -32,7 +32,8 @@ mod tests;
 
 pub use command::{ChatAction, ChatCommand, Invitee};
 pub use event::{
-    ChatEvent, DIRECT_STATE_TYPES, JOIN_TYPES, LEAVE_TYPES, MEMBERSHIP_TYPES, MESSAGE_TYPES,
+    ChatEvent, DIRECT_STATE_TYPES, JOIN_TYPES, LEAVE_TYPES, MARKER_TYPES, MEMBERSHIP_TYPES,
+    MESSAGE_TYPES,
 };
 pub use state::{
     Chat, ChatKind, ChatState, ChatStatus, DirectPart, DirectStatus, GroupPart, Member, Role,

@@ -86,6 +86,18 @@ pub struct Member {
     pub join_order: u64,
     /// Highest seq they have read; never decreases.
     pub read_up_to: u64,
+    /// Highest seq their devices acknowledged receiving; never decreases.
+    /// Reading implies delivery, so the delivered point is the larger of
+    /// this and `read_up_to` ([`Member::delivered`]).
+    #[serde(default)]
+    pub delivered_up_to: u64,
+}
+
+impl Member {
+    /// Everything up to here reached one of their devices.
+    pub fn delivered(&self) -> u64 {
+        self.delivered_up_to.max(self.read_up_to)
+    }
 }
 
 /// The status shown to clients.

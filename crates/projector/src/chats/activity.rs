@@ -296,3 +296,26 @@ async fn move_read_marker(
     .await?;
     Ok(())
 }
+
+/// Move a member's delivery marker forward (never backwards).
+pub(crate) async fn delivery_marker_moved(
+    cx: &mut Ctx<'_>,
+    chat_id: Uuid,
+    user: Uuid,
+    up_to_seq: u64,
+    at: OffsetDateTime,
+) -> Result<()> {
+    let (s, pos) = (cx.s, cx.pos);
+    sqlx::query(&format!(
+        "UPDATE {s}.members SET delivered_up_to = $3, delivered_at = $4, position = $5 \
+         WHERE chat_id = $1 AND user_id = $2 AND delivered_up_to < $3 AND position < $5"
+    ))
+    .bind(chat_id)
+    .bind(user)
+    .bind(big(up_to_seq))
+    .bind(at)
+    .bind(pos)
+    .execute(&mut *cx.conn)
+    .await?;
+    Ok(())
+}

@@ -111,12 +111,15 @@ pub(crate) async fn members_added(
     let (s, pos) = (cx.s, cx.pos);
     let joined = crate::sql::big(joined_seq);
     sqlx::query(&format!(
-        "INSERT INTO {s}.members AS m (chat_id, user_id, role, joined_seq, joined_at, read_up_to, position) \
-         SELECT $1, u, 'member', $3, $4, $3, $5 FROM unnest($2::uuid[]) AS u \
+        "INSERT INTO {s}.members AS m \
+           (chat_id, user_id, role, joined_seq, joined_at, read_up_to, delivered_up_to, position) \
+         SELECT $1, u, 'member', $3, $4, $3, $3, $5 FROM unnest($2::uuid[]) AS u \
          ON CONFLICT (chat_id, user_id) DO UPDATE SET role = 'member', \
            joined_seq = EXCLUDED.joined_seq, joined_at = EXCLUDED.joined_at, \
            left_seq = NULL, left_at = NULL, \
-           read_up_to = greatest(m.read_up_to, EXCLUDED.read_up_to), position = EXCLUDED.position \
+           read_up_to = greatest(m.read_up_to, EXCLUDED.read_up_to), \
+           delivered_up_to = greatest(m.delivered_up_to, EXCLUDED.delivered_up_to), \
+           position = EXCLUDED.position \
          WHERE m.position < EXCLUDED.position"
     ))
     .bind(chat_id)

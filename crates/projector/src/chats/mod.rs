@@ -191,6 +191,12 @@ async fn apply_chat(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
             up_to_seq,
             at,
         } => activity::read_marker_moved(cx, chat_id, user_id, up_to_seq, at).await,
+        E::DeliveryMarkerMoved {
+            chat_id,
+            user_id,
+            up_to_seq,
+            at,
+        } => activity::delivery_marker_moved(cx, chat_id, user_id, up_to_seq, at).await,
         // Reactions and pins live in the messages projection.
         E::ReactionAdded { .. }
         | E::ReactionRemoved { .. }

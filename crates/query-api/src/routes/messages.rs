@@ -138,13 +138,14 @@ fn sign_media(s: &QueryState, message: &mut Message, now: i64) {
     }
 }
 
-/// Who has read a message, and when their read marker passed it. Receipts
-/// are mutual ([`visibility::read_marker`]): someone else's shows only while
-/// both share theirs; the caller's own always does.
+/// Who a message reached and who read it, and when their markers passed
+/// it. Receipts are mutual ([`visibility::read_marker`]), for delivery as
+/// for reading: someone else's show only while both share theirs; the
+/// caller's own always do.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages/{message_id}/receipts", tag = "queries",
     operation_id = "list_receipts",
     params(("chat_id" = Uuid, Path), ("message_id" = Uuid, Path), WaitQuery),
-    responses((status = 200, description = "Who read it, and when", body = Items<Receipt>)),
+    responses((status = 200, description = "Who received and read it, and when", body = Items<Receipt>)),
     extensions(("x-error-codes" = json!(["chat_not_found", "message_not_found", "invalid_id"]))))]
 async fn receipts(
     State(s): State<QueryState>,
@@ -168,13 +169,22 @@ async fn receipts(
     let (seq, sender) = msg.ok_or_else(|| {
         ApiError::not_found("message_not_found", format!("no message {message_id}"))
     })?;
-    let rows: Vec<(Uuid, Option<String>, bool, bool)> = sqlx::query_as(
-        "SELECT m.user_id, to_jsonb(m.read_at) #>> '{}', u.read_receipts, \
+    // A member's delivered point is the later of their two markers; the
+    // time it passed the message is the earlier of the two that did.
+    type Row = (Uuid, Option<String>, Option<String>, bool, bool);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT m.user_id, \
+                to_jsonb(CASE WHEN m.delivered_up_to >= $2 AND m.read_up_to >= $2 \
+                              THEN least(m.delivered_at, m.read_at) \
+                              WHEN m.delivered_up_to >= $2 THEN m.delivered_at \
+                              ELSE m.read_at END) #>> '{}', \
+                to_jsonb(CASE WHEN m.read_up_to >= $2 THEN m.read_at END) #>> '{}', \
+                u.read_receipts, \
                 (SELECT read_receipts FROM rm_users.users WHERE user_id = $4) \
            FROM rm_chats.members m JOIN rm_users.users u ON u.user_id = m.user_id \
-          WHERE m.chat_id = $1 AND m.read_up_to >= $2 AND m.user_id <> $3 \
-            AND m.joined_seq < $2 \
-          ORDER BY m.read_at, m.user_id",
+          WHERE m.chat_id = $1 AND greatest(m.read_up_to, m.delivered_up_to) >= $2 \
+            AND m.user_id <> $3 AND m.joined_seq < $2 \
+          ORDER BY 2, m.user_id",
     )
     .bind(chat_id)
     .bind(seq)
@@ -185,10 +195,14 @@ async fn receipts(
     .map_err(db)?;
     let items = rows
         .into_iter()
-        .filter(|(reader, _, reader_shares, viewer_shares)| {
+        .filter(|(reader, _, _, reader_shares, viewer_shares)| {
             visibility::read_marker(p.user_id, *reader, *viewer_shares, *reader_shares)
         })
-        .map(|(user_id, read_at, _, _)| Receipt { user_id, read_at })
+        .map(|(user_id, delivered_at, read_at, _, _)| Receipt {
+            user_id,
+            delivered_at,
+            read_at,
+        })
         .collect();
     Ok(Json(Items { items }))
 }

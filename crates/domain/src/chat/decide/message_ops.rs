@@ -207,13 +207,7 @@ pub(super) fn unpin(ctx: &Ctx<'_>, message_id: Uuid) -> Decision {
 /// Move the actor's read marker forward; never backwards.
 pub(super) fn mark_read(ctx: &Ctx<'_>, up_to_seq: u64) -> Decision {
     let me = ctx.participant()?;
-    if up_to_seq > ctx.chat.last_seq {
-        return Err(DomainError::invalid(
-            "seq_out_of_range",
-            "up_to_seq",
-            format!("the last message is seq {}", ctx.chat.last_seq),
-        ));
-    }
+    in_range(ctx, up_to_seq)?;
     if up_to_seq <= me.read_up_to {
         return Ok(Vec::new());
     }
@@ -223,4 +217,31 @@ pub(super) fn mark_read(ctx: &Ctx<'_>, up_to_seq: u64) -> Decision {
         up_to_seq,
         at: ctx.at,
     }])
+}
+
+/// Delivery never moves back, and reading implies it: an ack at or below
+/// what the member already read (or acked) decides nothing.
+pub(super) fn mark_delivered(ctx: &Ctx<'_>, up_to_seq: u64) -> Decision {
+    let me = ctx.participant()?;
+    in_range(ctx, up_to_seq)?;
+    if up_to_seq <= me.delivered() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![ChatEvent::DeliveryMarkerMoved {
+        chat_id: ctx.chat_id(),
+        user_id: ctx.actor,
+        up_to_seq,
+        at: ctx.at,
+    }])
+}
+
+fn in_range(ctx: &Ctx<'_>, up_to_seq: u64) -> Result<(), DomainError> {
+    if up_to_seq > ctx.chat.last_seq {
+        return Err(DomainError::invalid(
+            "seq_out_of_range",
+            "up_to_seq",
+            format!("the last message is seq {}", ctx.chat.last_seq),
+        ));
+    }
+    Ok(())
 }

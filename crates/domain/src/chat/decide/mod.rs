@@ -145,6 +145,7 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
         } => message_ops::pin(&ctx, message, *blocked_by_peer),
         ChatAction::UnpinMessage { message_id } => message_ops::unpin(&ctx, *message_id),
         ChatAction::MarkRead { up_to_seq } => message_ops::mark_read(&ctx, *up_to_seq),
+        ChatAction::MarkDelivered { up_to_seq } => message_ops::mark_delivered(&ctx, *up_to_seq),
     }
 }
 

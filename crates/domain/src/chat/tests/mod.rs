@@ -5,6 +5,7 @@ mod direct;
 mod group;
 mod message_ops;
 mod reactions_pins;
+mod receipts;
 mod replies_forwards;
 mod roles;
 mod send;

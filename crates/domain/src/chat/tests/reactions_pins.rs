@@ -1,6 +1,6 @@
 use super::message_ops::{bobs, deleted, history, mid, pinned, reaction, unpinned};
 use super::*;
-use crate::error::ErrorKind::{Conflict, Forbidden, Invalid, NotFound};
+use crate::error::ErrorKind::{Conflict, Forbidden, Invalid};
 use crate::policy::Policy;
 
 fn react(add: bool, message: MessageFacts, emoji: &str) -> ChatAction {
@@ -168,37 +168,6 @@ fn unpinning_records_the_pinned_seq() {
         ))
         .then([unpinned(ALICE)]);
     assert!(!state.is_pinned(mid(GROUP, 1, BOB)));
-}
-
-#[test]
-fn reading_moves_the_marker_forward_only() {
-    let state = chat(history())
-        .when(by(ALICE, ChatAction::MarkRead { up_to_seq: 2 }))
-        .then([ChatEvent::ReadMarkerMoved {
-            chat_id: GROUP,
-            user_id: ALICE,
-            up_to_seq: 2,
-            at: T0,
-        }]);
-    assert_eq!(state.read_marker(ALICE), Some(2));
-    // Carol's own message 2 already moved her marker.
-    chat(history())
-        .when(by(CAROL, ChatAction::MarkRead { up_to_seq: 1 }))
-        .then_nothing();
-}
-
-#[test]
-fn reading_beyond_the_last_message_is_invalid() {
-    chat(history())
-        .when(by(ALICE, ChatAction::MarkRead { up_to_seq: 3 }))
-        .then_error(Invalid, "seq_out_of_range");
-}
-
-#[test]
-fn outsiders_cannot_mark_read() {
-    chat(history())
-        .when(by(DAVE, ChatAction::MarkRead { up_to_seq: 1 }))
-        .then_error(NotFound, "chat_not_found");
 }
 
 #[test]

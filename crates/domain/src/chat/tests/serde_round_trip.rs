@@ -156,6 +156,12 @@ fn every_chat_event() -> Vec<ChatEvent> {
             up_to_seq: 4,
             at,
         },
+        ChatEvent::DeliveryMarkerMoved {
+            chat_id: c,
+            user_id: BOB,
+            up_to_seq: 5,
+            at,
+        },
     ]
 }
 
@@ -163,7 +169,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
 fn every_chat_event_round_trips_through_json_with_its_type_name() {
     let events = every_chat_event();
     let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
-    assert_eq!(types.len(), 22, "one instance per variant");
+    assert_eq!(types.len(), 23, "one instance per variant");
     for event in events {
         let json = serde_json::to_value(&event).unwrap_or_default();
         assert_eq!(json["type"], event.event_type());

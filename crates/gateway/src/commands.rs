@@ -1,8 +1,9 @@
-//! Client actions as commands: each one is a request to the command side's
-//! own router, in process, with the socket's token, the client's address
-//! and a request id. The command pipeline is not re-implemented here: the
-//! rules, idempotency (`clientMsgId` is the `client_msg_id`), rate limits
-//! and problem codes are the HTTP API's, by construction.
+//! A socket's commands (Socket.IO's client actions, `/v1/ws` delivery
+//! acks): each one is a request to the command side's own router, in
+//! process, with the socket's token, the client's address and a request
+//! id. The command pipeline is not re-implemented by any transport: the
+//! rules, idempotency, rate limits and problem codes are the HTTP API's,
+//! by construction.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -44,10 +45,13 @@ pub struct Commands {
     token: Arc<Mutex<String>>,
     peer: Option<ConnectInfo<SocketAddr>>,
     forwarded_for: Option<HeaderValue>,
+    /// Prefix of the request ids, naming the transport in the logs.
+    origin: &'static str,
 }
 
 impl Commands {
     pub fn new(
+        origin: &'static str,
         router: Router,
         token: String,
         peer: Option<ConnectInfo<SocketAddr>>,
@@ -58,6 +62,7 @@ impl Commands {
             token: Arc::new(Mutex::new(token)),
             peer,
             forwarded_for,
+            origin,
         }
     }
 
@@ -81,7 +86,10 @@ impl Commands {
             .method(method)
             .uri(path)
             .header(header::AUTHORIZATION, self.bearer())
-            .header("x-request-id", format!("sio-{}", Uuid::new_v4().simple()));
+            .header(
+                "x-request-id",
+                format!("{}-{}", self.origin, Uuid::new_v4().simple()),
+            );
         if let Some(ip) = &self.forwarded_for {
             req = req.header("x-forwarded-for", ip.clone());
         }
