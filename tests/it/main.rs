@@ -30,6 +30,7 @@ mod gateway_resume;
 mod gateway_signals;
 mod kafka;
 mod media;
+mod mentions;
 mod openapi;
 mod ops;
 mod queries;

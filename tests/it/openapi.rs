@@ -319,6 +319,7 @@ async fn request_body_schemas_accept_every_field_the_server_accepts() {
         "media_id",
         "reply_to",
         "forward_of",
+        "mentions",
     ];
     assert_eq!(
         properties(body),

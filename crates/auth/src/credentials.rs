@@ -16,6 +16,20 @@ fn invalid_credentials() -> ApiError {
 }
 
 impl AuthService {
+    /// The users registered under these (lowercase) usernames; unknown
+    /// names are left out. Read from the credentials table, so a user is
+    /// found from the moment their registration committed.
+    pub async fn user_ids_named(&self, usernames: &[String]) -> Result<Vec<Uuid>, ApiError> {
+        if usernames.is_empty() {
+            return Ok(Vec::new());
+        }
+        sqlx::query_scalar("SELECT user_id FROM auth_credentials WHERE username = ANY($1)")
+            .bind(usernames)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     /// Create a user: the credentials row and the `UserRegistered` event
     /// commit together or not at all (the row's transaction commits only
     /// after the append succeeded).

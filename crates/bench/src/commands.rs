@@ -315,6 +315,8 @@ async fn seed_long_chat(bench: &Bench, n: usize) -> anyhow::Result<(Uuid, String
                     forward_of: None,
                     existing: None,
                     blocked_by_peer: false,
+                    mentions: Vec::new(),
+                    named: Vec::new(),
                 },
             };
             let events = state

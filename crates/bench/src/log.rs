@@ -127,6 +127,7 @@ async fn seed(store: &Arc<PgEventStore>, events: u64, streams: u64) -> anyhow::R
                                     reply_to: None,
                                     forward_of: None,
                                     at,
+                                    mentions: Vec::new(),
                                 };
                                 typed::encode(&e, &Metadata::default(), at)
                             })

@@ -8,7 +8,8 @@
 //!   through the store's subject index (no projection lag), and the folds
 //!   built on it: a message ([`message`]), a media item ([`media`]),
 //!   whether a message is hidden for a user ([`hidden_for`]);
-//! * whether a direct chat's peer blocked the actor ([`peer_blocks`]).
+//! * whether a direct chat's peer blocked the actor ([`peer_blocks`]);
+//! * who a text's `@username`s name ([`named_in`]).
 
 use chat_common::ApiError;
 use chat_domain::{
@@ -125,4 +126,16 @@ pub(crate) async fn peer_blocks(
         }
         _ => Ok(false),
     }
+}
+
+/// The users a text's `@username`s name (the domain keeps the members).
+/// No query for a text without an `@`.
+pub(crate) async fn named_in(
+    state: &CommandState,
+    text: Option<&str>,
+) -> Result<Vec<Uuid>, ApiError> {
+    let names = text
+        .map(chat_domain::mentions::usernames)
+        .unwrap_or_default();
+    state.auth.user_ids_named(&names).await
 }

@@ -127,6 +127,8 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("forward_with_content", "[400] a forward copies its source and carries no text or media of its own"),
     ("invalid_emoji", "[400] a reaction must be 1..=32 bytes of emoji, no spaces or letters"),
     ("seq_out_of_range", "[400] the sequence number is beyond the last message"),
+    ("mention_not_member", "[400] a mentioned user is not a member of the chat"),
+    ("too_many_mentions", "[400] a message mentions at most 50 members"),
     ("invalid_username", "[400] usernames are 3..=32 characters of a-z, 0-9, '_' and '.'"),
     ("invalid_display_name", "[400] display names are 1..=64 characters"),
     ("bio_too_long", "[400] the bio exceeds 512 characters"),

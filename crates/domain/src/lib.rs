@@ -12,6 +12,7 @@ pub mod chat;
 pub mod error;
 pub mod event;
 pub mod ids;
+pub mod mentions;
 pub mod message;
 pub mod policy;
 pub mod user;

@@ -31,6 +31,10 @@ const ENVELOPE: &str = "envelope.schema.json";
 const COMMON: &str = "common.schema.json";
 /// Event types whose text the Kafka publisher redacts.
 const TEXT_EVENTS: [&str; 2] = ["MessageSent", "MessageEdited"];
+/// Fields added after their event's first version, serialized only when not
+/// empty (`skip_serializing_if`), so older events read unchanged: optional
+/// in the schema, never null.
+const OMITTED_WHEN_EMPTY: [(&str, &str); 1] = [("MessageSent", "mentions")];
 
 // ---------------------------------------------------------------------------
 // Examples
@@ -232,6 +236,7 @@ fn chat_examples() -> Vec<ChatEvent> {
             original_sent_at: T1,
         }),
         at: T0,
+        mentions: vec![id(2), id(3)],
     });
     // Every Option `None`.
     v.push(ChatEvent::MessageSent {
@@ -246,6 +251,7 @@ fn chat_examples() -> Vec<ChatEvent> {
         reply_to: None,
         forward_of: None,
         at: T1,
+        mentions: Vec::new(),
     });
     // The other kinds, with the media's Options `None`.
     for (n, kind) in [
@@ -269,6 +275,7 @@ fn chat_examples() -> Vec<ChatEvent> {
             reply_to: None,
             forward_of: None,
             at: T0,
+            mentions: Vec::new(),
         });
     }
     v
@@ -1109,8 +1116,9 @@ fn schemas_list_exactly_the_serialized_fields() {
             .filter(|f| !schemas.is_valid(&file, &props[f.as_str()], &Value::Null))
             .cloned()
             .collect();
-        // The one exception: MessageEdited's text is a String, but a redacted
-        // topic nulls it, so the schema admits null while requiring it.
+        // The exceptions: MessageEdited's text is a String, but a redacted
+        // topic nulls it, so the schema admits null while requiring it;
+        // fields added later are left out when empty, never null.
         let expected: BTreeSet<String> = if t == "MessageEdited" {
             non_nullable
                 .into_iter()
@@ -1118,14 +1126,25 @@ fn schemas_list_exactly_the_serialized_fields() {
                 .collect()
         } else {
             non_nullable
+                .into_iter()
+                .filter(|f| !OMITTED_WHEN_EMPTY.contains(&(t, f.as_str())))
+                .collect()
         };
         assert_eq!(
             required, expected,
             "{file}: required = the non-Option fields"
         );
 
-        // Every optional field appears both set and null in the examples.
+        // Every optional field appears both set and null in the examples
+        // (or, left out when empty, both set and absent).
         for f in serialized.difference(&required) {
+            if OMITTED_WHEN_EMPTY.contains(&(t, f.as_str())) {
+                let absent = examples()
+                    .iter()
+                    .any(|ex| ex.event_type == t && ex.payload.get(f.as_str()).is_none());
+                assert!(absent, "{t}: no example without `{f}`");
+                continue;
+            }
             for null in [false, true] {
                 assert!(
                     nulls.contains(&(t, f.clone(), null)),

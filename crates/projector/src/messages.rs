@@ -122,6 +122,9 @@ struct SentRun {
     media: Vec<Option<Value>>,
     reply_to: Vec<Option<Value>>,
     forward_of: Vec<Option<Value>>,
+    /// Each message's mentions as a JSON array (Postgres has no arrays of
+    /// arrays of differing lengths to unnest).
+    mentions: Vec<Option<Value>>,
     sent_at: Vec<OffsetDateTime>,
     position: Vec<i64>,
 }
@@ -138,6 +141,7 @@ impl SentRun {
             media,
             reply_to,
             forward_of,
+            mentions,
             at,
             ..
         } = event
@@ -153,6 +157,8 @@ impl SentRun {
         self.media.push(json(&media));
         self.reply_to.push(json(&reply_to));
         self.forward_of.push(json(&forward_of));
+        self.mentions
+            .push((!mentions.is_empty()).then(|| serde_json::json!(mentions)));
         self.sent_at.push(at);
         self.position.push(pos);
     }
@@ -165,14 +171,15 @@ impl SentRun {
         let run = std::mem::take(self);
         sqlx::query(&format!(
             "INSERT INTO {s}.messages (chat_id, seq, message_id, sender_id, kind, text, media, \
-               reply_to, forward_of, sent_at, search, position) \
+               reply_to, forward_of, mentions, sent_at, search, position) \
              SELECT chat_id, seq, message_id, sender_id, kind, text, media, reply_to, forward_of, \
+               ARRAY(SELECT jsonb_array_elements_text(mentions)::uuid), \
                sent_at, to_tsvector('{SEARCH_CONFIG}', coalesce(text, '')), position \
              FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], \
-               $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::timestamptz[], \
-               $11::bigint[]) WITH ORDINALITY \
+               $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[], \
+               $11::timestamptz[], $12::bigint[]) WITH ORDINALITY \
                AS r(chat_id, seq, message_id, sender_id, kind, text, media, reply_to, \
-                 forward_of, sent_at, position, n) \
+                 forward_of, mentions, sent_at, position, n) \
              ORDER BY n \
              ON CONFLICT DO NOTHING"
         ))
@@ -185,6 +192,7 @@ impl SentRun {
         .bind(run.media)
         .bind(run.reply_to)
         .bind(run.forward_of)
+        .bind(run.mentions)
         .bind(run.sent_at)
         .bind(run.position)
         .execute(conn)
@@ -195,41 +203,12 @@ impl SentRun {
 
 async fn apply_chat(conn: &mut PgConnection, s: &str, pos: i64, event: ChatEvent) -> Result<()> {
     match event {
-        ChatEvent::MessageSent {
-            chat_id,
-            message_id,
-            seq,
-            sender_id,
-            kind,
-            text,
-            media,
-            reply_to,
-            forward_of,
-            at,
-            ..
-        } => {
+        sent @ ChatEvent::MessageSent { .. } => {
             // A message is inserted once, at its own position; nothing else
             // creates the row, so an existing row means "already applied".
-            sqlx::query(&format!(
-                "INSERT INTO {s}.messages (chat_id, seq, message_id, sender_id, kind, text, media, \
-                   reply_to, forward_of, sent_at, search, position) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
-                   to_tsvector('{SEARCH_CONFIG}', coalesce($6, '')), $11) \
-                 ON CONFLICT DO NOTHING"
-            ))
-            .bind(chat_id)
-            .bind(big(seq))
-            .bind(message_id)
-            .bind(sender_id)
-            .bind(label(&kind))
-            .bind(text)
-            .bind(json(&media))
-            .bind(json(&reply_to))
-            .bind(json(&forward_of))
-            .bind(at)
-            .bind(pos)
-            .execute(conn)
-            .await?;
+            let mut run = SentRun::default();
+            run.push(pos, sent);
+            run.flush(conn, s).await?;
         }
         ChatEvent::MessageEdited {
             chat_id,

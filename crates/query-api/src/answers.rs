@@ -77,6 +77,8 @@ pub struct ChatListItem {
     /// The newest message the caller can see.
     pub last_message: Option<LastMessage>,
     pub unread_count: i64,
+    /// Unread messages that mention the caller (muted chats included).
+    pub mention_count: i64,
     #[schema(format = DateTime)]
     pub muted_until: Option<String>,
     pub muted: bool,
@@ -182,6 +184,8 @@ pub struct Message {
     pub media: Option<Media>,
     pub reply_to: Option<ReplyTo>,
     pub forward_of: Option<ForwardOf>,
+    /// The members the message mentions; empty once deleted.
+    pub mentions: Vec<Uuid>,
     /// Emoji → how many, and whether the caller is one of them.
     pub reactions: std::collections::BTreeMap<String, Reaction>,
     #[schema(format = DateTime)]

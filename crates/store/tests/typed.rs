@@ -77,6 +77,8 @@ async fn a_chat_folds_back_from_its_stored_events() {
             forward_of: None,
             existing: None,
             blocked_by_peer: false,
+            mentions: Vec::new(),
+            named: Vec::new(),
         },
     };
     let sent = run(&store, &stream, send).await;

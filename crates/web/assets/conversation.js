@@ -22,6 +22,8 @@ export class Conversation {
     this.typingSent = 0;
     this.typingStop = null;
     this.readUpTo = 0;
+    this.status = null; // {seq, word}: the receipt under one's newest message
+    this.receiptCalls = 0;
     this.wire();
   }
 
@@ -52,6 +54,7 @@ export class Conversation {
     const at = position ? `?min_position=${position}` : '';
     this.chat = await this.api.get(`/v1/chats/${chatId}${at}`);
     this.rows.clear();
+    this.status = null;
     this.typers.clear();
     this.reply(null);
     this.readUpTo = this.chat.me?.read_up_to ?? 0;
@@ -65,6 +68,7 @@ export class Conversation {
     this.scrollToEnd();
     this.showTyping();
     this.markRead();
+    this.receipt();
     $('composer-text').focus();
   }
 
@@ -161,6 +165,7 @@ export class Conversation {
       if (mine) meta.append(h('button', { type: 'button', onclick: () => this.remove(m) }, 'Delete'));
     }
     li.append(meta);
+    if (this.status?.seq === m.seq) li.append(h('div', { class: 'receipt', role: 'status' }, this.status.word));
     return li;
   }
 
@@ -195,11 +200,35 @@ export class Conversation {
       this.showTyping();
       if (end || ev.sender_id === this.api.userId) this.scrollToEnd();
       this.markRead();
+      this.receipt(frame.position);
+    } else if (ev.type === 'DeliveryMarkerMoved' || ev.type === 'ReadMarkerMoved') {
+      if (ev.user_id !== this.api.userId) this.receipt(frame.position);
     } else if (ev.seq && this.rows.has(ev.seq)) {
       const page = await this.api.get(`${base}?after_seq=${ev.seq - 1}&limit=1${at}`);
       for (const m of page.items) this.place(m);
-    } else if (!ev.type.startsWith('Message') && !ev.type.startsWith('Reaction') && ev.type !== 'ReadMarkerMoved') {
+    } else if (!ev.type.startsWith('Message') && !ev.type.startsWith('Reaction')) {
       await this.reloadDetail(frame.position);
+    }
+  }
+
+  /** Under one's newest message in a direct chat: Sent, Delivered or Read
+   * (its receipts, which the peer's privacy settings may withhold). Only
+   * the newest call answers, so a slow earlier one cannot undo it. */
+  async receipt(position) {
+    if (this.chat?.kind !== 'direct') return;
+    const call = ++this.receiptCalls;
+    const mine = [...this.rows.values()].map((r) => r.msg).filter((m) => m.sender_id === this.api.userId && !m.deleted);
+    const last = mine.sort((a, b) => b.seq - a.seq)[0];
+    if (!last) return;
+    const at = position ? `?min_position=${position}` : '';
+    const r = await this.api.get(`/v1/chats/${this.chat.chat_id}/messages/${last.message_id}/receipts${at}`).catch(() => null);
+    if (!r || call !== this.receiptCalls) return;
+    const word = r.items.some((x) => x.read_at) ? 'Read' : r.items.some((x) => x.delivered_at) ? 'Delivered' : 'Sent';
+    const before = this.status?.seq;
+    this.status = { seq: last.seq, word };
+    for (const seq of new Set([before, last.seq])) {
+      const row = this.rows.get(seq);
+      if (row) this.place(row.msg);
     }
   }
 

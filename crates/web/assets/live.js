@@ -1,7 +1,8 @@
 // Live updates over /v1/ws: subscribe, and after any drop reconnect with
 // back-off and resume from the last position seen (`after_position`), so
 // nothing is missed or shown twice. A renewed token is handed to the open
-// socket (`auth` frame) before the old one expires.
+// socket (`auth` frame) before the old one expires. Each message received
+// is acknowledged (`delivered`), so its sender sees it delivered.
 
 export class Live {
   constructor(api, handlers) {
@@ -32,6 +33,15 @@ export class Live {
     if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(JSON.stringify(frame));
   }
 
+  // Tell the senders their message reached this device (delivery
+  // receipts); the gateway coalesces acks, so one per message is fine.
+  ack(f) {
+    const ev = f.event;
+    if (ev?.type === 'MessageSent' && ev.sender_id !== this.api.userId) {
+      this.send({ type: 'delivered', chat_id: ev.chat_id, up_to_seq: ev.seq });
+    }
+  }
+
   open() {
     if (this.stopped || !this.api.access) return;
     const url = new URL('/v1/ws', location.href);
@@ -49,7 +59,7 @@ export class Live {
     ws.onmessage = (m) => {
       const f = JSON.parse(m.data);
       if (f.type === 'subscribed') { if (this.position === null) this.position = f.position; this.on.subscribed?.(f); }
-      else if (f.type === 'event') { this.position = Math.max(this.position ?? 0, f.position); this.on.event(f); }
+      else if (f.type === 'event') { this.position = Math.max(this.position ?? 0, f.position); this.on.event(f); this.ack(f); }
       else if (f.type === 'typing') this.on.typing(f);
       else if (f.type === 'presence') this.on.presence(f);
       else if (f.type === 'error' && f.code === 'invalid_position') this.position = null;

@@ -80,8 +80,10 @@ describe('web client', () => {
     await messages(ana).filter({ hasText: 'Hi Ben' }).waitFor();
 
     // Ben sees the request with its unread count, accepts it, reads it.
+    // His client acked the message as it arrived: Ana sees it delivered.
     const request = ben.page.locator('#requests button', { hasText: 'Ana' });
     await request.waitFor();
+    await ana.page.locator('#messages .receipt', { hasText: 'Delivered' }).waitFor();
     await request.click();
     await messages(ben).filter({ hasText: 'Hi Ben' }).waitFor();
     await ben.page.getByRole('button', { name: 'Accept' }).click();
@@ -92,6 +94,8 @@ describe('web client', () => {
     await ana.page.locator('#typing', { hasText: 'Ben is typing' }).waitFor();
     await ben.page.getByLabel('Message', { exact: true }).press('Enter');
     await messages(ana).filter({ hasText: 'Sure' }).waitFor();
+    // Answering means having read: Ana's message shows read.
+    await ana.page.locator('#messages .receipt', { hasText: 'Read' }).waitFor();
     await ana.page.locator('#typing', { hasText: 'typing' }).waitFor({ state: 'hidden' }).catch(() => {});
 
     // Ana looks elsewhere: Ben's next messages count as unread in her list.

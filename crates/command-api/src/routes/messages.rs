@@ -61,6 +61,10 @@ struct SendBody {
     reply_to: Option<Uuid>,
     /// Forward a message; carries no text or media of its own.
     forward_of: Option<MessageRef>,
+    /// Members to mention, next to the `@username`s of the text (which
+    /// mention the members they name); at most 50 in all.
+    #[schema(max_items = 50)]
+    mentions: Option<Vec<Uuid>>,
 }
 
 /// Send a message. A pending request lets the requester write, which the recipient sees as the request.
@@ -76,7 +80,7 @@ struct SendBody {
         "rate_limited", "chat_not_found", "chat_closed", "chat_request_pending", "chat_request_rejected",
         "blocked", "you_blocked_chat", "invalid_client_msg_id", "text_required", "text_too_long",
         "media_required", "media_mismatch", "media_not_found", "forward_with_content",
-        "message_not_found", "message_deleted"
+        "message_not_found", "message_deleted", "mention_not_member", "too_many_mentions"
     ]))),
 )]
 async fn send(
@@ -122,6 +126,7 @@ async fn send(
                 Some(id) => Some(own_media(state, me, id).await?),
                 None => None,
             };
+            let named = facts::named_in(state, b.text.as_deref()).await?;
             Ok(ChatCommand {
                 actor: me,
                 at: ctx.at,
@@ -135,6 +140,8 @@ async fn send(
                     forward_of,
                     existing: None,
                     blocked_by_peer,
+                    mentions: b.mentions.clone().unwrap_or_default(),
+                    named,
                 },
             })
         },

@@ -85,6 +85,10 @@ pub enum ChatAction {
         existing: Option<MessageFacts>,
         /// Whether the direct-chat peer has blocked the actor (user level).
         blocked_by_peer: bool,
+        /// Users the client mentions explicitly (each must be a member).
+        mentions: Vec<Uuid>,
+        /// Users the text's `@username`s resolved to ([`crate::mentions`]).
+        named: Vec<Uuid>,
     },
     EditMessage {
         message: MessageFacts,

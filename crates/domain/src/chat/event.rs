@@ -135,6 +135,10 @@ pub enum ChatEvent {
         media: Option<MediaRef>,
         reply_to: Option<ReplyRef>,
         forward_of: Option<ForwardRef>,
+        /// Members the message mentions (never the sender); left out when
+        /// empty, so events from before mentions read unchanged.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        mentions: Vec<Uuid>,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },

@@ -154,6 +154,8 @@ impl Sim {
                     forward_of,
                     existing: self.facts(actor, id),
                     blocked_by_peer: *peer_blocked,
+                    mentions: Vec::new(),
+                    named: Vec::new(),
                 }
             }
             Op::Edit { msg, .. } => ChatAction::EditMessage {

@@ -154,6 +154,8 @@ impl History {
             forward_of: None,
             existing: None,
             blocked_by_peer: false,
+            mentions: Vec::new(),
+            named: Vec::new(),
         };
         self.chat(chat_id, sender, action).await;
         mid

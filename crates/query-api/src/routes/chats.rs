@@ -13,7 +13,7 @@ use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::WaitQuery;
-use super::{ACTIVITY, LISTED, UNREAD, access, db};
+use super::{ACTIVITY, LISTED, UNREAD_COUNTS, access, db};
 use crate::answers::{ChatDetail, ChatListItem, Page};
 use crate::{QueryState, cursor};
 use sqlx::types::Json as SqlJson;
@@ -107,11 +107,10 @@ async fn list(
                    AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
                                     WHERE h.user_id = m.user_id AND h.message_id = x.message_id) \
                  ORDER BY x.seq DESC LIMIT 1) END, \
-            'unread_count', {UNREAD}, \
             'muted_until', uc.muted_until, \
             'muted', uc.muted_forever OR coalesce(uc.muted_until > now(), false), \
             'archived', uc.archived, 'left', m.left_seq IS NOT NULL, \
-            'last_activity_at', {ACTIVITY}), \
+            'last_activity_at', {ACTIVITY}) || {UNREAD_COUNTS}, \
             {ACTIVITY}, uc.chat_id \
            FROM rm_chats.user_chats uc \
            JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \

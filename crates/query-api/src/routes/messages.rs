@@ -56,6 +56,7 @@ enum Keyset {
 const ITEM: &str = "jsonb_build_object( \
     'message_id', x.message_id, 'seq', x.seq, 'sender_id', x.sender_id, 'kind', x.kind, \
     'text', x.text, 'media', x.media, 'reply_to', x.reply_to, 'forward_of', x.forward_of, \
+    'mentions', CASE WHEN x.deleted_at IS NULL THEN to_jsonb(x.mentions) ELSE '[]'::jsonb END, \
     'reactions', coalesce((SELECT jsonb_object_agg(r.emoji, jsonb_build_object('count', r.n, 'mine', r.mine)) \
         FROM (SELECT emoji, count(*) AS n, bool_or(user_id = $2) AS mine FROM rm_messages.reactions \
                WHERE message_id = x.message_id GROUP BY emoji) r), '{}'::jsonb), \

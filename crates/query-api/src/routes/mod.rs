@@ -70,6 +70,19 @@ pub(crate) const UNREAD: &str = concat!(
     " LIMIT 9999) unread)"
 );
 
+/// The chat list's counts for chat `c` and its member (`m`, `uc`), from
+/// one scan of the unread messages (capped like [`UNREAD`]): a JSON object
+/// `{unread_count, mention_count}`, the second counting the unread messages
+/// that mention the member. Mute does not change either: a mention in a
+/// muted chat still counts.
+pub(crate) const UNREAD_COUNTS: &str = concat!(
+    "(SELECT jsonb_build_object('unread_count', count(*), \
+             'mention_count', count(*) FILTER (WHERE mentioned)) \
+      FROM (SELECT m.user_id = ANY(x.mentions) AS mentioned ",
+    chat_common::unread_messages!(),
+    " LIMIT 9999) unread)"
+);
+
 /// Whether the chat list shows chat `c` to its member (`m`, `uc`): a chat
 /// they cleared or deleted for themselves stays out of it until a message
 /// they can see arrives after the clear. Decided here rather than stored, so

@@ -111,6 +111,8 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
             forward_of,
             existing,
             blocked_by_peer,
+            mentions,
+            named,
         } => send::send(
             &ctx,
             &send::SendArgs {
@@ -123,6 +125,8 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
                 forward_of: forward_of.as_ref(),
                 existing: existing.as_ref(),
                 blocked_by_peer: *blocked_by_peer,
+                mentions,
+                named,
             },
         ),
         ChatAction::EditMessage {

@@ -13,6 +13,7 @@ use crate::chat::event::ChatEvent;
 use crate::chat::state::DirectStatus;
 use crate::error::DomainError;
 use crate::ids;
+use crate::mentions;
 use crate::message::{ForwardRef, ForwardSource, MediaRef, MessageFacts, MessageKind, ReplyRef};
 use crate::rules;
 
@@ -27,6 +28,8 @@ pub(super) struct SendArgs<'a> {
     pub forward_of: Option<&'a ForwardSource>,
     pub existing: Option<&'a MessageFacts>,
     pub blocked_by_peer: bool,
+    pub mentions: &'a [Uuid],
+    pub named: &'a [Uuid],
 }
 
 /// The body of the new message.
@@ -58,6 +61,7 @@ pub(super) fn send(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Decision {
     may_write(ctx, args.blocked_by_peer)?;
     let content = content(ctx, args)?;
     let reply_to = args.reply_to.map(|r| reply_ref(ctx, r)).transpose()?;
+    let mentions = mentions::resolve(ctx.chat, ctx.actor, args.mentions, args.named)?;
     Ok(vec![ChatEvent::MessageSent {
         chat_id: ctx.chat_id(),
         message_id: args.message_id,
@@ -69,6 +73,7 @@ pub(super) fn send(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Decision {
         media: content.media,
         reply_to,
         forward_of: content.forward_of,
+        mentions,
         at: ctx.at,
     }])
 }

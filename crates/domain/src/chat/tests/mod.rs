@@ -3,6 +3,7 @@
 
 mod direct;
 mod group;
+mod mentions;
 mod message_ops;
 mod reactions_pins;
 mod receipts;
@@ -94,6 +95,7 @@ pub(super) fn sent(chat_id: Uuid, seq: u64, sender: Uuid) -> ChatEvent {
         reply_to: None,
         forward_of: None,
         at: T0,
+        mentions: Vec::new(),
     }
 }
 

@@ -14,6 +14,8 @@ pub(super) struct Send {
     pub(super) forward_of: Option<ForwardSource>,
     pub(super) existing: Option<MessageFacts>,
     pub(super) blocked_by_peer: bool,
+    pub(super) mentions: Vec<Uuid>,
+    pub(super) named: Vec<Uuid>,
 }
 
 pub(super) fn text(chat_id: Uuid, client: &str, body: &str) -> Send {
@@ -27,6 +29,8 @@ pub(super) fn text(chat_id: Uuid, client: &str, body: &str) -> Send {
         forward_of: None,
         existing: None,
         blocked_by_peer: false,
+        mentions: Vec::new(),
+        named: Vec::new(),
     }
 }
 
@@ -44,6 +48,8 @@ impl Send {
                 forward_of: self.forward_of,
                 existing: self.existing,
                 blocked_by_peer: self.blocked_by_peer,
+                mentions: self.mentions,
+                named: self.named,
             },
         )
     }

@@ -103,6 +103,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
                 original_sent_at: datetime!(2023-12-31 23:59:59.123456 +02:00),
             }),
             at,
+            mentions: Vec::new(),
         },
         ChatEvent::MessageEdited {
             chat_id: c,

@@ -7,7 +7,11 @@
 //! * how fast the projector catches up (events/s), next to a raw
 //!   `COPY … FROM STDIN` of the same rows (the in-run baseline);
 //! * p50/p99 of the chat list, the newest and a deep page of the big chat,
-//!   the newest page of the 10k chat (ratio), and a search.
+//!   the newest page of the 10k chat (ratio), and a search;
+//! * the chat list with `mention_count` ([`mentions`]): a reader mentioned
+//!   in every unread message next to one with the same chats unmentioned.
+
+mod mentions;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +69,35 @@ struct Seeder {
 }
 
 impl Seeder {
+    /// A direct chat `peer` opened with `reader`, accepted, with `sends`.
+    async fn direct(
+        &self,
+        peer: Uuid,
+        reader: Uuid,
+        sends: impl Iterator<Item = ChatCommand>,
+    ) -> anyhow::Result<Uuid> {
+        let chat_id = direct_chat_id(peer, reader);
+        let start = ChatCommand {
+            actor: peer,
+            at: OffsetDateTime::now_utc(),
+            action: ChatAction::StartDirect {
+                chat_id,
+                recipient: reader,
+                recipient_blocked_requester: false,
+                requester_blocked_recipient: false,
+                recipient_accepts_requests: true,
+            },
+        };
+        let accept = ChatCommand {
+            actor: reader,
+            at: OffsetDateTime::now_utc(),
+            action: ChatAction::AcceptRequest,
+        };
+        self.chat(chat_id, [start, accept].into_iter().chain(sends), 100)
+            .await?;
+        Ok(chat_id)
+    }
+
     async fn user(&self) -> anyhow::Result<Uuid> {
         crate::seed::register_user(self.store.as_ref(), "r", 0).await
     }
@@ -119,6 +152,10 @@ impl Seeder {
 }
 
 fn send(chat: Uuid, from: Uuid, n: u64) -> ChatCommand {
+    send_mentioning(chat, from, n, Vec::new())
+}
+
+fn send_mentioning(chat: Uuid, from: Uuid, n: u64, mentions: Vec<Uuid>) -> ChatCommand {
     let cmid = format!("s{n}");
     let text = (0..8)
         .map(|k| word(n * 8 + k))
@@ -137,6 +174,8 @@ fn send(chat: Uuid, from: Uuid, n: u64) -> ChatCommand {
             forward_of: None,
             existing: None,
             blocked_by_peer: false,
+            mentions,
+            named: Vec::new(),
         },
     }
 }
@@ -152,6 +191,56 @@ fn group(chat_id: Uuid, owner: Uuid, members: Vec<Uuid>, title: &str) -> ChatCom
             member_ids: members,
             invitees: Vec::new(),
         },
+    }
+}
+
+/// Signed-in GETs against the app, timed.
+struct Client {
+    http: reqwest::Client,
+    base_url: String,
+    signer: TokenSigner,
+}
+
+impl Client {
+    fn new(base_url: &str) -> anyhow::Result<Client> {
+        let signer =
+            TokenSigner::new(&JwtConfig::new(Secret::new(SECRET))).map_err(|e| anyhow!(e))?;
+        Ok(Client {
+            http: reqwest::Client::new(),
+            base_url: base_url.to_owned(),
+            signer,
+        })
+    }
+
+    fn token(&self, user: Uuid) -> anyhow::Result<String> {
+        let claims = self.signer.claims(
+            user,
+            vec![],
+            OffsetDateTime::now_utc(),
+            time::Duration::hours(1),
+        );
+        self.signer.sign(&claims).map_err(|e| anyhow!(e))
+    }
+
+    /// `n` sequential GETs of `path`.
+    async fn sample(&self, token: &str, path: String, n: usize) -> anyhow::Result<Summary> {
+        let started = Instant::now();
+        let mut lat = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            let res = self
+                .http
+                .get(format!("{}{path}", self.base_url))
+                .bearer_auth(token)
+                .send()
+                .await?;
+            if !res.status().is_success() {
+                return Err(anyhow!("{path}: {}", res.status()));
+            }
+            res.bytes().await?;
+            lat.push(t.elapsed());
+        }
+        Ok(Summary::from_latencies(lat, started.elapsed()))
     }
 }
 
@@ -179,30 +268,11 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     for _ in 0..args.chats {
         let peer = seeder.user().await?;
         let chat_id = direct_chat_id(peer, reader);
-        let start = ChatCommand {
-            actor: peer,
-            at: OffsetDateTime::now_utc(),
-            action: ChatAction::StartDirect {
-                chat_id,
-                recipient: reader,
-                recipient_blocked_requester: false,
-                requester_blocked_recipient: false,
-                recipient_accepts_requests: true,
-            },
-        };
-        let accept = ChatCommand {
-            actor: reader,
-            at: OffsetDateTime::now_utc(),
-            action: ChatAction::AcceptRequest,
-        };
         seeder
-            .chat(
-                chat_id,
-                [start, accept, send(chat_id, peer, 0)].into_iter(),
-                100,
-            )
+            .direct(peer, reader, std::iter::once(send(chat_id, peer, 0)))
             .await?;
     }
+    let twins = mentions::seed(&seeder, args.chats).await?;
     let (big, mid) = (Uuid::now_v7(), Uuid::now_v7());
     let senders = [reader, a, b];
     seeder
@@ -276,38 +346,9 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
     println!();
     println!("ratio projector ÷ COPY: {:.3}", project_rate / copy_rate);
 
-    let signer = TokenSigner::new(&JwtConfig::new(Secret::new(SECRET))).map_err(|e| anyhow!(e))?;
-    let token = signer
-        .sign(&signer.claims(
-            reader,
-            vec![],
-            OffsetDateTime::now_utc(),
-            time::Duration::hours(1),
-        ))
-        .map_err(|e| anyhow!(e))?;
-    let http = reqwest::Client::new();
-    let measure = |path: String| {
-        let (http, token, base_url) = (http.clone(), token.clone(), base_url.clone());
-        let n = args.samples;
-        async move {
-            let started = Instant::now();
-            let mut lat = Vec::with_capacity(n);
-            for _ in 0..n {
-                let t = Instant::now();
-                let res = http
-                    .get(format!("{base_url}{path}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await?;
-                if !res.status().is_success() {
-                    return Err(anyhow!("{path}: {}", res.status()));
-                }
-                res.bytes().await?;
-                lat.push(t.elapsed());
-            }
-            Ok::<_, anyhow::Error>(Summary::from_latencies(lat, started.elapsed()))
-        }
-    };
+    let client = Client::new(&base_url)?;
+    let token = client.token(reader)?;
+    let measure = |path: String| client.sample(&token, path, args.samples);
     let deep = (args.messages / 2).max(1);
     let rows = [
         (
@@ -354,6 +395,7 @@ pub async fn run(args: ReadArgs) -> anyhow::Result<()> {
         args.messages,
         p50s[1].as_secs_f64() / p50s[3].as_secs_f64()
     );
+    mentions::measure(&client, &twins, args.chats, args.samples).await?;
 
     let _ = stop.send(());
     let _ = server.await;
