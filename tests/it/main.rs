@@ -21,6 +21,7 @@ mod cmd_prefs;
 mod cmd_snapshots;
 mod cmd_users;
 mod docs_errors;
+mod edits;
 mod gateway_backpressure;
 mod gateway_bad_frames;
 mod gateway_keepalive;

@@ -56,6 +56,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/v1/chats/{chat_id}"),
     ("get", "/v1/chats/{chat_id}/messages"),
     ("get", "/v1/chats/{chat_id}/messages/{message_id}/receipts"),
+    ("get", "/v1/chats/{chat_id}/messages/{message_id}/edits"),
     ("get", "/v1/search/messages"),
     ("get", "/v1/users"),
     ("get", "/v1/users/{user_id}"),

@@ -217,8 +217,19 @@ async fn apply_chat(conn: &mut PgConnection, s: &str, pos: i64, event: ChatEvent
             at,
             ..
         } => {
+            // The replaced text is kept as a version (edit history); the
+            // CTE reads the row as it was before the update, under the same
+            // position guard, so a replayed edit keeps nothing twice.
             sqlx::query(&format!(
-                "UPDATE {s}.messages SET text = $3, edited_at = $4, \
+                "WITH old AS ( \
+                   SELECT chat_id, seq, text, coalesce(edited_at, sent_at) AS written_at \
+                     FROM {s}.messages \
+                    WHERE chat_id = $1 AND seq = $2 AND position < $5 AND deleted_at IS NULL \
+                      AND text IS NOT NULL), \
+                 kept AS ( \
+                   INSERT INTO {s}.versions (chat_id, seq, replaced_at, text, written_at) \
+                   SELECT chat_id, seq, $5, text, written_at FROM old ON CONFLICT DO NOTHING) \
+                 UPDATE {s}.messages SET text = $3, edited_at = $4, \
                    search = to_tsvector('{SEARCH_CONFIG}', $3), position = $5 \
                  WHERE chat_id = $1 AND seq = $2 AND position < $5 AND deleted_at IS NULL"
             ))
@@ -237,8 +248,10 @@ async fn apply_chat(conn: &mut PgConnection, s: &str, pos: i64, event: ChatEvent
             at,
             ..
         } => {
+            // Its earlier versions go with its text.
             sqlx::query(&format!(
-                "UPDATE {s}.messages SET text = NULL, media = NULL, search = NULL, \
+                "WITH gone AS (DELETE FROM {s}.versions WHERE chat_id = $1 AND seq = $2) \
+                 UPDATE {s}.messages SET text = NULL, media = NULL, search = NULL, \
                    deleted_at = $3, deleted_by = $4, position = $5 \
                  WHERE chat_id = $1 AND seq = $2 AND position < $5"
             ))

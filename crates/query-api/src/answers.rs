@@ -241,6 +241,17 @@ pub struct Reaction {
     pub mine: bool,
 }
 
+/// One version of a message, in `…/edits`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Version {
+    /// 1 for the text as sent, then one more per edit.
+    pub version: u32,
+    pub text: String,
+    /// When this version was written by an edit; `null` for the first.
+    #[schema(format = DateTime)]
+    pub edited_at: Option<String>,
+}
+
 /// One member a message reached, in `…/receipts`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Receipt {

@@ -1,6 +1,7 @@
 //! The query routes, one module per resource, and the SQL they share.
 
 mod chats;
+mod edits;
 mod me;
 mod messages;
 mod search;
@@ -21,6 +22,7 @@ pub fn routes() -> OpenApiRouter<QueryState> {
         .merge(me::routes())
         .merge(chats::routes())
         .merge(messages::routes())
+        .merge(edits::routes())
         .merge(search::routes())
         .merge(users::routes())
 }
