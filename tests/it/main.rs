@@ -34,6 +34,7 @@ mod media;
 mod mentions;
 mod openapi;
 mod ops;
+mod polls;
 mod queries;
 mod receipts;
 mod serve;

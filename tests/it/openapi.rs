@@ -51,6 +51,11 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/v1/chats/{chat_id}/messages/{message_id}/pin"),
     ("post", "/v1/chats/{chat_id}/read"),
     ("post", "/v1/chats/{chat_id}/delivered"),
+    ("put", "/v1/chats/{chat_id}/messages/{message_id}/votes"),
+    (
+        "post",
+        "/v1/chats/{chat_id}/messages/{message_id}/poll/close",
+    ),
     ("get", "/v1/me"),
     ("get", "/v1/chats"),
     ("get", "/v1/chats/{chat_id}"),
@@ -321,6 +326,8 @@ async fn request_body_schemas_accept_every_field_the_server_accepts() {
         "reply_to",
         "forward_of",
         "mentions",
+        "poll",
+        "location",
     ];
     assert_eq!(
         properties(body),
@@ -340,7 +347,9 @@ async fn request_body_schemas_accept_every_field_the_server_accepts() {
         .collect();
     assert_eq!(
         kinds,
-        BTreeSet::from(["text", "image", "video", "audio", "voice", "file"])
+        BTreeSet::from([
+            "text", "image", "video", "audio", "voice", "file", "poll", "location"
+        ])
     );
 
     let settings = body_schema(&doc, &op("put", "/v1/me/settings")["requestBody"]);

@@ -317,6 +317,8 @@ async fn seed_long_chat(bench: &Bench, n: usize) -> anyhow::Result<(Uuid, String
                     blocked_by_peer: false,
                     mentions: Vec::new(),
                     named: Vec::new(),
+                    poll: None,
+                    location: None,
                 },
             };
             let events = state

@@ -128,6 +128,8 @@ async fn seed(store: &Arc<PgEventStore>, events: u64, streams: u64) -> anyhow::R
                                     forward_of: None,
                                     at,
                                     mentions: Vec::new(),
+                                    poll: None,
+                                    location: None,
                                 };
                                 typed::encode(&e, &Metadata::default(), at)
                             })

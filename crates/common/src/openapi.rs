@@ -237,6 +237,8 @@ pub enum MessageKind {
     Audio,
     Voice,
     File,
+    Poll,
+    Location,
 }
 
 /// Who sees the user's last-seen time (`chat_domain::LastSeenVisibility`).

@@ -129,6 +129,11 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("seq_out_of_range", "[400] the sequence number is beyond the last message"),
     ("mention_not_member", "[400] a mentioned user is not a member of the chat"),
     ("too_many_mentions", "[400] a message mentions at most 50 members"),
+    ("invalid_poll", "[400] a poll has a question and 2..=10 distinct options, and only kind poll carries one"),
+    ("invalid_location", "[400] a location has lat within ±90 and lon within ±180, and only kind location carries one"),
+    ("invalid_vote", "[400] a ballot names each of the poll's options at most once, one unless multiple choice"),
+    ("not_a_poll", "[400] the message is not a poll"),
+    ("not_forwardable", "[400] polls and locations cannot be forwarded"),
     ("invalid_username", "[400] usernames are 3..=32 characters of a-z, 0-9, '_' and '.'"),
     ("invalid_display_name", "[400] display names are 1..=64 characters"),
     ("bio_too_long", "[400] the bio exceeds 512 characters"),
@@ -168,6 +173,8 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("group_full", "[409] the group has reached its member limit"),
     ("user_exists", "[409] the user is already registered"),
     ("too_many_blocks", "[409] you have blocked the maximum number of users"),
+    ("poll_closed", "[409] the poll is closed"),
+    ("message_not_editable", "[409] polls and locations cannot be edited"),
 ];
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod mentions;
 pub mod message;
 pub mod policy;
+pub mod poll;
 pub mod user;
 pub mod visibility;
 

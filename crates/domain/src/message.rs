@@ -13,19 +13,28 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
+
+use crate::poll::PollFacts;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 /// What a message carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
+    #[default]
     Text,
     Image,
     Video,
     Audio,
     Voice,
     File,
+    /// A question with options members vote on ([`crate::poll`]).
+    Poll,
+    /// A point on the map.
+    Location,
 }
 
 /// An uploaded media item, as the media service recorded it.
@@ -83,6 +92,9 @@ pub struct MessageFacts {
     pub pinned: bool,
     /// The emoji the actor currently has on this message.
     pub reactions_of_actor: BTreeSet<String>,
+    /// A poll's options, state and the actor's ballot; `None` otherwise.
+    #[serde(default)]
+    pub poll: Option<PollFacts>,
 }
 
 /// The source of a forward. The shell computes `visible_to_sender` with the

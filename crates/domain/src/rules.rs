@@ -13,7 +13,11 @@ use crate::policy::{
 /// No control characters (NUL above all: Postgres `jsonb` refuses it, so it
 /// would fail the whole append batch it rides in). Text may keep line
 /// breaks and tabs.
-fn printable(value: &str, field: &'static str, multiline: bool) -> Result<(), DomainError> {
+pub(crate) fn printable(
+    value: &str,
+    field: &'static str,
+    multiline: bool,
+) -> Result<(), DomainError> {
     let bad = value
         .chars()
         .any(|c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')));

@@ -11,7 +11,8 @@
 //!   deleted for everyone (then only a tombstone is shown: who sent it and
 //!   when, never its text or media);
 //! * both sides' read-receipt settings: receipts are mutual, so a read
-//!   marker reaches someone else only while both share theirs.
+//!   marker reaches someone else only while both share theirs;
+//! * whether a poll is anonymous: then a vote reaches only its voter.
 
 use uuid::Uuid;
 
@@ -75,6 +76,13 @@ pub fn message(window: &Window, seq: u64, hidden: bool, deleted: bool) -> Shown 
     }
 }
 
+/// Whether a vote on a poll reaches `viewer` (who sees the poll): an
+/// anonymous poll's votes reach only the voter; results are counted on
+/// the query side without names.
+pub fn ballot(viewer: Uuid, voter: Uuid, anonymous: bool) -> bool {
+    !anonymous || viewer == voter
+}
+
 /// Whether `reader`'s read marker reaches `viewer`: always their own, and
 /// someone else's only while both share read receipts.
 pub fn read_marker(viewer: Uuid, reader: Uuid, viewer_shares: bool, reader_shares: bool) -> bool {
@@ -105,6 +113,14 @@ mod tests {
         assert_eq!(message(&w, 1, false, true), Shown::Tombstone);
         assert_eq!(message(&w, 1, true, true), Shown::Not);
         assert_eq!(message(&Window::joined(1), 1, false, false), Shown::Not);
+    }
+
+    #[test]
+    fn anonymous_votes_reach_only_their_voter() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert!(ballot(a, b, false));
+        assert!(!ballot(a, b, true));
+        assert!(ballot(b, b, true));
     }
 
     #[test]

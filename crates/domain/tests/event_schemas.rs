@@ -34,7 +34,11 @@ const TEXT_EVENTS: [&str; 2] = ["MessageSent", "MessageEdited"];
 /// Fields added after their event's first version, serialized only when not
 /// empty (`skip_serializing_if`), so older events read unchanged: optional
 /// in the schema, never null.
-const OMITTED_WHEN_EMPTY: [(&str, &str); 1] = [("MessageSent", "mentions")];
+const OMITTED_WHEN_EMPTY: [(&str, &str); 3] = [
+    ("MessageSent", "mentions"),
+    ("MessageSent", "poll"),
+    ("MessageSent", "location"),
+];
 
 // ---------------------------------------------------------------------------
 // Examples
@@ -185,6 +189,22 @@ fn chat_examples() -> Vec<ChatEvent> {
                 up_to_seq: seq,
                 at,
             },
+            ChatEvent::PollVoted {
+                chat_id: chat,
+                message_id: msg,
+                seq,
+                user_id: b,
+                option_ids: if seq == 1 { vec![0, 2] } else { vec![] },
+                anonymous: seq == 1,
+                at,
+            },
+            ChatEvent::PollClosed {
+                chat_id: chat,
+                message_id: msg,
+                seq,
+                by: a,
+                at,
+            },
         ]);
     }
     for full in [true, false] {
@@ -237,6 +257,8 @@ fn chat_examples() -> Vec<ChatEvent> {
         }),
         at: T0,
         mentions: vec![id(2), id(3)],
+        poll: None,
+        location: None,
     });
     // Every Option `None`.
     v.push(ChatEvent::MessageSent {
@@ -252,7 +274,56 @@ fn chat_examples() -> Vec<ChatEvent> {
         forward_of: None,
         at: T1,
         mentions: Vec::new(),
+        poll: None,
+        location: None,
     });
+    // A poll and a location (with and without a place name).
+    let poll = chat_domain::poll::PollSpec {
+        question: "Lunch?".into(),
+        options: vec!["Pizza".into(), "Sushi 🍣".into()],
+        multiple: true,
+        anonymous: false,
+    }
+    .validate()
+    .expect("a valid poll");
+    for (kind, poll, location) in [
+        (MessageKind::Poll, Some(poll), None),
+        (
+            MessageKind::Location,
+            None,
+            Some(chat_domain::poll::Location {
+                lat: 48.8584,
+                lon: -2.2945,
+                name: Some("Tour Eiffel".into()),
+            }),
+        ),
+        (
+            MessageKind::Location,
+            None,
+            Some(chat_domain::poll::Location {
+                lat: -90.0,
+                lon: 180.0,
+                name: None,
+            }),
+        ),
+    ] {
+        v.push(ChatEvent::MessageSent {
+            chat_id: chat,
+            message_id: msg,
+            client_msg_id: "c-2".into(),
+            seq: 2,
+            sender_id: id(1),
+            kind,
+            text: None,
+            media: None,
+            reply_to: None,
+            forward_of: None,
+            at: T0,
+            mentions: Vec::new(),
+            poll,
+            location,
+        });
+    }
     // The other kinds, with the media's Options `None`.
     for (n, kind) in [
         MessageKind::Video,
@@ -276,6 +347,8 @@ fn chat_examples() -> Vec<ChatEvent> {
             forward_of: None,
             at: T0,
             mentions: Vec::new(),
+            poll: None,
+            location: None,
         });
     }
     v

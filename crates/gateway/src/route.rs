@@ -73,6 +73,8 @@ pub enum About {
     Message(u64),
     /// This user's read or delivery marker (receipts).
     Marker(Uuid),
+    /// A vote on the poll at this seq by this voter, in an anonymous poll.
+    SecretBallot { seq: u64, voter: Uuid },
 }
 
 /// Where an event goes.
@@ -160,6 +162,15 @@ pub fn target(stream: &str, event_type: &str, payload: &Value) -> Target {
 /// read markers their owner, so neither needs a full decode on the hot path.
 fn about(event_type: &str, payload: &Value) -> About {
     match event_type {
+        "PollVoted" if payload.get("anonymous").and_then(Value::as_bool) == Some(true) => {
+            match (
+                payload.get("seq").and_then(Value::as_u64),
+                uuid_at(payload, "user_id"),
+            ) {
+                (Some(seq), Some(voter)) => About::SecretBallot { seq, voter },
+                _ => About::Message(0),
+            }
+        }
         t if MESSAGE_TYPES.contains(&t) => match payload.get("seq").and_then(Value::as_u64) {
             Some(seq) => About::Message(seq),
             None => {
@@ -167,16 +178,16 @@ fn about(event_type: &str, payload: &Value) -> About {
                 About::Message(0)
             }
         },
-        t if MARKER_TYPES.contains(&t) => match payload
-            .get("user_id")
-            .and_then(Value::as_str)
-            .and_then(|s| s.parse().ok())
-        {
+        t if MARKER_TYPES.contains(&t) => match uuid_at(payload, "user_id") {
             Some(user) => About::Marker(user),
             None => About::Message(0),
         },
         _ => About::Chat,
     }
+}
+
+fn uuid_at(payload: &Value, field: &str) -> Option<Uuid> {
+    payload.get(field)?.as_str()?.parse().ok()
 }
 
 fn user_change(e: UserEvent) -> UserChange {

@@ -28,6 +28,9 @@ pub fn shows(facts: &impl Facts, user: Uuid, chat: Uuid, about: About) -> bool {
             let hidden = facts.hidden(user, chat, seq);
             visibility::message(&window, seq, hidden, false) != Shown::Not
         }),
+        About::SecretBallot { seq, voter } => {
+            visibility::ballot(user, voter, true) && shows(facts, user, chat, About::Message(seq))
+        }
         About::Marker(reader) => visibility::read_marker(
             user,
             reader,
@@ -43,6 +46,9 @@ pub fn tombstone(payload: &mut Value) {
     if let Some(o) = payload.as_object_mut() {
         o.insert("text".into(), Value::Null);
         o.insert("media".into(), Value::Null);
+        for field in ["poll", "location", "mentions"] {
+            o.remove(field);
+        }
         o.insert("deleted".into(), Value::Bool(true));
     }
 }

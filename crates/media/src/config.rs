@@ -39,7 +39,10 @@ impl MediaLimits {
             MessageKind::Image => self.image,
             MessageKind::Video => self.video,
             MessageKind::Audio | MessageKind::Voice => self.audio,
-            MessageKind::File | MessageKind::Text => self.file,
+            // Text, polls and locations carry no media (uploads refuse them).
+            MessageKind::File | MessageKind::Text | MessageKind::Poll | MessageKind::Location => {
+                self.file
+            }
         }
     }
 

@@ -58,7 +58,7 @@ pub fn sniff(head: &[u8]) -> Sniffed {
 /// Whether the content may be sent as a message of `requested` kind.
 pub fn allows(sniffed: &Sniffed, requested: MessageKind) -> bool {
     match requested {
-        MessageKind::Text => false,
+        MessageKind::Text | MessageKind::Poll | MessageKind::Location => false,
         MessageKind::File => true,
         MessageKind::Voice => sniffed.kind == MessageKind::Audio,
         k => sniffed.kind == k,

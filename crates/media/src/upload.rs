@@ -300,11 +300,13 @@ async fn parse_kind(mut field: Field<'_>) -> Result<MessageKind, ApiError> {
     }
     let text = String::from_utf8_lossy(&raw);
     match serde_json::from_value::<MessageKind>(Value::String(text.trim().to_owned())) {
-        Ok(MessageKind::Text) | Err(_) => Err(ApiError::bad_request(
-            "invalid_media_kind",
-            "kind must be one of image, video, audio, voice, file",
-        )
-        .with_field("kind")),
+        Ok(MessageKind::Text | MessageKind::Poll | MessageKind::Location) | Err(_) => {
+            Err(ApiError::bad_request(
+                "invalid_media_kind",
+                "kind must be one of image, video, audio, voice, file",
+            )
+            .with_field("kind"))
+        }
         Ok(k) => Ok(k),
     }
 }

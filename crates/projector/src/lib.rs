@@ -31,6 +31,7 @@ pub mod error;
 pub mod kafka;
 pub mod media;
 pub mod messages;
+mod polls;
 pub mod projection;
 pub mod rebuild;
 mod registry;

@@ -125,6 +125,8 @@ struct SentRun {
     /// Each message's mentions as a JSON array (Postgres has no arrays of
     /// arrays of differing lengths to unnest).
     mentions: Vec<Option<Value>>,
+    poll: Vec<Option<Value>>,
+    location: Vec<Option<Value>>,
     sent_at: Vec<OffsetDateTime>,
     position: Vec<i64>,
 }
@@ -142,6 +144,8 @@ impl SentRun {
             reply_to,
             forward_of,
             mentions,
+            poll,
+            location,
             at,
             ..
         } = event
@@ -159,6 +163,8 @@ impl SentRun {
         self.forward_of.push(json(&forward_of));
         self.mentions
             .push((!mentions.is_empty()).then(|| serde_json::json!(mentions)));
+        self.poll.push(json(&poll));
+        self.location.push(json(&location));
         self.sent_at.push(at);
         self.position.push(pos);
     }
@@ -171,15 +177,16 @@ impl SentRun {
         let run = std::mem::take(self);
         sqlx::query(&format!(
             "INSERT INTO {s}.messages (chat_id, seq, message_id, sender_id, kind, text, media, \
-               reply_to, forward_of, mentions, sent_at, search, position) \
+               reply_to, forward_of, mentions, poll, location, sent_at, search, position) \
              SELECT chat_id, seq, message_id, sender_id, kind, text, media, reply_to, forward_of, \
-               ARRAY(SELECT jsonb_array_elements_text(mentions)::uuid), \
-               sent_at, to_tsvector('{SEARCH_CONFIG}', coalesce(text, '')), position \
+               ARRAY(SELECT jsonb_array_elements_text(mentions)::uuid), poll, location, \
+               sent_at, to_tsvector('{SEARCH_CONFIG}', coalesce(text, poll->>'question', \
+                 location->>'name', '')), position \
              FROM unnest($1::uuid[], $2::bigint[], $3::uuid[], $4::uuid[], $5::text[], \
-               $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[], \
-               $11::timestamptz[], $12::bigint[]) WITH ORDINALITY \
+               $6::text[], $7::jsonb[], $8::jsonb[], $9::jsonb[], $10::jsonb[], $11::jsonb[], \
+               $12::jsonb[], $13::timestamptz[], $14::bigint[]) WITH ORDINALITY \
                AS r(chat_id, seq, message_id, sender_id, kind, text, media, reply_to, \
-                 forward_of, mentions, sent_at, position, n) \
+                 forward_of, mentions, poll, location, sent_at, position, n) \
              ORDER BY n \
              ON CONFLICT DO NOTHING"
         ))
@@ -193,6 +200,8 @@ impl SentRun {
         .bind(run.reply_to)
         .bind(run.forward_of)
         .bind(run.mentions)
+        .bind(run.poll)
+        .bind(run.location)
         .bind(run.sent_at)
         .bind(run.position)
         .execute(conn)
@@ -248,10 +257,13 @@ async fn apply_chat(conn: &mut PgConnection, s: &str, pos: i64, event: ChatEvent
             at,
             ..
         } => {
-            // Its earlier versions go with its text.
+            // Its earlier versions and its votes go with its body.
             sqlx::query(&format!(
-                "WITH gone AS (DELETE FROM {s}.versions WHERE chat_id = $1 AND seq = $2) \
+                "WITH gone AS (DELETE FROM {s}.versions WHERE chat_id = $1 AND seq = $2), \
+                 ballots AS (DELETE FROM {s}.votes v USING {s}.messages x \
+                   WHERE x.chat_id = $1 AND x.seq = $2 AND v.message_id = x.message_id) \
                  UPDATE {s}.messages SET text = NULL, media = NULL, search = NULL, \
+                   poll = NULL, location = NULL, mentions = '{{}}', \
                    deleted_at = $3, deleted_by = $4, position = $5 \
                  WHERE chat_id = $1 AND seq = $2 AND position < $5"
             ))
@@ -314,6 +326,16 @@ async fn apply_chat(conn: &mut PgConnection, s: &str, pos: i64, event: ChatEvent
         ChatEvent::MessageUnpinned { chat_id, seq, .. } => {
             set_pinned(conn, s, pos, chat_id, seq, None).await?
         }
+        ChatEvent::PollVoted {
+            message_id,
+            user_id,
+            option_ids,
+            at,
+            ..
+        } => crate::polls::voted(conn, s, pos, message_id, user_id, &option_ids, at).await?,
+        ChatEvent::PollClosed {
+            chat_id, seq, at, ..
+        } => crate::polls::closed(conn, s, pos, chat_id, seq, at).await?,
         // Lifecycle, membership and read markers are the chats projection's.
         _ => {}
     }

@@ -186,6 +186,10 @@ pub struct Message {
     pub forward_of: Option<ForwardOf>,
     /// The members the message mentions; empty once deleted.
     pub mentions: Vec<Uuid>,
+    /// A `poll` message's poll with its results; `null` otherwise.
+    pub poll: Option<PollAnswer>,
+    /// A `location` message's point; `null` otherwise.
+    pub location: Option<LocationAnswer>,
     /// Emoji → how many, and whether the caller is one of them.
     pub reactions: std::collections::BTreeMap<String, Reaction>,
     #[schema(format = DateTime)]
@@ -195,6 +199,48 @@ pub struct Message {
     pub pinned: bool,
     #[schema(format = DateTime)]
     pub sent_at: String,
+}
+
+/// A poll as a member sees it: its options, results and their own ballot.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollAnswer {
+    pub question: String,
+    pub options: Vec<PollOptionAnswer>,
+    pub multiple: bool,
+    pub anonymous: bool,
+    pub closed: bool,
+    /// Members with a ballot.
+    pub total_voters: i64,
+    /// The caller's ballot (option ids); empty if they have not voted.
+    pub my_vote: Vec<u32>,
+    /// One entry per option, in option order.
+    pub results: Vec<PollResult>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollOptionAnswer {
+    pub id: u32,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollResult {
+    pub option_id: u32,
+    pub votes: i64,
+    /// Who chose it, first voters first; `null` in an anonymous poll.
+    pub voters: Option<Vec<Uuid>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LocationAnswer {
+    pub lat: f64,
+    pub lon: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// A message's media, as uploaded.

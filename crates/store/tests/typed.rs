@@ -79,6 +79,8 @@ async fn a_chat_folds_back_from_its_stored_events() {
             blocked_by_peer: false,
             mentions: Vec::new(),
             named: Vec::new(),
+            poll: None,
+            location: None,
         },
     };
     let sent = run(&store, &stream, send).await;

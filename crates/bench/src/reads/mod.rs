@@ -176,6 +176,8 @@ fn send_mentioning(chat: Uuid, from: Uuid, n: u64, mentions: Vec<Uuid>) -> ChatC
             blocked_by_peer: false,
             mentions,
             named: Vec::new(),
+            poll: None,
+            location: None,
         },
     }
 }

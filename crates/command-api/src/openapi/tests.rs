@@ -48,9 +48,18 @@ fn documented_enums_match_the_domain_enums() {
     use chat_domain::MessageKind as M;
     use chat_domain::{AcceptRequestsFrom as A, ChatStatus as C, LastSeenVisibility as L};
     let doc = json(&document());
-    let kinds = [M::Text, M::Image, M::Video, M::Audio, M::Voice, M::File];
+    let kinds = [
+        M::Text,
+        M::Image,
+        M::Video,
+        M::Audio,
+        M::Voice,
+        M::File,
+        M::Poll,
+        M::Location,
+    ];
     let _exhaustive = |k: M| match k {
-        M::Text | M::Image | M::Video | M::Audio | M::Voice | M::File => (),
+        M::Text | M::Image | M::Video | M::Audio | M::Voice | M::File | M::Poll | M::Location => (),
     };
     same_values(&doc, "MessageKind", &kinds);
     let statuses = [C::Pending, C::Active, C::Rejected, C::Blocked, C::Closed];

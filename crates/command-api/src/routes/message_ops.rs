@@ -36,7 +36,7 @@ where
 
 /// A command on one existing message: its facts and the peer's block are
 /// loaded, and the domain decides which of them matter.
-async fn on_message(
+pub(super) async fn on_message(
     state: &CommandState,
     ctx: &CommandContext,
     path: (Uuid, Uuid),

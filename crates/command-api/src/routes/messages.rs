@@ -8,6 +8,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
+use chat_domain::poll::{Location, PollSpec};
 use chat_domain::{
     Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, chat_stream, message_id,
 };
@@ -65,6 +66,38 @@ struct SendBody {
     /// mention the members they name); at most 50 in all.
     #[schema(max_items = 50)]
     mentions: Option<Vec<Uuid>>,
+    /// The body of a `poll` message.
+    poll: Option<PollBody>,
+    /// The body of a `location` message.
+    location: Option<LocationBody>,
+}
+
+/// A poll: a question and 2 to 10 distinct options.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PollBody {
+    #[schema(min_length = 1, max_length = 300)]
+    question: String,
+    #[schema(min_items = 2, max_items = 10)]
+    options: Vec<String>,
+    /// Members may choose several options.
+    #[serde(default)]
+    multiple: bool,
+    /// Nobody sees who voted for what (results still count).
+    #[serde(default)]
+    anonymous: bool,
+}
+
+/// A point on the map.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LocationBody {
+    #[schema(minimum = -90.0, maximum = 90.0)]
+    lat: f64,
+    #[schema(minimum = -180.0, maximum = 180.0)]
+    lon: f64,
+    #[schema(max_length = 200)]
+    name: Option<String>,
 }
 
 /// Send a message. A pending request lets the requester write, which the recipient sees as the request.
@@ -80,7 +113,8 @@ struct SendBody {
         "rate_limited", "chat_not_found", "chat_closed", "chat_request_pending", "chat_request_rejected",
         "blocked", "you_blocked_chat", "invalid_client_msg_id", "text_required", "text_too_long",
         "media_required", "media_mismatch", "media_not_found", "forward_with_content",
-        "message_not_found", "message_deleted", "mention_not_member", "too_many_mentions"
+        "message_not_found", "message_deleted", "mention_not_member", "too_many_mentions",
+        "invalid_poll", "invalid_location", "not_forwardable"
     ]))),
 )]
 async fn send(
@@ -142,6 +176,17 @@ async fn send(
                     blocked_by_peer,
                     mentions: b.mentions.clone().unwrap_or_default(),
                     named,
+                    poll: b.poll.as_ref().map(|p| PollSpec {
+                        question: p.question.clone(),
+                        options: p.options.clone(),
+                        multiple: p.multiple,
+                        anonymous: p.anonymous,
+                    }),
+                    location: b.location.as_ref().map(|l| Location {
+                        lat: l.lat,
+                        lon: l.lon,
+                        name: l.name.clone(),
+                    }),
                 },
             })
         },

@@ -5,6 +5,7 @@ mod chats;
 mod groups;
 mod message_ops;
 mod messages;
+mod polls;
 mod prefs;
 mod users;
 
@@ -34,6 +35,7 @@ where
         .merge(prefs::routes())
         .merge(messages::routes())
         .merge(message_ops::routes())
+        .merge(polls::routes())
 }
 
 /// 201 when the command created something, 200 when it found it there.

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::message::{ForwardSource, MediaRef, MessageFacts, MessageKind};
+use crate::poll::{Location, PollSpec};
 
 /// One command: who, when, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,6 +90,10 @@ pub enum ChatAction {
         mentions: Vec<Uuid>,
         /// Users the text's `@username`s resolved to ([`crate::mentions`]).
         named: Vec<Uuid>,
+        /// The body of a `poll` message.
+        poll: Option<PollSpec>,
+        /// The body of a `location` message.
+        location: Option<Location>,
     },
     EditMessage {
         message: MessageFacts,
@@ -116,6 +121,15 @@ pub enum ChatAction {
     },
     UnpinMessage {
         message_id: Uuid,
+    },
+    /// The actor's whole ballot on a poll (empty retracts).
+    Vote {
+        message: MessageFacts,
+        option_ids: Vec<u32>,
+    },
+    /// The author closes their poll.
+    ClosePoll {
+        message: MessageFacts,
     },
     MarkRead {
         up_to_seq: u64,

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::event::DomainEvent;
 use crate::message::{ForwardRef, MediaRef, MessageKind, ReplyRef};
+use crate::poll::{Location, Poll};
 
 /// Everything that can happen in a chat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,6 +140,12 @@ pub enum ChatEvent {
         /// empty, so events from before mentions read unchanged.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         mentions: Vec<Uuid>,
+        /// The poll of a `poll` message; left out otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        poll: Option<Poll>,
+        /// The point of a `location` message; left out otherwise.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        location: Option<Location>,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
@@ -202,6 +209,28 @@ pub enum ChatEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// A member's ballot on a poll, replacing their earlier one; empty
+    /// retracts. `anonymous` copies the poll's, so readers route it without
+    /// a lookup (an anonymous vote reaches only the voter).
+    PollVoted {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        user_id: Uuid,
+        option_ids: Vec<u32>,
+        anonymous: bool,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The author closed the poll: no more votes.
+    PollClosed {
+        chat_id: Uuid,
+        message_id: Uuid,
+        seq: u64,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// A member's devices received the chat's messages up to `up_to_seq`
     /// (the client's acknowledgement, not the server's send).
     DeliveryMarkerMoved {
@@ -237,6 +266,8 @@ macro_rules! each_variant {
             | ChatEvent::ReactionRemoved { $bind, .. }
             | ChatEvent::MessagePinned { $bind, .. }
             | ChatEvent::MessageUnpinned { $bind, .. }
+            | ChatEvent::PollVoted { $bind, .. }
+            | ChatEvent::PollClosed { $bind, .. }
             | ChatEvent::ReadMarkerMoved { $bind, .. }
             | ChatEvent::DeliveryMarkerMoved { $bind, .. } => $body,
         }
@@ -244,6 +275,23 @@ macro_rules! each_variant {
 }
 
 impl ChatEvent {
+    /// What a sent message says in words, for previews and notifications:
+    /// its text or caption, a poll's question, a location's name.
+    pub fn words(&self) -> Option<&str> {
+        match self {
+            ChatEvent::MessageSent {
+                text,
+                poll,
+                location,
+                ..
+            } => text
+                .as_deref()
+                .or(poll.as_ref().map(|p| p.question.as_str()))
+                .or(location.as_ref().and_then(|l| l.name.as_deref())),
+            _ => None,
+        }
+    }
+
     /// The chat the event belongs to.
     pub fn chat_id(&self) -> Uuid {
         each_variant!(self, chat_id => *chat_id)
@@ -280,7 +328,7 @@ pub const DIRECT_STATE_TYPES: [&str; 4] = [
 /// receipts, shown to others only under the mutual receipts rule.
 pub const MARKER_TYPES: [&str; 2] = ["ReadMarkerMoved", "DeliveryMarkerMoved"];
 /// Event types about one message; each carries the message's `seq`.
-pub const MESSAGE_TYPES: [&str; 7] = [
+pub const MESSAGE_TYPES: [&str; 9] = [
     "MessageSent",
     "MessageEdited",
     "MessageDeleted",
@@ -288,6 +336,8 @@ pub const MESSAGE_TYPES: [&str; 7] = [
     "ReactionRemoved",
     "MessagePinned",
     "MessageUnpinned",
+    "PollVoted",
+    "PollClosed",
 ];
 
 impl DomainEvent for ChatEvent {
@@ -314,6 +364,8 @@ impl DomainEvent for ChatEvent {
             ChatEvent::ReactionRemoved { .. } => "ReactionRemoved",
             ChatEvent::MessagePinned { .. } => "MessagePinned",
             ChatEvent::MessageUnpinned { .. } => "MessageUnpinned",
+            ChatEvent::PollVoted { .. } => "PollVoted",
+            ChatEvent::PollClosed { .. } => "PollClosed",
             ChatEvent::ReadMarkerMoved { .. } => "ReadMarkerMoved",
             ChatEvent::DeliveryMarkerMoved { .. } => "DeliveryMarkerMoved",
         }
@@ -331,7 +383,9 @@ impl DomainEvent for ChatEvent {
             | ChatEvent::ReactionAdded { message_id, .. }
             | ChatEvent::ReactionRemoved { message_id, .. }
             | ChatEvent::MessagePinned { message_id, .. }
-            | ChatEvent::MessageUnpinned { message_id, .. } => Some(*message_id),
+            | ChatEvent::MessageUnpinned { message_id, .. }
+            | ChatEvent::PollVoted { message_id, .. }
+            | ChatEvent::PollClosed { message_id, .. } => Some(*message_id),
             _ => None,
         }
     }

@@ -126,6 +126,8 @@ impl Chat {
                 }
             }
             ChatEvent::MessageEdited { .. }
+            | ChatEvent::PollVoted { .. }
+            | ChatEvent::PollClosed { .. }
             | ChatEvent::MessageDeleted { .. }
             | ChatEvent::ReactionAdded { .. }
             | ChatEvent::ReactionRemoved { .. } => {}

@@ -38,6 +38,7 @@ impl MessageFacts {
                 kind,
                 text,
                 media,
+                poll,
                 at,
                 ..
             } => Some(MessageFacts {
@@ -53,6 +54,7 @@ impl MessageFacts {
                 edited_at: None,
                 pinned: false,
                 reactions_of_actor: BTreeSet::new(),
+                poll: poll.as_ref().map(|p| p.facts()),
             }),
             _ => None,
         }
@@ -74,6 +76,20 @@ impl MessageFacts {
             }
             ChatEvent::ReactionRemoved { user_id, emoji, .. } if *user_id == actor => {
                 self.reactions_of_actor.remove(emoji);
+            }
+            ChatEvent::PollVoted {
+                user_id,
+                option_ids,
+                ..
+            } if *user_id == actor => {
+                if let Some(p) = self.poll.as_mut() {
+                    p.ballot_of_actor = option_ids.clone();
+                }
+            }
+            ChatEvent::PollClosed { .. } => {
+                if let Some(p) = self.poll.as_mut() {
+                    p.closed = true;
+                }
             }
             ChatEvent::MessagePinned { .. } => self.pinned = true,
             ChatEvent::MessageUnpinned { .. } => self.pinned = false,

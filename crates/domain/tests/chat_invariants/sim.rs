@@ -156,6 +156,8 @@ impl Sim {
                     blocked_by_peer: *peer_blocked,
                     mentions: Vec::new(),
                     named: Vec::new(),
+                    poll: None,
+                    location: None,
                 }
             }
             Op::Edit { msg, .. } => ChatAction::EditMessage {

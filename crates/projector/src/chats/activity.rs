@@ -16,13 +16,13 @@ use crate::error::Result;
 use crate::sql::big;
 
 pub(crate) async fn message_sent(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
+    let words = event.words().map(str::to_owned);
     let ChatEvent::MessageSent {
         chat_id,
         message_id,
         seq,
         sender_id,
         kind,
-        text,
         at,
         ..
     } = event
@@ -35,7 +35,7 @@ pub(crate) async fn message_sent(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<(
         seq,
         sender_id,
         kind,
-        preview: preview(kind, text.as_deref()),
+        preview: preview(kind, words.as_deref()),
         sent_at: at,
         edited_at: None,
         deleted: false,
@@ -103,13 +103,13 @@ impl SentRun {
     }
 
     pub(crate) fn push(&mut self, pos: i64, event: ChatEvent) {
+        let words = event.words().map(str::to_owned);
         let ChatEvent::MessageSent {
             chat_id,
             message_id,
             seq,
             sender_id,
             kind,
-            text,
             at,
             ..
         } = event
@@ -124,7 +124,7 @@ impl SentRun {
         self.message_id.push(message_id);
         self.sender_id.push(sender_id);
         self.kind.push(kind);
-        self.text.push(text);
+        self.text.push(words);
         self.newest.insert(chat_id, i);
         self.readers.insert((chat_id, sender_id), i);
     }

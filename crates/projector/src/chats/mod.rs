@@ -56,7 +56,12 @@ impl Projection for ChatsProjection {
         match parse_stream(&event.stream) {
             Some((StreamKind::Chat, _)) => !matches!(
                 event.event_type.as_str(),
-                "ReactionAdded" | "ReactionRemoved" | "MessagePinned" | "MessageUnpinned"
+                "ReactionAdded"
+                    | "ReactionRemoved"
+                    | "MessagePinned"
+                    | "MessageUnpinned"
+                    | "PollVoted"
+                    | "PollClosed"
             ),
             Some((StreamKind::User, _)) => matches!(
                 event.event_type.as_str(),
@@ -197,10 +202,12 @@ async fn apply_chat(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
             up_to_seq,
             at,
         } => activity::delivery_marker_moved(cx, chat_id, user_id, up_to_seq, at).await,
-        // Reactions and pins live in the messages projection.
+        // Reactions, pins and polls live in the messages projection.
         E::ReactionAdded { .. }
         | E::ReactionRemoved { .. }
         | E::MessagePinned { .. }
-        | E::MessageUnpinned { .. } => Ok(()),
+        | E::MessageUnpinned { .. }
+        | E::PollVoted { .. }
+        | E::PollClosed { .. } => Ok(()),
     }
 }

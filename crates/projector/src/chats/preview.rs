@@ -28,7 +28,7 @@ pub struct LastMessage {
     pub deleted: bool,
 }
 
-/// The icon and label of a media kind; `None` for text.
+/// The icon and label of a kind that is not plain text; `None` for text.
 fn media_label(kind: MessageKind) -> Option<(&'static str, &'static str)> {
     match kind {
         MessageKind::Text => None,
@@ -37,6 +37,8 @@ fn media_label(kind: MessageKind) -> Option<(&'static str, &'static str)> {
         MessageKind::Voice => Some(("🎤", "Voice message")),
         MessageKind::Audio => Some(("🎵", "Audio")),
         MessageKind::File => Some(("📎", "File")),
+        MessageKind::Poll => Some(("📊", "Poll")),
+        MessageKind::Location => Some(("📍", "Location")),
     }
 }
 

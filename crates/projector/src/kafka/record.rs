@@ -100,6 +100,10 @@ pub fn redact(envelope: &mut Value, salt: &str) {
             );
         }
         payload.insert("text".to_owned(), Value::Null);
+        // A poll's words are content too, and a place tells where someone
+        // is: a redacted topic carries the message's kind, not its body.
+        payload.remove("poll");
+        payload.remove("location");
     }
     envelope["redacted"] = Value::Bool(true);
 }

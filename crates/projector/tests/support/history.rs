@@ -156,6 +156,8 @@ impl History {
             blocked_by_peer: false,
             mentions: Vec::new(),
             named: Vec::new(),
+            poll: None,
+            location: None,
         };
         self.chat(chat_id, sender, action).await;
         mid

@@ -57,6 +57,20 @@ const ITEM: &str = "jsonb_build_object( \
     'message_id', x.message_id, 'seq', x.seq, 'sender_id', x.sender_id, 'kind', x.kind, \
     'text', x.text, 'media', x.media, 'reply_to', x.reply_to, 'forward_of', x.forward_of, \
     'mentions', CASE WHEN x.deleted_at IS NULL THEN to_jsonb(x.mentions) ELSE '[]'::jsonb END, \
+    'poll', CASE WHEN x.deleted_at IS NULL THEN x.poll || jsonb_build_object( \
+        'closed', x.poll_closed_at IS NOT NULL, \
+        'total_voters', (SELECT count(*) FROM rm_messages.votes v WHERE v.message_id = x.message_id), \
+        'my_vote', coalesce((SELECT to_jsonb(v.option_ids) FROM rm_messages.votes v \
+                              WHERE v.message_id = x.message_id AND v.user_id = $2), '[]'::jsonb), \
+        'results', (SELECT jsonb_agg(jsonb_build_object('option_id', o.id, \
+            'votes', (SELECT count(*) FROM rm_messages.votes v \
+                       WHERE v.message_id = x.message_id AND o.id = ANY(v.option_ids)), \
+            'voters', CASE WHEN (x.poll->>'anonymous')::boolean THEN NULL ELSE \
+                (SELECT coalesce(jsonb_agg(v.user_id ORDER BY v.voted_at, v.user_id), '[]'::jsonb) \
+                   FROM rm_messages.votes v \
+                  WHERE v.message_id = x.message_id AND o.id = ANY(v.option_ids)) END) ORDER BY o.id) \
+            FROM jsonb_to_recordset(x.poll->'options') AS o(id int, text text))) END, \
+    'location', CASE WHEN x.deleted_at IS NULL THEN x.location END, \
     'reactions', coalesce((SELECT jsonb_object_agg(r.emoji, jsonb_build_object('count', r.n, 'mine', r.mine)) \
         FROM (SELECT emoji, count(*) AS n, bool_or(user_id = $2) AS mine FROM rm_messages.reactions \
                WHERE message_id = x.message_id GROUP BY emoji) r), '{}'::jsonb), \

@@ -11,7 +11,7 @@ use super::{Ctx, Decision, message_deleted};
 use crate::chat::event::ChatEvent;
 use crate::chat::state::{ChatKind, DirectStatus};
 use crate::error::DomainError;
-use crate::message::MessageFacts;
+use crate::message::{MessageFacts, MessageKind};
 use crate::rules;
 
 pub(super) fn edit(
@@ -31,6 +31,12 @@ pub(super) fn edit(
     }
     if message.deleted {
         return Err(message_deleted());
+    }
+    if matches!(message.kind, MessageKind::Poll | MessageKind::Location) {
+        return Err(DomainError::conflict(
+            "message_not_editable",
+            "polls and locations cannot be edited",
+        ));
     }
     if ctx.at - message.sent_at > ctx.policy.edit_window {
         return Err(DomainError::conflict(

@@ -13,6 +13,7 @@
 mod direct;
 mod group;
 mod message_ops;
+mod polls;
 mod send;
 
 use time::OffsetDateTime;
@@ -113,6 +114,8 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
             blocked_by_peer,
             mentions,
             named,
+            poll,
+            location,
         } => send::send(
             &ctx,
             &send::SendArgs {
@@ -127,6 +130,8 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
                 blocked_by_peer: *blocked_by_peer,
                 mentions,
                 named,
+                poll: poll.as_ref(),
+                location: location.as_ref(),
             },
         ),
         ChatAction::EditMessage {
@@ -148,6 +153,11 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
             blocked_by_peer,
         } => message_ops::pin(&ctx, message, *blocked_by_peer),
         ChatAction::UnpinMessage { message_id } => message_ops::unpin(&ctx, *message_id),
+        ChatAction::Vote {
+            message,
+            option_ids,
+        } => polls::vote(&ctx, message, option_ids),
+        ChatAction::ClosePoll { message } => polls::close(&ctx, message),
         ChatAction::MarkRead { up_to_seq } => message_ops::mark_read(&ctx, *up_to_seq),
         ChatAction::MarkDelivered { up_to_seq } => message_ops::mark_delivered(&ctx, *up_to_seq),
     }

@@ -15,6 +15,7 @@ use crate::error::DomainError;
 use crate::ids;
 use crate::mentions;
 use crate::message::{ForwardRef, ForwardSource, MediaRef, MessageFacts, MessageKind, ReplyRef};
+use crate::poll::{Location, Poll, PollSpec};
 use crate::rules;
 
 /// Borrowed fields of `ChatAction::SendMessage`.
@@ -30,14 +31,19 @@ pub(super) struct SendArgs<'a> {
     pub blocked_by_peer: bool,
     pub mentions: &'a [Uuid],
     pub named: &'a [Uuid],
+    pub poll: Option<&'a PollSpec>,
+    pub location: Option<&'a Location>,
 }
 
 /// The body of the new message.
+#[derive(Default)]
 struct Content {
     kind: MessageKind,
     text: Option<String>,
     media: Option<MediaRef>,
     forward_of: Option<ForwardRef>,
+    poll: Option<Poll>,
+    location: Option<Location>,
 }
 
 pub(super) fn send(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Decision {
@@ -74,6 +80,8 @@ pub(super) fn send(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Decision {
         reply_to,
         forward_of: content.forward_of,
         mentions,
+        poll: content.poll,
+        location: content.location,
         at: ctx.at,
     }])
 }
@@ -103,6 +111,12 @@ fn content(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Result<Content, DomainError> {
     if let Some(source) = args.forward_of {
         return forward(args, source);
     }
+    if matches!(args.kind, MessageKind::Poll | MessageKind::Location)
+        || args.poll.is_some()
+        || args.location.is_some()
+    {
+        return structured(args);
+    }
     let text = args.text.map(str::to_string);
     if args.kind == MessageKind::Text {
         if args.media.is_some() {
@@ -123,8 +137,7 @@ fn content(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Result<Content, DomainError> {
         return Ok(Content {
             kind: MessageKind::Text,
             text,
-            media: None,
-            forward_of: None,
+            ..Content::default()
         });
     }
     let Some(media) = args.media else {
@@ -150,7 +163,42 @@ fn content(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Result<Content, DomainError> {
         kind: args.kind,
         text: caption,
         media: Some(media.clone()),
-        forward_of: None,
+        ..Content::default()
+    })
+}
+
+/// A poll or a location: the body of its kind and nothing else.
+fn structured(args: &SendArgs<'_>) -> Result<Content, DomainError> {
+    let (poll, location) = match (args.kind, args.poll, args.location) {
+        (MessageKind::Poll, Some(p), None) => (Some(p.validate()?), None),
+        (MessageKind::Location, None, Some(l)) => (None, Some(l.validate()?)),
+        (MessageKind::Poll, ..) | (_, Some(_), _) => {
+            return Err(DomainError::invalid(
+                "invalid_poll",
+                "poll",
+                "a poll message (kind poll) carries a poll and nothing else of its kind",
+            ));
+        }
+        _ => {
+            return Err(DomainError::invalid(
+                "invalid_location",
+                "location",
+                "a location message (kind location) carries a location and no poll",
+            ));
+        }
+    };
+    if args.text.is_some() || args.media.is_some() {
+        return Err(DomainError::invalid(
+            "media_mismatch",
+            "text",
+            "a poll or a location carries no text or media",
+        ));
+    }
+    Ok(Content {
+        kind: args.kind,
+        poll,
+        location,
+        ..Content::default()
     })
 }
 
@@ -170,6 +218,15 @@ fn forward(args: &SendArgs<'_>, source: &ForwardSource) -> Result<Content, Domai
     if m.deleted {
         return Err(message_deleted());
     }
+    // A poll's votes belong to its chat; a location's point is not in the
+    // facts a forward copies.
+    if matches!(m.kind, MessageKind::Poll | MessageKind::Location) {
+        return Err(DomainError::invalid(
+            "not_forwardable",
+            "forward_of",
+            "polls and locations cannot be forwarded",
+        ));
+    }
     Ok(Content {
         kind: m.kind,
         text: m.text.clone(),
@@ -180,6 +237,7 @@ fn forward(args: &SendArgs<'_>, source: &ForwardSource) -> Result<Content, Domai
             original_sender_id: m.sender_id,
             original_sent_at: m.sent_at,
         }),
+        ..Content::default()
     })
 }
 

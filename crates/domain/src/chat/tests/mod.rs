@@ -5,6 +5,7 @@ mod direct;
 mod group;
 mod mentions;
 mod message_ops;
+mod polls;
 mod reactions_pins;
 mod receipts;
 mod replies_forwards;
@@ -96,6 +97,8 @@ pub(super) fn sent(chat_id: Uuid, seq: u64, sender: Uuid) -> ChatEvent {
         forward_of: None,
         at: T0,
         mentions: Vec::new(),
+        poll: None,
+        location: None,
     }
 }
 

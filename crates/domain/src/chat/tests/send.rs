@@ -16,6 +16,8 @@ pub(super) struct Send {
     pub(super) blocked_by_peer: bool,
     pub(super) mentions: Vec<Uuid>,
     pub(super) named: Vec<Uuid>,
+    pub(super) poll: Option<crate::poll::PollSpec>,
+    pub(super) location: Option<crate::poll::Location>,
 }
 
 pub(super) fn text(chat_id: Uuid, client: &str, body: &str) -> Send {
@@ -31,6 +33,8 @@ pub(super) fn text(chat_id: Uuid, client: &str, body: &str) -> Send {
         blocked_by_peer: false,
         mentions: Vec::new(),
         named: Vec::new(),
+        poll: None,
+        location: None,
     }
 }
 
@@ -50,6 +54,8 @@ impl Send {
                 blocked_by_peer: self.blocked_by_peer,
                 mentions: self.mentions,
                 named: self.named,
+                poll: self.poll,
+                location: self.location,
             },
         )
     }

@@ -104,6 +104,8 @@ fn every_chat_event() -> Vec<ChatEvent> {
             }),
             at,
             mentions: Vec::new(),
+            poll: None,
+            location: None,
         },
         ChatEvent::MessageEdited {
             chat_id: c,
@@ -163,6 +165,22 @@ fn every_chat_event() -> Vec<ChatEvent> {
             up_to_seq: 5,
             at,
         },
+        ChatEvent::PollVoted {
+            chat_id: c,
+            message_id: m,
+            seq: 6,
+            user_id: BOB,
+            option_ids: vec![1],
+            anonymous: true,
+            at,
+        },
+        ChatEvent::PollClosed {
+            chat_id: c,
+            message_id: m,
+            seq: 6,
+            by: ALICE,
+            at,
+        },
     ]
 }
 
@@ -170,7 +188,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
 fn every_chat_event_round_trips_through_json_with_its_type_name() {
     let events = every_chat_event();
     let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
-    assert_eq!(types.len(), 23, "one instance per variant");
+    assert_eq!(types.len(), 25, "one instance per variant");
     for event in events {
         let json = serde_json::to_value(&event).unwrap_or_default();
         assert_eq!(json["type"], event.event_type());
@@ -185,7 +203,8 @@ fn every_chat_event_round_trips_through_json_with_its_type_name() {
 fn message_events_name_their_message_as_subject() {
     for event in every_chat_event() {
         let t = event.event_type();
-        let message_scoped = t.starts_with("Message") || t.starts_with("Reaction");
+        let message_scoped =
+            t.starts_with("Message") || t.starts_with("Reaction") || t.starts_with("Poll");
         assert_eq!(event.subject().is_some(), message_scoped, "{event:?}");
     }
 }

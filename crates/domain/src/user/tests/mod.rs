@@ -81,6 +81,7 @@ fn message(seq: u64) -> MessageFacts {
         edited_at: None,
         pinned: false,
         reactions_of_actor: BTreeSet::new(),
+        poll: None,
     }
 }
 
