@@ -31,6 +31,7 @@ mod gateway_resume;
 mod gateway_signals;
 mod kafka;
 mod media;
+mod media_manage;
 mod mentions;
 mod openapi;
 mod ops;

@@ -13,10 +13,10 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use uuid::Uuid;
 
-const BOUNDARY: &str = "chatmediatestboundary7MA4YWxk";
+pub(crate) const BOUNDARY: &str = "chatmediatestboundary7MA4YWxk";
 
 /// A PNG header (IHDR 640x480) followed by `len` pseudo-random bytes.
-fn png(len: usize) -> Vec<u8> {
+pub(crate) fn png(len: usize) -> Vec<u8> {
     let mut b = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
     b.extend_from_slice(&640u32.to_be_bytes());
     b.extend_from_slice(&480u32.to_be_bytes());
@@ -31,7 +31,7 @@ fn png(len: usize) -> Vec<u8> {
     b
 }
 
-fn form(kind: Option<&str>, file_name: &str, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn form(kind: Option<&str>, file_name: &str, bytes: &[u8]) -> Vec<u8> {
     let mut body = Vec::new();
     if let Some(k) = kind {
         body.extend_from_slice(
@@ -56,7 +56,7 @@ async fn upload(app: &TestApp, who: &User, kind: Option<&str>, name: &str, bytes
 }
 
 /// `POST /v1/media` with a multipart body as given.
-async fn post_form(app: &TestApp, who: &User, body: Vec<u8>) -> Resp {
+pub(crate) async fn post_form(app: &TestApp, who: &User, body: Vec<u8>) -> Resp {
     let res = app
         .http
         .post(format!("{}/v1/media", app.base))
@@ -88,7 +88,7 @@ async fn get(
     req.send().await.expect("the request reaches the app")
 }
 
-async fn send_media(
+pub(crate) async fn send_media(
     app: &TestApp,
     chat: Uuid,
     who: &User,
@@ -105,14 +105,14 @@ async fn send_media(
     .await
 }
 
-fn media_dir(app: &TestApp) -> PathBuf {
+pub(crate) fn media_dir(app: &TestApp) -> PathBuf {
     match &app.config.media.backend {
         MediaBackend::Local(dir) => dir.clone(),
         MediaBackend::S3(_) => panic!("tests use a local directory"),
     }
 }
 
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
@@ -129,7 +129,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// Partial objects are removed by a blocking task after an abort; give it
 /// a moment (bounded) before judging.
-async fn eventually_no_files(dir: &Path) {
+pub(crate) async fn eventually_no_files(dir: &Path) {
     for _ in 0..100 {
         if files_under(dir).is_empty() {
             return;

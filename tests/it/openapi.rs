@@ -62,6 +62,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/v1/chats/{chat_id}/messages"),
     ("get", "/v1/chats/{chat_id}/messages/{message_id}/receipts"),
     ("get", "/v1/chats/{chat_id}/messages/{message_id}/edits"),
+    ("get", "/v1/media"),
+    ("delete", "/v1/media/{media_id}"),
     ("get", "/v1/search/messages"),
     ("get", "/v1/users"),
     ("get", "/v1/users/{user_id}"),
@@ -252,9 +254,11 @@ async fn commands_need_a_bearer_token_and_document_their_problems() {
             .as_array()
             .is_some_and(|s| s.iter().any(|r| r.get("bearer").is_some()));
         let needs_token = path.starts_with("/v1/") && !path.starts_with("/v1/auth/");
-        // Queries need a token too, but take no Idempotency-Key; nor do
-        // uploads, which stream past the idempotency layer (docs/media.md).
-        let is_command = needs_token && method != "get" && path != "/v1/media";
+        // Queries need a token too, but take no Idempotency-Key; nor do the
+        // media routes, which stream past the idempotency layer (an upload
+        // retried is a new item; a delete repeated changes nothing;
+        // docs/media.md).
+        let is_command = needs_token && method != "get" && !path.starts_with("/v1/media");
         assert_eq!(
             bearer, needs_token,
             "{method} {path}: security {}",

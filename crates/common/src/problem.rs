@@ -237,6 +237,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     ("media_missing", 400, "the upload form has no `file` part"),
     ("media_empty", 400, "the uploaded file is empty"),
     (
+        "too_many_files",
+        400,
+        "an upload form carries at most 10 `file` parts",
+    ),
+    (
         "invalid_media_kind",
         400,
         "the upload's kind must be image, video, audio, voice or file",

@@ -61,7 +61,7 @@ macro_rules! unread_messages {
 }
 
 /// The read models the query API answers from.
-pub const QUERIED: [ReadModel; 3] = [USERS, CHATS, MESSAGES];
+pub const QUERIED: [ReadModel; 4] = [USERS, CHATS, MESSAGES, MEDIA];
 
 /// The channel the projector notifies committed batches on.
 pub const NOTIFY_CHANNEL: &str = "chat_projections";

@@ -3,6 +3,8 @@
 use chat_command_api::answers::CommandAnswer;
 use chat_command_api::openapi;
 use chat_command_api::pipeline::Outcome;
+use chat_common::ApiError;
+use chat_common::problem::Problem;
 use chat_domain::{MediaRef, MessageKind};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -41,6 +43,40 @@ impl UploadAnswer {
             height: m.height,
             duration_ms: m.duration_ms,
             url,
+        }
+    }
+}
+
+/// What an upload of several files answers: one entry per `file` part, in
+/// the form's order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadResults {
+    pub items: Vec<UploadResult>,
+}
+
+/// One file's result: `status` 201 with its `media`, or its `problem`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadResult {
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<UploadAnswer>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problem: Option<Problem>,
+}
+
+impl From<Result<UploadAnswer, ApiError>> for UploadResult {
+    fn from(r: Result<UploadAnswer, ApiError>) -> Self {
+        match r {
+            Ok(media) => UploadResult {
+                status: 201,
+                media: Some(media),
+                problem: None,
+            },
+            Err(e) => UploadResult {
+                status: e.status.as_u16(),
+                media: None,
+                problem: Some(e.problem()),
+            },
         }
     }
 }

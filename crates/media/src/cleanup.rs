@@ -13,7 +13,7 @@ use std::time::Duration;
 use chat_common::ApiError;
 use chat_common::auth::Principal;
 use chat_common::read_models::{self, CheckpointWatch};
-use chat_domain::{MediaDeleteReason, User, UserAction, UserCommand, user_stream};
+use chat_domain::{MediaDeleteReason, MediaState, User, UserAction, UserCommand, user_stream};
 use object_store::ObjectStoreExt;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -72,9 +72,10 @@ pub async fn run_cleanup(
             MediaDeleteReason::Unattached
         };
         delete_one(state, now, owner, media_id, reason).await?;
-        match reason {
-            MediaDeleteReason::Unattached => report.unattached += 1,
-            MediaDeleteReason::Unreferenced => report.unreferenced += 1,
+        if referenced {
+            report.unreferenced += 1;
+        } else {
+            report.unattached += 1;
         }
     }
     Ok(report)
@@ -93,7 +94,7 @@ async fn caught_up(state: &MediaApp) -> Result<bool, ApiError> {
     Ok(watch.wait_for(head, CATCH_UP).await.is_ok())
 }
 
-/// Record the deletion on the owner's stream, then remove the blob.
+/// The cleanup's deletion of one upload, as its owner's command.
 async fn delete_one(
     state: &MediaApp,
     now: OffsetDateTime,
@@ -113,27 +114,49 @@ async fn delete_one(
         command_id: Some(format!("media-cleanup:{media_id}")),
         if_match: None,
     };
-    execute::<User, _, _>(&state.commands, &ctx, &user_stream(owner), |_| async move {
-        let (media, _) = chat_command_api::facts::media(&state.commands, owner, media_id).await?;
-        Ok(UserCommand {
-            actor: owner,
-            at: now,
-            action: UserAction::DeleteMedia {
-                media_id,
-                state: media,
-                reason,
-            },
+    delete_media(state, &ctx, media_id, reason)
+        .await
+        .map(|_| ())
+}
+
+/// Record the deletion on the owner's (`ctx`'s actor's) stream, then remove
+/// the blob. The owner's route and the cleanup job both delete this way.
+pub(crate) async fn delete_media(
+    state: &MediaApp,
+    ctx: &CommandContext,
+    media_id: Uuid,
+    reason: MediaDeleteReason,
+) -> Result<chat_command_api::pipeline::Outcome<chat_domain::UserEvent>, ApiError> {
+    let (owner, now) = (ctx.actor(), ctx.at);
+    let outcome =
+        execute::<User, _, _>(&state.commands, ctx, &user_stream(owner), |_| async move {
+            let (media, _) =
+                chat_command_api::facts::media(&state.commands, owner, media_id).await?;
+            if matches!(media, MediaState::Unknown) {
+                return Err(ApiError::not_found(
+                    "media_not_found",
+                    format!("no media {media_id} of yours"),
+                ));
+            }
+            Ok(UserCommand {
+                actor: owner,
+                at: now,
+                action: UserAction::DeleteMedia {
+                    media_id,
+                    state: media,
+                    reason,
+                },
+            })
         })
-    })
-    .await?;
+        .await?;
     match state.media.objects.delete(&object_path(media_id)).await {
-        Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+        Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
         Err(e) => {
             // The media is already unusable; a leftover blob is only space.
             tracing::warn!(%media_id, error = %e, "deleting a media blob");
-            Ok(())
         }
     }
+    Ok(outcome)
 }
 
 /// Run the job every `interval` until `stop` turns true.

@@ -19,8 +19,8 @@ use utoipa::IntoParams;
 use uuid::Uuid;
 
 use super::object_path;
+use super::receive::storage_error;
 use super::sniff::inline;
-use super::upload::storage_error;
 use crate::MediaApp;
 use chat_domain::UserEvent;
 

@@ -19,6 +19,8 @@ mod answer;
 mod cleanup;
 pub mod config;
 mod download;
+mod manage;
+mod receive;
 pub mod sniff;
 mod storage;
 mod upload;
@@ -39,7 +41,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-pub use answer::UploadAnswer;
+pub use answer::{UploadAnswer, UploadResult, UploadResults};
 pub use cleanup::{CleanupReport, run_cleanup, spawn_cleanup};
 pub use config::{MediaArgs, MediaConfig, MediaLimits};
 pub use storage::{MediaBackend, S3Config};
@@ -125,7 +127,7 @@ pub fn router_with_openapi(state: MediaApp) -> (Router, OpenApi) {
 pub fn documented_routes() -> OpenApiRouter<MediaApp> {
     let mut r = OpenApiRouter::new()
         .routes(routes!(upload::upload))
-        .routes(routes!(download::download));
+        .routes(routes!(download::download, manage::delete));
     media_conventions(r.get_openapi_mut());
     r
 }
@@ -138,7 +140,7 @@ pub fn documented_routes() -> OpenApiRouter<MediaApp> {
 pub fn media_conventions(doc: &mut OpenApi) {
     for_each_operation(doc, |path, op| {
         let mut security = vec![SecurityRequirement::new(BEARER, Vec::<String>::new())];
-        if path.contains('{') {
+        if op.operation_id.as_deref() == Some("download_media") {
             // A signed URL (`exp`, `sig`) needs no token.
             security.push(SecurityRequirement::default());
         }

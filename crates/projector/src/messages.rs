@@ -42,11 +42,17 @@ impl Projection for MessagesProjection {
         read_models::MESSAGES.schema
     }
 
-    /// Every chat event; of user events, only hiding a message for oneself.
+    /// Every chat event; of user events, hiding a message for oneself and
+    /// a deleted upload (the messages that carried it show it removed).
     fn handles(&self, event: &RecordedEvent) -> bool {
         match parse_stream(&event.stream) {
             Some((StreamKind::Chat, _)) => true,
-            Some((StreamKind::User, _)) => event.event_type == "MessageHiddenForMe",
+            Some((StreamKind::User, _)) => {
+                matches!(
+                    event.event_type.as_str(),
+                    "MessageHiddenForMe" | "MediaDeleted"
+                )
+            }
             None => false,
         }
     }
@@ -100,6 +106,18 @@ async fn apply_fact(conn: &mut PgConnection, s: &str, pos: i64, fact: Option<Fac
             .bind(chat_id)
             .bind(big(seq))
             .bind(pos)
+            .execute(conn)
+            .await?;
+            Ok(())
+        }
+        Some(Fact::User(UserEvent::MediaDeleted { media_id, .. })) => {
+            // Media rows are keyed by message; the media id is found
+            // through the partial index on it.
+            sqlx::query(&format!(
+                "UPDATE {s}.messages SET media = media || '{{\"removed\": true}}'::jsonb \
+                 WHERE media ->> 'media_id' = $1::text AND NOT (media ? 'removed')"
+            ))
+            .bind(media_id)
             .execute(conn)
             .await?;
             Ok(())

@@ -243,6 +243,28 @@ pub struct LocationAnswer {
     pub name: Option<String>,
 }
 
+/// One of the caller's uploads, in `GET /v1/media`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    pub media_id: Uuid,
+    #[schema(value_type = MessageKind)]
+    pub kind: String,
+    pub mime: String,
+    pub size: u64,
+    pub sha256: String,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub duration_ms: Option<u64>,
+    /// The sanitized name the client gave the file.
+    pub file_name: Option<String>,
+    #[schema(format = DateTime)]
+    pub uploaded_at: String,
+    /// A short-lived signed download URL (no bearer token needed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
 /// A message's media, as uploaded.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -257,9 +279,14 @@ pub struct Media {
     pub height: Option<u32>,
     pub duration_ms: Option<u64>,
     pub sha256: String,
-    /// A short-lived signed download URL (no bearer token needed).
+    /// A short-lived signed download URL (no bearer token needed); none
+    /// once removed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// Its owner deleted the upload: the message keeps its place, the
+    /// media is gone.
+    #[serde(default)]
+    pub removed: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

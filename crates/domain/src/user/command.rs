@@ -82,7 +82,7 @@ pub enum UserAction {
         media: MediaRef,
         file_name: Option<String>,
     },
-    /// Delete an upload (the cleanup job). `state` is the media's fold of
+    /// Delete an upload (its owner, or the cleanup job). `state` is the media's fold of
     /// this stream's events about it ([`crate::user::MediaState`]).
     DeleteMedia {
         media_id: Uuid,

@@ -119,6 +119,9 @@ pub enum MediaDeleteReason {
     Unattached,
     /// Every message that referenced it was deleted for everyone.
     Unreferenced,
+    /// Its owner deleted it (`DELETE /v1/media/{id}`); messages that carried
+    /// it show it as removed.
+    ByOwner,
 }
 
 impl UserEvent {

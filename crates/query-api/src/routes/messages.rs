@@ -148,7 +148,9 @@ async fn history(
 /// Add a short-lived signed download URL to a message's media, so clients
 /// fetch it without their bearer token.
 fn sign_media(s: &QueryState, message: &mut Message, now: i64) {
-    if let (Some(signer), Some(media)) = (&s.media_urls, message.media.as_mut()) {
+    if let (Some(signer), Some(media)) = (&s.media_urls, message.media.as_mut())
+        && !media.removed
+    {
         media.url = Some(signer.url(media.media_id, now));
     }
 }

@@ -3,6 +3,7 @@
 mod chats;
 mod edits;
 mod me;
+mod media;
 mod messages;
 mod search;
 mod users;
@@ -24,6 +25,7 @@ pub fn routes() -> OpenApiRouter<QueryState> {
         .merge(messages::routes())
         .merge(edits::routes())
         .merge(search::routes())
+        .merge(media::routes())
         .merge(users::routes())
 }
 
