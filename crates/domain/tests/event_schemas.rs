@@ -415,6 +415,12 @@ fn user_examples() -> Vec<UserEvent> {
                 },
                 at,
             },
+            UserEvent::MediaDeleted {
+                user_id: user,
+                media_id: id(71),
+                reason: MediaDeleteReason::ByOwner,
+                at,
+            },
         ]);
         for (kind, full) in [(MessageKind::Image, true), (MessageKind::File, false)] {
             v.push(UserEvent::MediaUploaded {
