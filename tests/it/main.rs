@@ -36,6 +36,7 @@ mod mentions;
 mod openapi;
 mod ops;
 mod polls;
+mod presence;
 mod queries;
 mod receipts;
 mod serve;

@@ -17,6 +17,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/v1/auth/logout"),
     ("put", "/v1/me/profile"),
     ("put", "/v1/me/settings"),
+    ("put", "/v1/me/status"),
     ("post", "/v1/users/{user_id}/block"),
     ("delete", "/v1/users/{user_id}/block"),
     ("post", "/v1/chats/direct"),

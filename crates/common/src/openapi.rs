@@ -241,6 +241,16 @@ pub enum MessageKind {
     Location,
 }
 
+/// A status a user may choose (`chat_domain::user::status::Availability`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum Availability {
+    Online,
+    Away,
+    Dnd,
+    Invisible,
+}
+
 /// Who sees the user's last-seen time (`chat_domain::LastSeenVisibility`).
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]

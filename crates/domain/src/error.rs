@@ -139,6 +139,8 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("bio_too_long", "[400] the bio exceeds 512 characters"),
     ("cannot_block_self", "[400] users cannot block themselves"),
     ("mute_until_in_past", "[400] a timed mute must end in the future"),
+    ("status_text_too_long", "[400] a status text has at most 200 characters"),
+    ("status_expiry_in_past", "[400] a status must end in the future"),
     // 403
     ("not_self", "[403] only the user themself can change their profile, settings and preferences"),
     ("not_an_admin", "[403] only group admins may do this"),

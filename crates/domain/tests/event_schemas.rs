@@ -415,6 +415,28 @@ fn user_examples() -> Vec<UserEvent> {
                 },
                 at,
             },
+            UserEvent::StatusChanged {
+                user_id: user,
+                status: if seq == 1 {
+                    chat_domain::user::status::Availability::Online
+                } else {
+                    chat_domain::user::status::Availability::Away
+                },
+                text: None,
+                expires_at: None,
+                at,
+            },
+            UserEvent::StatusChanged {
+                user_id: user,
+                status: if seq == 1 {
+                    chat_domain::user::status::Availability::Dnd
+                } else {
+                    chat_domain::user::status::Availability::Invisible
+                },
+                text: (seq == 1).then(|| "In a meeting 📅".to_owned()),
+                expires_at: (seq == 1).then_some(T1),
+                at,
+            },
             UserEvent::MediaDeleted {
                 user_id: user,
                 media_id: id(71),

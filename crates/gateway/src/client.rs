@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::Gateway;
 use crate::hub::Out;
+use crate::idle::Turn;
 use crate::protocol::{Status, TypingState};
 use crate::replay::{Replay, ReplayError};
 
@@ -62,6 +63,8 @@ pub struct Client {
     /// `subscribe`).
     last_sent: Option<u64>,
     deadline: Option<Instant>,
+    /// Shown away because idle (see [`Client::idle`]).
+    idle_away: bool,
     signals: SignalBucket,
     rx: mpsc::Receiver<Out>,
     slow: Arc<Notify>,
@@ -99,6 +102,7 @@ impl Gateway {
             status: Status::Online,
             last_sent: None,
             deadline,
+            idle_away: false,
             signals: SignalBucket::new(cfg.signals_per_sec, cfg.signals_burst),
             rx: conn.rx,
             slow: conn.slow,
@@ -226,11 +230,34 @@ impl Client {
         Ok(())
     }
 
-    /// Keep the presence of a live client from expiring.
-    pub async fn keepalive(&self) {
+    /// Auto-away ([`crate::idle`]): an idle socket of a client that chose
+    /// `online` shows `away`, and `online` again once it is active; a
+    /// client that chose `away` or `dnd` keeps its choice.
+    pub async fn idle(&mut self, turn: Turn) {
+        if self.status != Status::Online {
+            return;
+        }
+        let status = match turn {
+            Turn::Away => Status::Away,
+            Turn::Back => Status::Online,
+        };
         self.gw
             .signals()
-            .touch(self.user, &self.key, self.status, false)
+            .touch(self.user, &self.key, status, true)
+            .await;
+        self.idle_away = turn == Turn::Away;
+    }
+
+    /// Keep the presence of a live client from expiring.
+    pub async fn keepalive(&self) {
+        let status = if self.idle_away {
+            Status::Away
+        } else {
+            self.status
+        };
+        self.gw
+            .signals()
+            .touch(self.user, &self.key, status, false)
             .await;
     }
 

@@ -26,6 +26,9 @@ pub struct GatewayConfig {
     pub typing_ttl: Duration,
     /// Presence of a socket whose node stopped refreshing expires after this.
     pub presence_ttl: Duration,
+    /// A socket whose client sent no frame for this long shows `away`
+    /// (`PRESENCE_AWAY_SECS`); checked at each ping.
+    pub away_after: Duration,
     /// Largest frame a client may send, in bytes.
     pub max_frame_bytes: usize,
     /// Events read per round of a resume.
@@ -55,6 +58,7 @@ impl Default for GatewayConfig {
             idle_timeout: Duration::from_secs(60),
             typing_ttl: Duration::from_secs(5),
             presence_ttl: Duration::from_secs(60),
+            away_after: Duration::from_secs(300),
             max_frame_bytes: 16 * 1024,
             replay_page: 500,
             exact_resume: true,
@@ -79,6 +83,9 @@ pub struct GatewayArgs {
     /// Seconds a socket's presence outlives its last heartbeat.
     #[arg(long, env = "GATEWAY_PRESENCE_TTL_SECS", default_value_t = 60)]
     pub gateway_presence_ttl_secs: u64,
+    /// Seconds without a client frame before a socket shows `away`.
+    #[arg(long, env = "PRESENCE_AWAY_SECS", default_value_t = 300)]
+    pub presence_away_secs: u64,
     /// Sockets one user may hold on a node.
     #[arg(long, env = "GATEWAY_MAX_SOCKETS_PER_USER", default_value_t = 10)]
     pub gateway_max_sockets_per_user: usize,
@@ -100,6 +107,7 @@ impl GatewayArgs {
             ping_interval: ping,
             idle_timeout: ping * 3,
             presence_ttl: Duration::from_secs(self.gateway_presence_ttl_secs.max(1)),
+            away_after: Duration::from_secs(self.presence_away_secs.max(1)),
             max_sockets_per_user: self.gateway_max_sockets_per_user.max(1),
             signals_per_sec: self.gateway_signals_per_sec,
             signals_burst: self.gateway_signals_burst.max(1),

@@ -192,6 +192,12 @@ impl Hub {
         send_signal(sockets, frame);
     }
 
+    /// Whether `viewer` may see `user`'s presence (themselves, or one of
+    /// the viewers their settings and blocks allow).
+    pub fn may_see_presence(&self, viewer: Uuid, user: Uuid) -> bool {
+        viewer == user || self.lock().members.viewers(user).contains(&viewer)
+    }
+
     /// A presence signal to whoever may see `user`'s presence.
     pub fn to_viewers(&self, user: Uuid, frame: &Frame) {
         let sockets = {

@@ -39,12 +39,15 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod hub;
+pub mod idle;
 pub mod members;
+pub mod presence;
 pub mod protocol;
 pub mod replay;
 pub mod route;
 pub mod session;
 pub mod signals;
+pub mod status;
 pub mod tail;
 pub mod view;
 pub mod ws;
@@ -67,6 +70,7 @@ use crate::hub::Hub;
 use crate::members::Members;
 use crate::signals::dispatch::{self, Signals, Timing};
 use crate::signals::{Backend, BackendError, local::LocalBackend, redis::RedisBackend};
+use crate::status::Statuses;
 
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
@@ -85,6 +89,8 @@ struct Inner {
     config: GatewayConfig,
     node_id: Uuid,
     stop: watch::Receiver<bool>,
+    /// The statuses users chose, as this node's tail knows them.
+    statuses: Statuses,
     /// The command side's router, where this node also runs commands
     /// (`chat serve`): delivery acks become commands through it.
     commands: OnceLock<Router>,
@@ -107,6 +113,7 @@ impl Gateway {
         stop: watch::Receiver<bool>,
     ) -> Result<Gateway, GatewayError> {
         let (members, position) = Members::snapshot(&pool).await?;
+        let (statuses, changed) = Statuses::load(&pool).await?;
         let hub = Arc::new(Hub::new(members, position));
         let (backend, rx): (Arc<dyn Backend>, _) = match &config.redis_url {
             Some(url) => {
@@ -135,11 +142,14 @@ impl Gateway {
             backend.clone(),
             pool.clone(),
             rx,
+            statuses.clone(),
+            changed,
             timing,
             stop.clone(),
         ));
         tokio::spawn(tail::run(
             hub.clone(),
+            statuses.clone(),
             store.clone(),
             position,
             stop.clone(),
@@ -155,14 +165,16 @@ impl Gateway {
                 node_id: Uuid::now_v7(),
                 stop,
                 commands: OnceLock::new(),
+                statuses,
             }),
         })
     }
 
-    /// `GET /v1/ws`.
+    /// `GET /v1/ws` and `GET /v1/presence`.
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/ws", get(ws::upgrade))
+            .route("/v1/presence", get(presence::presence))
             .with_state(self.clone())
     }
 
@@ -200,6 +212,10 @@ impl Gateway {
 
     pub(crate) fn hub(&self) -> &Hub {
         &self.inner.hub
+    }
+
+    pub(crate) fn statuses(&self) -> &Statuses {
+        &self.inner.statuses
     }
 
     pub(crate) fn signals(&self) -> &Signals {

@@ -5,6 +5,7 @@
 //! [`Frame`]) by every socket they go to.
 
 use axum::extract::ws::Utf8Bytes;
+use chat_domain::user::status::Presence;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -97,6 +98,28 @@ impl Status {
     }
 }
 
+impl From<Status> for Presence {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Offline => Presence::Offline,
+            Status::Away => Presence::Away,
+            Status::Dnd => Presence::Dnd,
+            Status::Online => Presence::Online,
+        }
+    }
+}
+
+impl From<Presence> for Status {
+    fn from(p: Presence) -> Self {
+        match p {
+            Presence::Offline => Status::Offline,
+            Presence::Away => Status::Away,
+            Presence::Dnd => Status::Dnd,
+            Presence::Online => Status::Online,
+        }
+    }
+}
+
 impl From<ClientStatus> for Status {
     fn from(s: ClientStatus) -> Self {
         match s {
@@ -136,13 +159,21 @@ pub fn typing_frame(chat_id: Uuid, user_id: Uuid, state: TypingState) -> Frame {
 }
 
 /// `last_seen` is sent only when the viewer may see it (else null).
-pub fn presence_frame(user_id: Uuid, status: Status, last_seen: Option<OffsetDateTime>) -> Frame {
+/// A presence frame: the status as shown ([`chat_domain::user::status::shown`])
+/// with the user's status text, if any.
+pub fn presence_frame(
+    user_id: Uuid,
+    status: Status,
+    text: Option<&str>,
+    last_seen: Option<OffsetDateTime>,
+) -> Frame {
     let last_seen = last_seen.and_then(|t| {
         t.format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
     render(&json!({
-        "type": "presence", "user_id": user_id, "status": status.as_str(), "last_seen": last_seen
+        "type": "presence", "user_id": user_id, "status": status.as_str(), "text": text,
+        "last_seen": last_seen
     }))
 }
 

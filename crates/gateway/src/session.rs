@@ -13,6 +13,7 @@ use crate::acks::Acks;
 use crate::client::{Client, Refusal, SubscribeError};
 use crate::commands::Commands;
 use crate::hub::Out;
+use crate::idle::Idle;
 use crate::protocol::{self as p, ClientFrame, Frame, error_frame, parse_client_frame, pong_frame};
 
 /// Where the socket came from, for the commands it runs (rate limits by
@@ -36,6 +37,8 @@ struct Session {
     origin: Origin,
     /// Started with the first delivery ack.
     acks: Option<Acks>,
+    /// Auto-away: client frames seen, checked at each ping.
+    idle: Idle,
     last_heard: Instant,
 }
 
@@ -53,6 +56,7 @@ pub(crate) async fn run(
         token,
         origin,
         acks: None,
+        idle: Idle::new(gw.config().away_after),
         last_heard: Instant::now(),
     };
     let slow = client.slow();
@@ -101,12 +105,15 @@ impl Session {
     async fn keepalive(
         &mut self,
         socket: &mut WebSocket,
-        client: &Client,
+        client: &mut Client,
         slow: &Notify,
         idle: Duration,
     ) -> Result<(), End> {
         if self.last_heard.elapsed() > idle {
             return Err(End::Drop);
+        }
+        if let Some(turn) = self.idle.check() {
+            client.idle(turn).await;
         }
         client.keepalive().await;
         self.send_msg(socket, slow, Message::Ping(Default::default()))
@@ -135,15 +142,30 @@ impl Session {
         };
         self.last_heard = Instant::now();
         match msg {
-            Message::Text(text) => match parse_client_frame(text.as_str()) {
-                Ok(frame) => self.on_frame(socket, client, slow, frame).await,
-                Err((code, detail)) => self.send(socket, slow, error_frame(code, &detail)).await,
-            },
+            Message::Text(text) => {
+                if let Some(turn) = self.idle.active() {
+                    client.idle(turn).await;
+                }
+                self.on_text(socket, client, slow, text.as_str()).await
+            }
             Message::Binary(_) => {
                 let f = error_frame("invalid_frame", "frames are JSON text");
                 self.send(socket, slow, f).await
             }
             _ => Ok(()),
+        }
+    }
+
+    async fn on_text(
+        &mut self,
+        socket: &mut WebSocket,
+        client: &mut Client,
+        slow: &Notify,
+        text: &str,
+    ) -> Result<(), End> {
+        match parse_client_frame(text) {
+            Ok(frame) => self.on_frame(socket, client, slow, frame).await,
+            Err((code, detail)) => self.send(socket, slow, error_frame(code, &detail)).await,
         }
     }
 

@@ -10,10 +10,12 @@ use tracing::{error, info};
 
 use crate::hub::Hub;
 use crate::route;
+use crate::status::Statuses;
 
 /// Tail the log after `from` until `stop` (or the store shuts down).
 pub(crate) async fn run(
     hub: Arc<Hub>,
+    statuses: Statuses,
     store: Arc<dyn EventStore>,
     from: u64,
     mut stop: watch::Receiver<bool>,
@@ -25,6 +27,7 @@ pub(crate) async fn run(
             _ = stop.changed() => return,
             next = events.next() => match next {
                 Some(Ok(rec)) => {
+                    statuses.apply(&rec.event_type, &rec.payload);
                     let target = route::target(&rec.stream, &rec.event_type, &rec.payload);
                     hub.dispatch(rec.position, &target, || {
                         route::frame(rec.position, &target, &rec.payload)

@@ -34,6 +34,7 @@ impl Projection for UsersProjection {
             "UserRegistered"
                 | "ProfileUpdated"
                 | "SettingsChanged"
+                | "StatusChanged"
                 | "UserBlocked"
                 | "UserUnblocked"
         )
@@ -102,6 +103,25 @@ impl Projection for UsersProjection {
                 .bind(read_receipts)
                 .bind(label(&last_seen_visible_to))
                 .bind(label(&accept_requests_from))
+                .bind(pos)
+                .execute(&mut *conn)
+                .await?;
+            }
+            UserEvent::StatusChanged {
+                user_id,
+                status,
+                text,
+                expires_at,
+                ..
+            } => {
+                sqlx::query(&format!(
+                    "UPDATE {s}.users SET status = $2, status_text = $3, status_expires_at = $4, \
+                       position = $5 WHERE user_id = $1 AND position < $5"
+                ))
+                .bind(user_id)
+                .bind(label(&status))
+                .bind(text)
+                .bind(expires_at)
                 .bind(pos)
                 .execute(&mut *conn)
                 .await?;

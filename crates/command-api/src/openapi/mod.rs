@@ -115,7 +115,9 @@ pub struct ReactionPath {
 
 // The domain enums' schemas live with the rest of the shared OpenAPI
 // plumbing, so the query side documents the same values.
-pub use chat_common::openapi::{AcceptRequestsFrom, ChatStatus, LastSeenVisibility, MessageKind};
+pub use chat_common::openapi::{
+    AcceptRequestsFrom, Availability, ChatStatus, LastSeenVisibility, MessageKind,
+};
 
 #[cfg(test)]
 mod tests;

@@ -199,7 +199,8 @@ impl Cached for Chat {
 }
 
 impl Cached for User {
-    const SNAPSHOT_SCHEMA: i32 = 1;
+    /// 2: the user's chosen status.
+    const SNAPSHOT_SCHEMA: i32 = 2;
     fn cache(c: &AggregateCache) -> &Cache<Self> {
         &c.users
     }

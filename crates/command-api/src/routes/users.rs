@@ -4,6 +4,7 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
+use chat_domain::user::status::Availability;
 use chat_domain::{
     AcceptRequestsFrom, LastSeenVisibility, User, UserAction, UserCommand, user_stream,
 };
@@ -27,6 +28,7 @@ where
     OpenApiRouter::new()
         .routes(routes!(profile))
         .routes(routes!(settings))
+        .routes(routes!(status))
         .routes(routes!(block, unblock))
 }
 
@@ -125,6 +127,43 @@ async fn settings(
         read_receipts: b.read_receipts,
         last_seen_visible_to: b.last_seen_visible_to,
         accept_requests_from: b.accept_requests_from,
+    };
+    on_self(&state, &ctx, action).await
+}
+
+/// The status to show (`invisible` shows offline to others).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    #[schema(value_type = openapi::Availability)]
+    status: Availability,
+    /// At most 200 characters; blank or absent is none.
+    #[schema(max_length = 200, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
+    text: Option<String>,
+    /// When the status ends (in the future); absent: until changed.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    expires_at: Option<time::OffsetDateTime>,
+}
+
+/// Choose the caller's status, with an optional text and end.
+#[utoipa::path(
+    put, path = "/v1/me/status", tag = "users", operation_id = "set_status",
+    request_body = StatusBody,
+    responses((status = 200, description = "Set (or unchanged)", body = UserAnswer)),
+    extensions(("x-error-codes" = json!([
+        "user_not_found", "status_text_too_long", "status_expiry_in_past", "control_characters"
+    ]))),
+)]
+async fn status(
+    State(state): State<CommandState>,
+    ctx: CommandContext,
+    ApiJson(b): ApiJson<StatusBody>,
+) -> Result<Json<UserAnswer>, ApiError> {
+    let action = UserAction::SetStatus {
+        status: b.status,
+        text: b.text,
+        expires_at: b.expires_at,
     };
     on_self(&state, &ctx, action).await
 }

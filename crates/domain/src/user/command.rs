@@ -82,6 +82,12 @@ pub enum UserAction {
         media: MediaRef,
         file_name: Option<String>,
     },
+    /// Choose a status (with an optional text and end).
+    SetStatus {
+        status: super::status::Availability,
+        text: Option<String>,
+        expires_at: Option<OffsetDateTime>,
+    },
     /// Delete an upload (its owner, or the cleanup job). `state` is the media's fold of
     /// this stream's events about it ([`crate::user::MediaState`]).
     DeleteMedia {

@@ -188,6 +188,22 @@ pub(super) fn decide(user: &User, cmd: &UserCommand, policy: &Policy) -> Decisio
                 at,
             }]
         }
+        UserAction::SetStatus {
+            status,
+            text,
+            expires_at,
+        } => {
+            let wanted = super::status::validate(*status, text.as_deref(), *expires_at, at)?;
+            when(user.status.as_ref() != Some(&wanted), || {
+                UserEvent::StatusChanged {
+                    user_id,
+                    status: wanted.status,
+                    text: wanted.text.clone(),
+                    expires_at: wanted.expires_at,
+                    at,
+                }
+            })
+        }
         UserAction::DeleteMedia {
             media_id,
             state,

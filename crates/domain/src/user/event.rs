@@ -2,6 +2,8 @@
 //! values, so projections copy instead of merging.
 
 use serde::{Deserialize, Serialize};
+
+use super::status::Availability;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -32,6 +34,17 @@ pub enum UserEvent {
         read_receipts: bool,
         last_seen_visible_to: LastSeenVisibility,
         accept_requests_from: AcceptRequestsFrom,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// The user chose a status (`online`, `away`, `dnd`, `invisible`) with
+    /// an optional text and end; it replaces the one before.
+    StatusChanged {
+        user_id: Uuid,
+        status: Availability,
+        text: Option<String>,
+        #[serde(with = "time::serde::rfc3339::option")]
+        expires_at: Option<OffsetDateTime>,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
@@ -131,6 +144,7 @@ impl UserEvent {
             UserEvent::UserRegistered { user_id, .. }
             | UserEvent::ProfileUpdated { user_id, .. }
             | UserEvent::SettingsChanged { user_id, .. }
+            | UserEvent::StatusChanged { user_id, .. }
             | UserEvent::UserBlocked { user_id, .. }
             | UserEvent::UserUnblocked { user_id, .. }
             | UserEvent::ChatMuted { user_id, .. }
@@ -151,6 +165,7 @@ impl DomainEvent for UserEvent {
             UserEvent::UserRegistered { .. } => "UserRegistered",
             UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
             UserEvent::SettingsChanged { .. } => "SettingsChanged",
+            UserEvent::StatusChanged { .. } => "StatusChanged",
             UserEvent::UserBlocked { .. } => "UserBlocked",
             UserEvent::UserUnblocked { .. } => "UserUnblocked",
             UserEvent::ChatMuted { .. } => "ChatMuted",

@@ -29,6 +29,18 @@ impl User {
                 self.avatar_url = avatar_url.clone();
                 self.bio = bio.clone();
             }
+            UserEvent::StatusChanged {
+                status,
+                text,
+                expires_at,
+                ..
+            } => {
+                self.status = Some(super::status::CustomStatus {
+                    status: *status,
+                    text: text.clone(),
+                    expires_at: *expires_at,
+                });
+            }
             UserEvent::SettingsChanged {
                 read_receipts,
                 last_seen_visible_to,

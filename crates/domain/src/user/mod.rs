@@ -10,6 +10,7 @@ mod event;
 mod evolve;
 mod media;
 mod state;
+pub mod status;
 #[cfg(test)]
 mod tests;
 

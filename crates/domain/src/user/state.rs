@@ -99,6 +99,9 @@ pub struct User {
     /// Users this user blocked; capped by `policy.max_blocked_users`.
     pub blocked: BTreeSet<Uuid>,
     pub chats: BTreeMap<Uuid, ChatPrefs>,
+    /// The status they chose (`PUT /v1/me/status`), if any.
+    #[serde(default)]
+    pub status: Option<super::status::CustomStatus>,
 }
 
 /// The name other crates may know the state by.

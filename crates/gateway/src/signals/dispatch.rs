@@ -7,7 +7,9 @@
 //! * presence is deduplicated per user; users seen online elsewhere are
 //!   re-checked every half heartbeat TTL, so a node that died without
 //!   closing shows its users offline once their entries expire;
-//! * the last disconnect writes `rm_users.users.last_seen_at`.
+//! * the last disconnect writes `gateway.last_seen`;
+//! * presence is shown through the users' chosen statuses ([`Statuses`]),
+//!   re-shown when one changes or ends.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,7 +24,9 @@ use uuid::Uuid;
 
 use super::{Backend, Signal};
 use crate::hub::Hub;
-use crate::protocol::{Status, TypingState, presence_frame, typing_frame};
+use crate::protocol::{Frame, Status, TypingState, presence_frame, typing_frame};
+use crate::status::Statuses;
+use chat_domain::user::status::shown;
 
 /// What sessions use to announce typing and presence.
 #[derive(Clone)]
@@ -88,6 +92,14 @@ impl Signals {
         .await;
     }
 
+    /// The user's live status over all their sockets on every node.
+    pub async fn live(&self, user: Uuid) -> Status {
+        self.backend.status(user).await.unwrap_or_else(|e| {
+            warn!(error = %e, "cannot read presence");
+            Status::Offline
+        })
+    }
+
     async fn publish(&self, signal: Signal) {
         if let Err(e) = self.backend.publish(&signal).await {
             warn!(error = %e, "cannot publish a signal");
@@ -116,12 +128,31 @@ pub struct Timing {
     pub presence_ttl: Duration,
 }
 
+/// What others see of `user` whose devices are `live`: the one rule
+/// ([`shown`]) over their chosen status.
+pub fn shown_frame(
+    statuses: &Statuses,
+    user: Uuid,
+    live: Status,
+    last_seen: Option<OffsetDateTime>,
+) -> Frame {
+    let custom = statuses.get(user);
+    let (status, text) = shown(live.into(), custom.as_ref(), OffsetDateTime::now_utc());
+    presence_frame(user, status.into(), text.as_deref(), last_seen)
+}
+
 /// Deliver signals to this node's sockets until `stop`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "the task's parts, passed once at start"
+)]
 pub async fn run(
     hub: Arc<Hub>,
     backend: Arc<dyn Backend>,
     pool: PgPool,
     mut rx: mpsc::Receiver<Signal>,
+    statuses: Statuses,
+    mut changed: mpsc::Receiver<Uuid>,
     timing: Timing,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -156,9 +187,16 @@ pub async fn run(
                     } else {
                         known.insert(user_id, status);
                     }
-                    hub.to_viewers(user_id, &presence_frame(user_id, status, last_seen));
+                    hub.to_viewers(user_id, &shown_frame(&statuses, user_id, status, last_seen));
                 }
             },
+            Some(user) = changed.recv() => {
+                // A chosen status changed: shown to viewers while the user
+                // is connected somewhere (offline shows no status).
+                if let Some(live) = known.get(&user).copied() {
+                    hub.to_viewers(user, &shown_frame(&statuses, user, live, None));
+                }
+            }
             _ = tick.tick() => {
                 let now = Instant::now();
                 let expired: Vec<(Uuid, Uuid)> =
@@ -169,7 +207,12 @@ pub async fn run(
                 }
                 if now >= next_sweep {
                     next_sweep = now + sweep_every;
-                    sweep(&hub, backend.as_ref(), &pool, &mut known).await;
+                    sweep(&hub, backend.as_ref(), &pool, &statuses, &mut known).await;
+                    for user in statuses.take_ended(OffsetDateTime::now_utc()) {
+                        if let Some(live) = known.get(&user).copied() {
+                            hub.to_viewers(user, &shown_frame(&statuses, user, live, None));
+                        }
+                    }
                 }
             }
         }
@@ -177,7 +220,13 @@ pub async fn run(
 }
 
 /// Users believed online with no socket here: still online anywhere?
-async fn sweep(hub: &Hub, backend: &dyn Backend, pool: &PgPool, known: &mut HashMap<Uuid, Status>) {
+async fn sweep(
+    hub: &Hub,
+    backend: &dyn Backend,
+    pool: &PgPool,
+    statuses: &Statuses,
+    known: &mut HashMap<Uuid, Status>,
+) {
     let remote: Vec<Uuid> = known
         .keys()
         .copied()
@@ -189,7 +238,8 @@ async fn sweep(hub: &Hub, backend: &dyn Backend, pool: &PgPool, known: &mut Hash
                 known.remove(&user);
                 let now = OffsetDateTime::now_utc();
                 write_last_seen(pool, user, now).await;
-                hub.to_viewers(user, &presence_frame(user, Status::Offline, Some(now)));
+                let frame = shown_frame(statuses, user, Status::Offline, Some(now));
+                hub.to_viewers(user, &frame);
             }
             Ok(status) => {
                 known.insert(user, status);

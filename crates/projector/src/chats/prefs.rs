@@ -90,6 +90,7 @@ pub(crate) async fn apply(cx: &mut Ctx<'_>, event: UserEvent) -> Result<()> {
         UserEvent::UserRegistered { .. }
         | UserEvent::ProfileUpdated { .. }
         | UserEvent::SettingsChanged { .. }
+        | UserEvent::StatusChanged { .. }
         | UserEvent::UserBlocked { .. }
         | UserEvent::UserUnblocked { .. }
         | UserEvent::MessageHiddenForMe { .. }
