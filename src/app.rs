@@ -184,7 +184,9 @@ impl App {
             }));
         }
         if let Some(gateway) = &gateway {
-            router = router.merge(gateway.router());
+            let (routes, gateway_doc) = gateway.router_with_openapi();
+            doc.merge(gateway_doc);
+            router = router.merge(routes);
             // Delivery acks from sockets become commands in process.
             if let Some(commands) = &command_router {
                 gateway.accept_commands(commands.clone());

@@ -64,6 +64,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/v1/chats/{chat_id}/messages/{message_id}/receipts"),
     ("get", "/v1/chats/{chat_id}/messages/{message_id}/edits"),
     ("get", "/v1/media"),
+    ("get", "/v1/presence"),
     ("delete", "/v1/media/{media_id}"),
     ("get", "/v1/search/messages"),
     ("get", "/v1/users"),

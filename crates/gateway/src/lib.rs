@@ -172,10 +172,25 @@ impl Gateway {
 
     /// `GET /v1/ws` and `GET /v1/presence`.
     pub fn router(&self) -> Router {
-        Router::new()
+        self.router_with_openapi().0
+    }
+
+    /// The routes, and the document of the one that is plain HTTP
+    /// (`/v1/presence`; a WebSocket has no OpenAPI operation).
+    pub fn router_with_openapi(&self) -> (Router, utoipa::openapi::OpenApi) {
+        let (router, mut doc) = utoipa_axum::router::OpenApiRouter::new()
+            .routes(utoipa_axum::routes!(presence::presence))
+            .split_for_parts();
+        chat_common::openapi::for_each_operation(&mut doc, |_, op| {
+            op.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+                chat_common::openapi::BEARER,
+                Vec::<String>::new(),
+            )]);
+        });
+        let router = router
             .route("/v1/ws", get(ws::upgrade))
-            .route("/v1/presence", get(presence::presence))
-            .with_state(self.clone())
+            .with_state(self.clone());
+        (router, doc)
     }
 
     /// Run sockets' commands (delivery acks) through the command side's

@@ -12,6 +12,7 @@ use chat_common::ApiError;
 use chat_domain::user::status::shown;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::Gateway;
@@ -20,26 +21,42 @@ use crate::protocol::Status;
 /// Most users one request may ask about.
 pub const MAX_USERS: usize = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PresenceQuery {
+    /// 1 to 100 user ids, comma-separated.
+    #[param(pattern = r"^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36}){0,99}$")]
     user_ids: String,
 }
 
-#[derive(Debug, Serialize)]
+/// One user's presence as the caller may see it.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PresenceItem {
     user_id: Uuid,
+    /// `online`, `away`, `dnd` or `offline` (also for users whose presence
+    /// the caller may not see, and for `invisible` ones).
     status: &'static str,
+    /// Their status text, while shown.
     text: Option<String>,
+    /// When they were last online, while offline and visible to the caller.
     #[serde(with = "time::serde::rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     last_seen: Option<OffsetDateTime>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct PresenceAnswer {
     items: Vec<PresenceItem>,
 }
 
+/// The presence of up to 100 users, as their privacy settings allow.
+#[utoipa::path(get, path = "/v1/presence", tag = "queries", operation_id = "get_presence",
+    params(PresenceQuery),
+    responses((status = 200, description = "One entry per user asked about", body = PresenceAnswer)),
+    extensions(("x-error-codes" = json!([
+        "missing_token", "invalid_token", "token_expired", "invalid_query", "service_unavailable"
+    ]))))]
 pub(crate) async fn presence(
     State(gw): State<Gateway>,
     headers: HeaderMap,
