@@ -8,7 +8,6 @@
 
 use uuid::Uuid;
 
-use crate::chat::Chat;
 use crate::error::DomainError;
 
 /// The most users one message may mention.
@@ -44,10 +43,10 @@ pub fn usernames(text: &str) -> Vec<String> {
 }
 
 /// Who a new message by `actor` mentions: the `explicit` ids (each must be
-/// a current member) and the ids its `@username`s resolved to (`named`,
-/// kept only where they are members).
+/// a current member of the chat) and the ids its `@username`s resolved to
+/// (`named`, kept only where they are members).
 pub fn resolve(
-    chat: &Chat,
+    is_member: impl Fn(Uuid) -> bool,
     actor: Uuid,
     explicit: &[Uuid],
     named: &[Uuid],
@@ -55,7 +54,7 @@ pub fn resolve(
     if explicit.len() > MAX_MENTIONS {
         return Err(too_many());
     }
-    if let Some(outsider) = explicit.iter().find(|u| !chat.is_participant(**u)) {
+    if let Some(outsider) = explicit.iter().find(|u| !is_member(**u)) {
         return Err(DomainError::invalid(
             "mention_not_member",
             "mentions",
@@ -63,7 +62,7 @@ pub fn resolve(
         ));
     }
     let mut out: Vec<Uuid> = Vec::new();
-    let members = named.iter().filter(|u| chat.is_participant(**u));
+    let members = named.iter().filter(|u| is_member(**u));
     for user in explicit.iter().chain(members) {
         if *user != actor && !out.contains(user) {
             out.push(*user);

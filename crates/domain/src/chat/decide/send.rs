@@ -67,7 +67,12 @@ pub(super) fn send(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Decision {
     may_write(ctx, args.blocked_by_peer)?;
     let content = content(ctx, args)?;
     let reply_to = args.reply_to.map(|r| reply_ref(ctx, r)).transpose()?;
-    let mentions = mentions::resolve(ctx.chat, ctx.actor, args.mentions, args.named)?;
+    let mentions = mentions::resolve(
+        |u| ctx.chat.is_participant(u),
+        ctx.actor,
+        args.mentions,
+        args.named,
+    )?;
     Ok(vec![ChatEvent::MessageSent {
         chat_id: ctx.chat_id(),
         message_id: args.message_id,
