@@ -3,6 +3,7 @@
 
 mod support;
 
+use chat_domain::user::status::Availability;
 use chat_domain::{AcceptRequestsFrom, ChatAction, LastSeenVisibility, UserAction};
 use serde_json::json;
 use support::env;
@@ -38,6 +39,15 @@ async fn profile_settings_and_blocks_project_into_the_user_directory() {
         h.user(alice, UserAction::BlockUser { target }).await;
     }
     h.user(alice, UserAction::UnblockUser { target: bob }).await;
+    h.user(
+        alice,
+        UserAction::SetStatus {
+            status: Availability::Dnd,
+            text: Some("On the trail".into()),
+            expires_at: None,
+        },
+    )
+    .await;
     let (proj, _stop) = env.spawn(500);
     env.caught_up(&proj).await;
 
@@ -50,6 +60,7 @@ async fn profile_settings_and_blocks_project_into_the_user_directory() {
             "user_id": alice, "username": "alice", "display_name": "Alice A.",
             "avatar_url": "https://example.com/a.png", "bio": "hiker", "read_receipts": false,
             "last_seen_visible_to": "nobody", "accept_requests_from": "nobody",
+            "status": "dnd", "status_text": "On the trail", "status_expires_at": null,
         })
     );
     let blocks = env
