@@ -71,6 +71,20 @@ where
     }
 }
 
+/// A list of [`whole_number`]s that fit a `u32` (ids of small sets, such
+/// as a poll's options).
+pub fn whole_numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u32>, D::Error> {
+    let all = <Vec<serde_json::Number> as serde::Deserialize>::deserialize(d)?;
+    all.into_iter()
+        .map(|n| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(f))
+                .map(|f| f as u32)
+                .ok_or_else(|| serde::de::Error::custom(format!("{n} is not a whole number")))
+        })
+        .collect()
+}
+
 /// `#[serde(deserialize_with = "chat_common::json::whole_number")]`: a
 /// non-negative integer, also when written with a zero fraction (`103.0`),
 /// which JSON Schema counts as the integer its documents promise.

@@ -26,7 +26,9 @@ pub const MAX_USERS: usize = 100;
 #[serde(deny_unknown_fields)]
 pub(crate) struct PresenceQuery {
     /// 1 to 100 user ids, comma-separated.
-    #[param(pattern = r"^[0-9a-fA-F-]{36}(,[0-9a-fA-F-]{36}){0,99}$")]
+    #[param(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99}$"
+    )]
     user_ids: String,
 }
 

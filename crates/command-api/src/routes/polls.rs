@@ -33,7 +33,8 @@ where
 struct VoteBody {
     /// The whole ballot: it replaces the caller's earlier one; empty
     /// retracts. One option unless the poll is multiple choice.
-    #[schema(max_items = 10)]
+    #[schema(max_items = 10, value_type = Vec<u32>)]
+    #[serde(deserialize_with = "chat_common::json::whole_numbers")]
     option_ids: Vec<u32>,
 }
 
