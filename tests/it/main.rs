@@ -33,6 +33,7 @@ mod kafka;
 mod media;
 mod media_manage;
 mod mentions;
+mod moderation;
 mod openapi;
 mod ops;
 mod polls;

@@ -79,6 +79,10 @@ pub struct CommandArgs {
     /// How long after sending a message its author may edit it, in seconds.
     #[arg(long, env = "EDIT_WINDOW_SECS", default_value_t = 900)]
     pub edit_window_secs: i64,
+    /// Most members a group may have (3 to 10,000); checked on create, add
+    /// and join.
+    #[arg(long, env = "MAX_GROUP_MEMBERS", default_value_t = 256)]
+    pub max_group_members: usize,
     /// Longest message text, in characters.
     #[arg(long, env = "MAX_TEXT_CHARS", default_value_t = 4096)]
     pub max_text_chars: usize,
@@ -144,9 +148,19 @@ impl CommandArgs {
             });
         }
         auth.access_ttl = time::Duration::seconds(self.access_token_ttl_secs.max(1));
+        let caps = chat_domain::policy::MIN_GROUP_MEMBERS..=chat_domain::policy::MAX_GROUP_MEMBERS;
+        if !caps.contains(&self.max_group_members) {
+            return Err(format!(
+                "MAX_GROUP_MEMBERS must be {} to {}, not {}",
+                caps.start(),
+                caps.end(),
+                self.max_group_members
+            ));
+        }
         let policy = Policy {
             edit_window: time::Duration::seconds(self.edit_window_secs.max(0)),
             max_text_chars: self.max_text_chars,
+            max_group_members: self.max_group_members,
             ..Policy::default()
         };
         Ok(CommandConfig {
@@ -210,5 +224,16 @@ mod tests {
             config(&[]).is_ok(),
             "unset: a random key, strong by construction"
         );
+    }
+
+    #[test]
+    fn the_member_cap_defaults_to_256_and_stays_within_3_to_10000() {
+        let cap = |argv: &[&str]| config(argv).map(|c| c.policy.max_group_members);
+        assert_eq!(cap(&[]), Ok(256));
+        assert_eq!(cap(&["--max-group-members", "10000"]), Ok(10_000));
+        for bad in ["2", "10001"] {
+            let e = cap(&["--max-group-members", bad]).unwrap_err();
+            assert!(e.contains("MAX_GROUP_MEMBERS"), "{e}");
+        }
     }
 }

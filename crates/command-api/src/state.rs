@@ -93,7 +93,11 @@ impl CommandConfig {
             auth,
             rate_limits: RateLimitConfig::default(),
             idempotency: IdempotencyConfig::default(),
-            policy: Policy::default(),
+            // Tests and benchmarks build groups up to the largest cap.
+            policy: Policy {
+                max_group_members: chat_domain::policy::MAX_GROUP_MEMBERS,
+                ..Policy::default()
+            },
             max_body_bytes: 64 * 1024,
             cache_capacity: 50_000,
         }

@@ -1,6 +1,7 @@
 //! The extractors every route uses, so bad input always answers
 //! problem+json (400) instead of axum's plain-text rejections:
-//! [`ApiJson`] (malformed JSON, unknown fields, wrong types), [`ApiPath`]
+//! [`ApiJson`] (malformed JSON, unknown fields, wrong types; and
+//! [`ApiOptionalJson`] where the body may be left out), [`ApiPath`]
 //! (a malformed id in the path: `invalid_id`) and [`ApiQuery`] (a query
 //! string that does not fit: `invalid_query`).
 
@@ -31,6 +32,45 @@ where
 impl<T: Serialize> IntoResponse for ApiJson<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()
+    }
+}
+
+/// An optional JSON body: none (or `null`) is `T::default()`; otherwise
+/// the same problems as [`ApiJson`] (413 over the limit, `malformed_json`,
+/// `invalid_body`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiOptionalJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiOptionalJson<T>
+where
+    T: DeserializeOwned + Default,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let body = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|r| {
+                if r.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::new(r.status(), "payload_too_large", r.body_text())
+                } else {
+                    ApiError::bad_request("invalid_body", r.body_text())
+                }
+            })?;
+        if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
+            return Ok(ApiOptionalJson(T::default()));
+        }
+        serde_json::from_slice(&body)
+            .map(ApiOptionalJson)
+            .map_err(|e| {
+                let code = if e.is_syntax() || e.is_eof() {
+                    "malformed_json"
+                } else {
+                    "invalid_body"
+                };
+                ApiError::bad_request(code, e.to_string())
+            })
     }
 }
 

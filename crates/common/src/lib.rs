@@ -18,6 +18,6 @@ pub mod read_models;
 pub mod shutdown;
 pub mod telemetry;
 
-pub use json::{ApiJson, ApiPath, ApiQuery};
+pub use json::{ApiJson, ApiOptionalJson, ApiPath, ApiQuery};
 pub use problem::ApiError;
 pub use shutdown::shutdown_signal;

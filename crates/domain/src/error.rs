@@ -141,6 +141,9 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("mute_until_in_past", "[400] a timed mute must end in the future"),
     ("status_text_too_long", "[400] a status text has at most 200 characters"),
     ("status_expiry_in_past", "[400] a status must end in the future"),
+    ("cannot_ban_self", "[400] use leave to leave a group"),
+    ("ban_until_in_past", "[400] a timed ban must end in the future"),
+    ("reason_too_long", "[400] a ban reason has at most 500 characters"),
     // 403
     ("not_self", "[403] only the user themself can change their profile, settings and preferences"),
     ("not_an_admin", "[403] only group admins may do this"),
@@ -148,6 +151,9 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("not_the_author", "[403] only the author (or, for deletes, a group admin) may do this"),
     ("cannot_remove_owner", "[403] the group owner cannot be removed"),
     ("cannot_demote_owner", "[403] the group owner cannot be demoted"),
+    ("not_the_owner", "[403] only the group owner may do this"),
+    ("not_a_moderator", "[403] only admins and moderators may ban, and moderators only plain members"),
+    ("user_banned", "[403] the user is banned from this group"),
     ("blocked", "[403] the other user has blocked you or this chat"),
     (
         "member_refuses",

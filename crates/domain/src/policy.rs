@@ -22,6 +22,8 @@ pub const MAX_USERNAME_CHARS: usize = 32;
 pub const MAX_DISPLAY_NAME_CHARS: usize = 64;
 /// Fewest distinct people (creator included) in a new group.
 pub const MIN_GROUP_MEMBERS: usize = 3;
+/// The largest member cap an operator may set (`MAX_GROUP_MEMBERS`).
+pub const MAX_GROUP_MEMBERS: usize = 10_000;
 
 /// Operator-tunable limits. `Policy::default()` is the product default.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,7 +51,7 @@ impl Default for Policy {
         Self {
             edit_window: Duration::minutes(15),
             max_text_chars: 4096,
-            max_group_members: 5000,
+            max_group_members: 256,
             max_pins: 50,
             max_title_chars: 128,
             max_description_chars: 1024,

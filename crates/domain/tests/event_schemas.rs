@@ -124,6 +124,38 @@ fn chat_examples() -> Vec<ChatEvent> {
                 by: a,
                 at,
             },
+            ChatEvent::MemberRoleChanged {
+                chat_id: chat,
+                user_id: b,
+                role: if seq == 1 {
+                    chat_domain::Role::Moderator
+                } else {
+                    chat_domain::Role::Admin
+                },
+                by: a,
+                at,
+            },
+            ChatEvent::MemberRoleChanged {
+                chat_id: chat,
+                user_id: b,
+                role: chat_domain::Role::Member,
+                by: a,
+                at,
+            },
+            ChatEvent::MemberBanned {
+                chat_id: chat,
+                user_id: b,
+                by: a,
+                until: (seq == 1).then_some(T1),
+                reason: (seq == 1).then(|| "spam 🚫".to_owned()),
+                at,
+            },
+            ChatEvent::MemberUnbanned {
+                chat_id: chat,
+                user_id: b,
+                by: a,
+                at,
+            },
             ChatEvent::OwnershipTransferred {
                 chat_id: chat,
                 previous_owner_id: a,

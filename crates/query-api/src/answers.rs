@@ -142,7 +142,7 @@ pub struct ChatDetail {
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub user_id: Uuid,
-    /// `owner`, `admin` or `member`.
+    /// `owner`, `admin`, `moderator` or `member`.
     pub role: String,
     #[schema(format = DateTime)]
     pub joined_at: String,
@@ -312,6 +312,20 @@ pub struct ForwardOf {
 pub struct Reaction {
     pub count: i64,
     pub mine: bool,
+}
+
+/// A standing ban, in `GET …/bans`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Ban {
+    pub user_id: Uuid,
+    pub banned_by: Uuid,
+    /// When it ends; `null`: until lifted.
+    #[schema(format = DateTime)]
+    pub until: Option<String>,
+    pub reason: Option<String>,
+    #[schema(format = DateTime)]
+    pub banned_at: String,
 }
 
 /// One version of a message, in `…/edits`.

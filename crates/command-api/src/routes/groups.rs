@@ -225,7 +225,7 @@ async fn add_members(
 }
 
 /// Commands addressed at one member: `/v1/chats/{chat_id}/…/{user_id}`.
-async fn on_member(
+pub(super) async fn on_member(
     state: &CommandState,
     ctx: &CommandContext,
     path: (Uuid, Uuid),

@@ -5,6 +5,7 @@ mod chats;
 mod groups;
 mod message_ops;
 mod messages;
+mod moderation;
 mod polls;
 mod prefs;
 mod users;
@@ -32,6 +33,7 @@ where
         .merge(users::routes())
         .merge(chats::routes())
         .merge(groups::routes())
+        .merge(moderation::routes())
         .merge(prefs::routes())
         .merge(messages::routes())
         .merge(message_ops::routes())

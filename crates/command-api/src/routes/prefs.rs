@@ -3,12 +3,9 @@
 //! and `DELETE /v1/chats/{id}` (hide the chat and its history so far).
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRef, State};
-use axum::http::StatusCode;
-use chat_common::ApiError;
 use chat_common::ApiPath;
+use chat_common::{ApiError, ApiOptionalJson};
 use chat_domain::{User, UserAction, UserCommand, user_stream};
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -86,34 +83,9 @@ async fn mute(
     State(state): State<CommandState>,
     ctx: CommandContext,
     ApiPath(path): ApiPath<Uuid>,
-    body: Result<Bytes, BytesRejection>,
+    ApiOptionalJson(b): ApiOptionalJson<MuteBody>,
 ) -> Result<Json<ChatIdAnswer>, ApiError> {
-    // Same problems as `ApiJson`: a body over the limit is 413, bad syntax
-    // `malformed_json`, a body that does not fit `invalid_body`.
-    let body = body.map_err(|r| {
-        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                r.body_text(),
-            )
-        } else {
-            ApiError::bad_request("invalid_body", r.body_text())
-        }
-    })?;
-    // The body is optional: no body (or `null`) mutes until unmuted.
-    let b: MuteBody = if body.iter().all(u8::is_ascii_whitespace) || body.trim_ascii() == b"null" {
-        MuteBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            let code = if e.is_syntax() || e.is_eof() {
-                "malformed_json"
-            } else {
-                "invalid_body"
-            };
-            ApiError::bad_request(code, e.to_string())
-        })?
-    };
+    // No body (or `null`) mutes until unmuted.
     on_pref(&state, &ctx, path, |chat_id, is_participant, _| {
         UserAction::MuteChat {
             chat_id,

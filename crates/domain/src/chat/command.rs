@@ -71,6 +71,25 @@ pub enum ChatAction {
     DemoteAdmin {
         user_id: Uuid,
     },
+    /// Set a member's role (admins; never the owner's).
+    SetRole {
+        user_id: Uuid,
+        role: crate::chat::Role,
+    },
+    /// Hand the group to another member (the owner).
+    TransferOwnership {
+        user_id: Uuid,
+    },
+    /// Ban a user: removed if a member, refused on every path that adds
+    /// members until `until` or until unbanned.
+    Ban {
+        user_id: Uuid,
+        until: Option<OffsetDateTime>,
+        reason: Option<String>,
+    },
+    Unban {
+        user_id: Uuid,
+    },
     Leave,
     SendMessage {
         /// Must be `ids::message_id(chat, actor, client_msg_id)`.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::state::Role;
 use crate::event::DomainEvent;
 use crate::message::{ForwardRef, MediaRef, MessageKind, ReplyRef};
 use crate::poll::{Location, Poll};
@@ -105,6 +106,36 @@ pub enum ChatEvent {
         at: OffsetDateTime,
     },
     AdminDemoted {
+        chat_id: Uuid,
+        user_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// An admin set a member's role (`admin`, `moderator` or `member`).
+    MemberRoleChanged {
+        chat_id: Uuid,
+        user_id: Uuid,
+        role: Role,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// A user may not be added or join again until `until` (or until
+    /// unbanned). A ban of a current member comes after their
+    /// `MemberRemoved` in the same decision, so membership follows the
+    /// removal everywhere and the ban is only the record that keeps them out.
+    MemberBanned {
+        chat_id: Uuid,
+        user_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339::option")]
+        until: Option<OffsetDateTime>,
+        reason: Option<String>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    MemberUnbanned {
         chat_id: Uuid,
         user_id: Uuid,
         by: Uuid,
@@ -257,6 +288,9 @@ macro_rules! each_variant {
             | ChatEvent::MemberLeft { $bind, .. }
             | ChatEvent::AdminPromoted { $bind, .. }
             | ChatEvent::AdminDemoted { $bind, .. }
+            | ChatEvent::MemberRoleChanged { $bind, .. }
+            | ChatEvent::MemberBanned { $bind, .. }
+            | ChatEvent::MemberUnbanned { $bind, .. }
             | ChatEvent::OwnershipTransferred { $bind, .. }
             | ChatEvent::GroupClosed { $bind, .. }
             | ChatEvent::MessageSent { $bind, .. }
@@ -355,6 +389,9 @@ impl DomainEvent for ChatEvent {
             ChatEvent::MemberLeft { .. } => "MemberLeft",
             ChatEvent::AdminPromoted { .. } => "AdminPromoted",
             ChatEvent::AdminDemoted { .. } => "AdminDemoted",
+            ChatEvent::MemberRoleChanged { .. } => "MemberRoleChanged",
+            ChatEvent::MemberBanned { .. } => "MemberBanned",
+            ChatEvent::MemberUnbanned { .. } => "MemberUnbanned",
             ChatEvent::OwnershipTransferred { .. } => "OwnershipTransferred",
             ChatEvent::GroupClosed { .. } => "GroupClosed",
             ChatEvent::MessageSent { .. } => "MessageSent",

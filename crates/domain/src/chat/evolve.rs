@@ -85,6 +85,13 @@ impl Chat {
                 self.members.remove(user_id);
             }
             ChatEvent::AdminPromoted { user_id, .. } => self.set_role(*user_id, Role::Admin),
+            ChatEvent::MemberRoleChanged { user_id, role, .. } => self.set_role(*user_id, *role),
+            ChatEvent::MemberBanned { user_id, until, .. } => {
+                self.banned.insert(*user_id, *until);
+            }
+            ChatEvent::MemberUnbanned { user_id, .. } => {
+                self.banned.remove(user_id);
+            }
             ChatEvent::AdminDemoted { user_id, .. } => self.set_role(*user_id, Role::Member),
             ChatEvent::OwnershipTransferred { new_owner_id, .. } => {
                 if let Some(g) = self.group.as_mut() {

@@ -71,6 +71,9 @@ pub struct GroupPart {
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Member,
+    /// Deletes others' messages, bans and unbans plain members; changes
+    /// no info or roles.
+    Moderator,
     Admin,
 }
 
@@ -127,6 +130,9 @@ pub struct Chat {
     /// Pinned message id → its seq; at most `policy.max_pins` entries.
     pub pinned: BTreeMap<Uuid, u64>,
     pub next_join_order: u64,
+    /// Banned users → when the ban ends (`None`: until lifted).
+    #[serde(default)]
+    pub banned: BTreeMap<Uuid, Option<time::OffsetDateTime>>,
 }
 
 /// The name other crates may know the state by.
@@ -159,6 +165,19 @@ impl Chat {
 
     pub fn is_admin(&self, user: Uuid) -> bool {
         self.member(user).is_some_and(|m| m.role == Role::Admin)
+    }
+
+    /// An admin or a moderator: may delete others' messages and ban.
+    pub fn moderates(&self, user: Uuid) -> bool {
+        self.member(user)
+            .is_some_and(|m| matches!(m.role, Role::Admin | Role::Moderator))
+    }
+
+    /// Whether `user` is banned at `now`.
+    pub fn is_banned(&self, user: Uuid, now: OffsetDateTime) -> bool {
+        self.banned
+            .get(&user)
+            .is_some_and(|until| until.is_none_or(|end| now < end))
     }
 
     /// Group admins (empty for direct chats).

@@ -55,6 +55,26 @@ pub(crate) enum Op {
     Leave {
         u: usize,
     },
+    /// 0 member, 1 moderator, 2 admin.
+    SetRole {
+        u: usize,
+        t: usize,
+        role: u8,
+    },
+    Transfer {
+        u: usize,
+        t: usize,
+    },
+    Ban {
+        u: usize,
+        t: usize,
+        ban: bool,
+        timed: bool,
+    },
+    Delivered {
+        u: usize,
+        back: u64,
+    },
     Send {
         u: usize,
         media: bool,
@@ -107,6 +127,11 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
         1 => (u.clone(), u.clone()).prop_map(|(u, t)| Op::Remove { u, t }),
         2 => (u.clone(), u.clone(), any::<bool>()).prop_map(|(u, t, admin)| Op::SetAdmin { u, t, admin }),
         1 => u.clone().prop_map(|u| Op::Leave { u }),
+        2 => (u.clone(), u.clone(), 0..3u8).prop_map(|(u, t, role)| Op::SetRole { u, t, role }),
+        1 => (u.clone(), u.clone()).prop_map(|(u, t)| Op::Transfer { u, t }),
+        2 => (u.clone(), u.clone(), prop::bool::weighted(0.7), any::<bool>())
+            .prop_map(|(u, t, ban, timed)| Op::Ban { u, t, ban, timed }),
+        2 => (u.clone(), 0..4u64).prop_map(|(u, back)| Op::Delivered { u, back }),
         8 => (u.clone(), prop::bool::weighted(0.2), prop::option::weighted(0.3, msg),
               prop::option::weighted(0.1, msg), prop::bool::weighted(0.15), prop::bool::weighted(0.05))
             .prop_map(|(u, media, reply, forward, resend, peer_blocked)| Op::Send { u, media, reply, forward, resend, peer_blocked }),

@@ -3,7 +3,7 @@
 
 use chat_domain::{
     Aggregate, Chat, ChatAction, ChatCommand, ChatEvent, DomainEvent, ForwardSource, MediaRef,
-    MessageFacts, MessageKind, Policy, direct_chat_id, message_id,
+    MessageFacts, MessageKind, Policy, Role, direct_chat_id, message_id,
 };
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -116,6 +116,25 @@ impl Sim {
                 t, admin: false, ..
             } => ChatAction::DemoteAdmin { user_id: user(*t) },
             Op::Leave { .. } => ChatAction::Leave,
+            Op::SetRole { t, role, .. } => ChatAction::SetRole {
+                user_id: user(*t),
+                role: [Role::Member, Role::Moderator, Role::Admin][usize::from(*role) % 3],
+            },
+            Op::Transfer { t, .. } => ChatAction::TransferOwnership { user_id: user(*t) },
+            Op::Ban {
+                t,
+                ban: true,
+                timed,
+                ..
+            } => ChatAction::Ban {
+                user_id: user(*t),
+                until: timed.then(|| self.now + Duration::minutes(30)),
+                reason: None,
+            },
+            Op::Ban { t, ban: false, .. } => ChatAction::Unban { user_id: user(*t) },
+            Op::Delivered { back, .. } => ChatAction::MarkDelivered {
+                up_to_seq: (self.chat.last_seq() + 1).saturating_sub(*back),
+            },
             Op::Send {
                 media,
                 reply,
@@ -220,6 +239,10 @@ impl Sim {
             | Op::Remove { u, .. }
             | Op::SetAdmin { u, .. }
             | Op::Leave { u }
+            | Op::SetRole { u, .. }
+            | Op::Transfer { u, .. }
+            | Op::Ban { u, .. }
+            | Op::Delivered { u, .. }
             | Op::Send { u, .. }
             | Op::Edit { u, .. }
             | Op::Delete { u, .. }

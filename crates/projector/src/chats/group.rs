@@ -206,6 +206,28 @@ pub(crate) async fn set_role(
     Ok(())
 }
 
+/// A role set by an admin (`admin`, `moderator`, `member`); the owner's
+/// row keeps `owner`.
+pub(crate) async fn role_changed(
+    cx: &mut Ctx<'_>,
+    chat_id: Uuid,
+    user: Uuid,
+    role: chat_domain::Role,
+) -> Result<()> {
+    let (s, pos) = (cx.s, cx.pos);
+    sqlx::query(&format!(
+        "UPDATE {s}.members SET role = $3, position = $4 \
+         WHERE chat_id = $1 AND user_id = $2 AND role <> 'owner' AND position < $4"
+    ))
+    .bind(chat_id)
+    .bind(user)
+    .bind(crate::sql::label(&role))
+    .bind(pos)
+    .execute(&mut *cx.conn)
+    .await?;
+    Ok(())
+}
+
 /// The previous owner stays an admin (as in the domain); the heir owns.
 pub(crate) async fn ownership_transferred(
     cx: &mut Ctx<'_>,

@@ -14,6 +14,7 @@
 //! [`prefs`] (user-stream preferences) and [`preview`] (preview text).
 
 pub mod activity;
+mod bans;
 pub mod direct;
 pub mod group;
 pub mod prefs;
@@ -169,6 +170,23 @@ async fn apply_chat(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
         E::AdminDemoted {
             chat_id, user_id, ..
         } => group::set_role(cx, chat_id, user_id, "admin", "member").await,
+        E::MemberRoleChanged {
+            chat_id,
+            user_id,
+            role,
+            ..
+        } => group::role_changed(cx, chat_id, user_id, role).await,
+        E::MemberBanned {
+            chat_id,
+            user_id,
+            by,
+            until,
+            reason,
+            at,
+        } => bans::banned(cx, chat_id, user_id, by, until, reason, at).await,
+        E::MemberUnbanned {
+            chat_id, user_id, ..
+        } => bans::unbanned(cx, chat_id, user_id).await,
         E::OwnershipTransferred {
             chat_id,
             previous_owner_id,

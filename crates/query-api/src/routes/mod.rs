@@ -1,5 +1,6 @@
 //! The query routes, one module per resource, and the SQL they share.
 
+mod bans;
 mod chats;
 mod edits;
 mod me;
@@ -22,6 +23,7 @@ pub fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new()
         .merge(me::routes())
         .merge(chats::routes())
+        .merge(bans::routes())
         .merge(messages::routes())
         .merge(edits::routes())
         .merge(search::routes())

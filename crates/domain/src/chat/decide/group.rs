@@ -131,6 +131,12 @@ pub(super) fn add_members(ctx: &Ctx<'_>, user_ids: &[Uuid]) -> Decision {
     if new.is_empty() {
         return Ok(Vec::new());
     }
+    if new.iter().any(|u| ctx.chat.is_banned(*u, ctx.at)) {
+        return Err(DomainError::forbidden(
+            "user_banned",
+            "a user you add is banned from this group; unban them first",
+        ));
+    }
     if ctx.chat.members.len() + new.len() > ctx.policy.max_group_members {
         return Err(DomainError::conflict(
             "group_full",
@@ -249,6 +255,6 @@ pub(super) fn leave(ctx: &Ctx<'_>) -> Decision {
     Ok(events)
 }
 
-fn not_a_member() -> DomainError {
+pub(super) fn not_a_member() -> DomainError {
     DomainError::not_found("not_a_member", "the user is not a member of this group")
 }

@@ -63,11 +63,11 @@ pub(super) fn edit(
 pub(super) fn delete(ctx: &Ctx<'_>, message: &MessageFacts) -> Decision {
     ctx.participant()?;
     ctx.visible(message)?;
-    let admin = ctx.is_group() && ctx.chat.is_admin(ctx.actor);
-    if message.sender_id != ctx.actor && !admin {
+    let moderates = ctx.is_group() && ctx.chat.moderates(ctx.actor);
+    if message.sender_id != ctx.actor && !moderates {
         return Err(DomainError::forbidden(
             "not_the_author",
-            "only the author or a group admin may delete a message for everyone",
+            "only the author, a group admin or a moderator may delete a message for everyone",
         ));
     }
     if message.deleted {

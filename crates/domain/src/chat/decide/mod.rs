@@ -14,6 +14,7 @@ mod direct;
 mod group;
 mod message_ops;
 mod polls;
+mod roles;
 mod send;
 
 use time::OffsetDateTime;
@@ -102,6 +103,14 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
         ChatAction::PromoteAdmin { user_id } => group::set_admin(&ctx, *user_id, true),
         ChatAction::DemoteAdmin { user_id } => group::set_admin(&ctx, *user_id, false),
         ChatAction::Leave => group::leave(&ctx),
+        ChatAction::SetRole { user_id, role } => roles::set_role(&ctx, *user_id, *role),
+        ChatAction::TransferOwnership { user_id } => roles::transfer(&ctx, *user_id),
+        ChatAction::Ban {
+            user_id,
+            until,
+            reason,
+        } => roles::ban(&ctx, *user_id, *until, reason.as_deref()),
+        ChatAction::Unban { user_id } => roles::unban(&ctx, *user_id),
         ChatAction::SendMessage {
             message_id,
             client_msg_id,

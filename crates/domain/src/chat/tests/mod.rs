@@ -5,6 +5,7 @@ mod direct;
 mod group;
 mod mentions;
 mod message_ops;
+mod moderation;
 mod polls;
 mod reactions_pins;
 mod receipts;

@@ -75,6 +75,27 @@ fn every_chat_event() -> Vec<ChatEvent> {
             by: ALICE,
             at,
         },
+        ChatEvent::MemberRoleChanged {
+            chat_id: c,
+            user_id: BOB,
+            role: crate::chat::Role::Moderator,
+            by: ALICE,
+            at,
+        },
+        ChatEvent::MemberBanned {
+            chat_id: c,
+            user_id: CAROL,
+            by: ALICE,
+            until: Some(at),
+            reason: Some("spam".into()),
+            at,
+        },
+        ChatEvent::MemberUnbanned {
+            chat_id: c,
+            user_id: CAROL,
+            by: ALICE,
+            at,
+        },
         ChatEvent::OwnershipTransferred {
             chat_id: c,
             previous_owner_id: ALICE,
@@ -188,7 +209,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
 fn every_chat_event_round_trips_through_json_with_its_type_name() {
     let events = every_chat_event();
     let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
-    assert_eq!(types.len(), 25, "one instance per variant");
+    assert_eq!(types.len(), 28, "one instance per variant");
     for event in events {
         let json = serde_json::to_value(&event).unwrap_or_default();
         assert_eq!(json["type"], event.event_type());
@@ -211,7 +232,7 @@ fn message_events_name_their_message_as_subject() {
 
 #[test]
 fn timestamps_are_rfc3339_and_kinds_snake_case() {
-    let json = serde_json::to_value(every_chat_event().remove(14)).unwrap_or_default();
+    let json = serde_json::to_value(every_chat_event().remove(17)).unwrap_or_default();
     assert_eq!(json["at"], "2024-05-01T12:00:00Z");
     assert_eq!(json["kind"], "voice");
     assert_eq!(
