@@ -29,6 +29,7 @@ mod gateway_live;
 mod gateway_privacy;
 mod gateway_resume;
 mod gateway_signals;
+mod invites;
 mod kafka;
 mod media;
 mod media_manage;

@@ -144,6 +144,8 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("cannot_ban_self", "[400] use leave to leave a group"),
     ("ban_until_in_past", "[400] a timed ban must end in the future"),
     ("reason_too_long", "[400] a ban reason has at most 500 characters"),
+    ("invalid_max_uses", "[400] an invite needs at least one use"),
+    ("invite_expiry_in_past", "[400] an invite must expire in the future"),
     // 403
     ("not_self", "[403] only the user themself can change their profile, settings and preferences"),
     ("not_an_admin", "[403] only group admins may do this"),
@@ -167,6 +169,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("message_not_found", "[404] the message does not exist in this chat or you cannot see it"),
     ("not_a_member", "[404] the target user is not a member of the group"),
     ("user_not_found", "[404] the user has not registered"),
+    ("invite_not_found", "[404] no such invite, or it was revoked"),
     // 409
     ("chat_exists", "[409] a chat with this id already exists"),
     ("chat_closed", "[409] the group was closed when its last member left"),
@@ -182,6 +185,8 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("user_exists", "[409] the user is already registered"),
     ("too_many_blocks", "[409] you have blocked the maximum number of users"),
     ("poll_closed", "[409] the poll is closed"),
+    ("invite_used_up", "[409] the invite has expired or has no uses left"),
+    ("too_many_invites", "[409] the group has the most live invites it may have"),
     ("message_not_editable", "[409] polls and locations cannot be edited"),
 ];
 

@@ -25,7 +25,7 @@ mod testing;
 
 pub use chat::{
     Chat, ChatAction, ChatCommand, ChatEvent, ChatKind, ChatState, ChatStatus, DIRECT_STATE_TYPES,
-    DirectPart, DirectStatus, GroupPart, Invitee, JOIN_TYPES, LEAVE_TYPES, MARKER_TYPES,
+    DirectPart, DirectStatus, GroupPart, Invite, Invitee, JOIN_TYPES, LEAVE_TYPES, MARKER_TYPES,
     MEMBERSHIP_TYPES, MESSAGE_TYPES, Member, Role,
 };
 pub use error::{ALL_CODES, DomainError, ErrorKind};

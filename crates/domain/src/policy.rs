@@ -44,6 +44,8 @@ pub struct Policy {
     pub max_reactions_per_user: usize,
     /// Most users one user may block; keeps the user aggregate bounded.
     pub max_blocked_users: usize,
+    /// Most live invite links per group; keeps the chat aggregate bounded.
+    pub max_invites: usize,
 }
 
 impl Default for Policy {
@@ -57,6 +59,7 @@ impl Default for Policy {
             max_description_chars: 1024,
             max_reactions_per_user: 10,
             max_blocked_users: 10_000,
+            max_invites: 100,
         }
     }
 }

@@ -34,7 +34,8 @@ const TEXT_EVENTS: [&str; 2] = ["MessageSent", "MessageEdited"];
 /// Fields added after their event's first version, serialized only when not
 /// empty (`skip_serializing_if`), so older events read unchanged: optional
 /// in the schema, never null.
-const OMITTED_WHEN_EMPTY: [(&str, &str); 3] = [
+const OMITTED_WHEN_EMPTY: [(&str, &str); 4] = [
+    ("MembersAdded", "invite"),
     ("MessageSent", "mentions"),
     ("MessageSent", "poll"),
     ("MessageSent", "location"),
@@ -106,6 +107,7 @@ fn chat_examples() -> Vec<ChatEvent> {
                 by: a,
                 joined_seq: seq - 1,
                 at,
+                invite: None,
             },
             ChatEvent::MemberRemoved {
                 chat_id: chat,
@@ -155,6 +157,28 @@ fn chat_examples() -> Vec<ChatEvent> {
                 user_id: b,
                 by: a,
                 at,
+            },
+            ChatEvent::InviteCreated {
+                chat_id: chat,
+                code_hash: "ab".repeat(32),
+                by: a,
+                max_uses: (seq == 1).then_some(10),
+                expires_at: (seq == 1).then_some(T1),
+                at,
+            },
+            ChatEvent::InviteRevoked {
+                chat_id: chat,
+                code_hash: "cd".repeat(32),
+                by: a,
+                at,
+            },
+            ChatEvent::MembersAdded {
+                chat_id: chat,
+                user_ids: vec![b],
+                by: b,
+                joined_seq: 3,
+                at,
+                invite: Some("ef".repeat(32)),
             },
             ChatEvent::OwnershipTransferred {
                 chat_id: chat,

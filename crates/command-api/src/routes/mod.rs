@@ -3,6 +3,7 @@
 
 mod chats;
 mod groups;
+mod invites;
 mod message_ops;
 mod messages;
 mod moderation;
@@ -34,6 +35,7 @@ where
         .merge(chats::routes())
         .merge(groups::routes())
         .merge(moderation::routes())
+        .merge(invites::routes())
         .merge(prefs::routes())
         .merge(messages::routes())
         .merge(message_ops::routes())

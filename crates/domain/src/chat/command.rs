@@ -71,6 +71,20 @@ pub enum ChatAction {
     DemoteAdmin {
         user_id: Uuid,
     },
+    /// Make an invite link (admins); `code_hash` is the SHA-256 of a code
+    /// the shell drew at random.
+    CreateInvite {
+        code_hash: String,
+        max_uses: Option<u32>,
+        expires_at: Option<OffsetDateTime>,
+    },
+    RevokeInvite {
+        code_hash: String,
+    },
+    /// The actor joins through an invite link.
+    JoinByInvite {
+        code_hash: String,
+    },
     /// Set a member's role (admins; never the owner's).
     SetRole {
         user_id: Uuid,

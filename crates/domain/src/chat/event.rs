@@ -83,6 +83,10 @@ pub enum ChatEvent {
         joined_seq: u64,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
+        /// The invite a user joined through (its code's SHA-256); left out
+        /// for adds by an admin.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invite: Option<String>,
     },
     MemberRemoved {
         chat_id: Uuid,
@@ -108,6 +112,25 @@ pub enum ChatEvent {
     AdminDemoted {
         chat_id: Uuid,
         user_id: Uuid,
+        by: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// An admin made an invite link. Only the code's SHA-256 is recorded:
+    /// the code itself is shown once, to its maker.
+    InviteCreated {
+        chat_id: Uuid,
+        code_hash: String,
+        by: Uuid,
+        max_uses: Option<u32>,
+        #[serde(with = "time::serde::rfc3339::option")]
+        expires_at: Option<OffsetDateTime>,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    InviteRevoked {
+        chat_id: Uuid,
+        code_hash: String,
         by: Uuid,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
@@ -288,6 +311,8 @@ macro_rules! each_variant {
             | ChatEvent::MemberLeft { $bind, .. }
             | ChatEvent::AdminPromoted { $bind, .. }
             | ChatEvent::AdminDemoted { $bind, .. }
+            | ChatEvent::InviteCreated { $bind, .. }
+            | ChatEvent::InviteRevoked { $bind, .. }
             | ChatEvent::MemberRoleChanged { $bind, .. }
             | ChatEvent::MemberBanned { $bind, .. }
             | ChatEvent::MemberUnbanned { $bind, .. }
@@ -389,6 +414,8 @@ impl DomainEvent for ChatEvent {
             ChatEvent::MemberLeft { .. } => "MemberLeft",
             ChatEvent::AdminPromoted { .. } => "AdminPromoted",
             ChatEvent::AdminDemoted { .. } => "AdminDemoted",
+            ChatEvent::InviteCreated { .. } => "InviteCreated",
+            ChatEvent::InviteRevoked { .. } => "InviteRevoked",
             ChatEvent::MemberRoleChanged { .. } => "MemberRoleChanged",
             ChatEvent::MemberBanned { .. } => "MemberBanned",
             ChatEvent::MemberUnbanned { .. } => "MemberUnbanned",

@@ -75,11 +75,33 @@ impl Chat {
                 user_ids,
                 joined_seq,
                 at,
+                invite,
                 ..
             } => {
                 for user in user_ids {
                     self.join(*user, Role::Member, *joined_seq, *at);
                 }
+                if let Some(i) = invite.as_ref().and_then(|h| self.invites.get_mut(h)) {
+                    i.uses = i.uses.saturating_add(1);
+                }
+            }
+            ChatEvent::InviteCreated {
+                code_hash,
+                max_uses,
+                expires_at,
+                ..
+            } => {
+                self.invites.insert(
+                    code_hash.clone(),
+                    super::state::Invite {
+                        max_uses: *max_uses,
+                        uses: 0,
+                        expires_at: *expires_at,
+                    },
+                );
+            }
+            ChatEvent::InviteRevoked { code_hash, .. } => {
+                self.invites.remove(code_hash);
             }
             ChatEvent::MemberRemoved { user_id, .. } | ChatEvent::MemberLeft { user_id, .. } => {
                 self.members.remove(user_id);

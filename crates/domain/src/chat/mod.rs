@@ -36,7 +36,8 @@ pub use event::{
     MESSAGE_TYPES,
 };
 pub use state::{
-    Chat, ChatKind, ChatState, ChatStatus, DirectPart, DirectStatus, GroupPart, Member, Role,
+    Chat, ChatKind, ChatState, ChatStatus, DirectPart, DirectStatus, GroupPart, Invite, Member,
+    Role,
 };
 
 use crate::error::DomainError;

@@ -103,6 +103,23 @@ impl Member {
     }
 }
 
+/// An invite link: how often it may still be used, and until when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Invite {
+    pub max_uses: Option<u32>,
+    pub uses: u32,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl Invite {
+    /// Whether one more join may use it at `now`.
+    pub fn usable(&self, now: OffsetDateTime) -> bool {
+        self.max_uses.is_none_or(|max| self.uses < max)
+            && self.expires_at.is_none_or(|end| now < end)
+    }
+}
+
 /// The status shown to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -130,6 +147,10 @@ pub struct Chat {
     /// Pinned message id → its seq; at most `policy.max_pins` entries.
     pub pinned: BTreeMap<Uuid, u64>,
     pub next_join_order: u64,
+    /// Invite links by their code's SHA-256; revoked ones are dropped. At
+    /// most `policy.max_invites` are kept.
+    #[serde(default)]
+    pub invites: BTreeMap<String, Invite>,
     /// Banned users → when the ban ends (`None`: until lifted).
     #[serde(default)]
     pub banned: BTreeMap<Uuid, Option<time::OffsetDateTime>>,

@@ -63,6 +63,8 @@ impl Projection for ChatsProjection {
                     | "MessageUnpinned"
                     | "PollVoted"
                     | "PollClosed"
+                    | "InviteCreated"
+                    | "InviteRevoked"
             ),
             Some((StreamKind::User, _)) => matches!(
                 event.event_type.as_str(),
@@ -227,5 +229,8 @@ async fn apply_chat(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
         | E::MessageUnpinned { .. }
         | E::PollVoted { .. }
         | E::PollClosed { .. } => Ok(()),
+        // Invites live in the chat's aggregate (joins through one are
+        // ordinary `MembersAdded`).
+        E::InviteCreated { .. } | E::InviteRevoked { .. } => Ok(()),
     }
 }

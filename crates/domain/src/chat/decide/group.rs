@@ -152,6 +152,7 @@ pub(super) fn add_members(ctx: &Ctx<'_>, user_ids: &[Uuid]) -> Decision {
         by: ctx.actor,
         joined_seq: ctx.chat.last_seq,
         at: ctx.at,
+        invite: None,
     }])
 }
 

@@ -12,6 +12,7 @@
 
 mod direct;
 mod group;
+mod invites;
 mod message_ops;
 mod polls;
 mod roles;
@@ -103,6 +104,13 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
         ChatAction::PromoteAdmin { user_id } => group::set_admin(&ctx, *user_id, true),
         ChatAction::DemoteAdmin { user_id } => group::set_admin(&ctx, *user_id, false),
         ChatAction::Leave => group::leave(&ctx),
+        ChatAction::CreateInvite {
+            code_hash,
+            max_uses,
+            expires_at,
+        } => invites::create(&ctx, code_hash, *max_uses, *expires_at),
+        ChatAction::RevokeInvite { code_hash } => invites::revoke(&ctx, code_hash),
+        ChatAction::JoinByInvite { code_hash } => invites::join(&ctx, code_hash),
         ChatAction::SetRole { user_id, role } => roles::set_role(&ctx, *user_id, *role),
         ChatAction::TransferOwnership { user_id } => roles::transfer(&ctx, *user_id),
         ChatAction::Ban {

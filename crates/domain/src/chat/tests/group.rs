@@ -49,6 +49,7 @@ pub(super) fn added(user_ids: Vec<Uuid>, joined_seq: u64) -> ChatEvent {
         by: ALICE,
         joined_seq,
         at: T0,
+        invite: None,
     }
 }
 

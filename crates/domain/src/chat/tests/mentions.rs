@@ -59,6 +59,7 @@ fn more_than_the_most_mentions_is_refused() {
         by: ALICE,
         joined_seq: 0,
         at: T0,
+        invite: None,
     };
     let mut m = text(GROUP, "c1", "everyone");
     m.mentions = many.clone();

@@ -3,6 +3,7 @@
 
 mod direct;
 mod group;
+mod invites;
 mod mentions;
 mod message_ops;
 mod moderation;
@@ -130,6 +131,7 @@ fn members_see_only_messages_sent_after_they_joined() {
             by: ALICE,
             joined_seq: 1,
             at: T0,
+            invite: None,
         },
         sent(GROUP, 2, BOB),
     ]);

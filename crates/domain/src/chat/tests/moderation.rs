@@ -142,6 +142,7 @@ fn a_ban_keeps_the_user_out_until_it_ends_or_is_lifted() {
             by: ALICE,
             joined_seq: 0,
             at: until,
+            invite: None,
         }]);
     let lifted = chat(h.clone())
         .when(by(ALICE, ChatAction::Unban { user_id: DAVE }))

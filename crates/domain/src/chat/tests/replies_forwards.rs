@@ -39,6 +39,7 @@ fn a_late_joiner_cannot_reply_to_messages_from_before_they_joined() {
         by: ALICE,
         joined_seq: 2,
         at: T0,
+        invite: None,
     });
     let mut reply = text(GROUP, "d1", "re");
     reply.reply_to = Some(facts(&sent(GROUP, 1, BOB)));

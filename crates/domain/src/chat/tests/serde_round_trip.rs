@@ -51,6 +51,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
             by: ALICE,
             joined_seq: 3,
             at,
+            invite: None,
         },
         ChatEvent::MemberRemoved {
             chat_id: c,
@@ -93,6 +94,20 @@ fn every_chat_event() -> Vec<ChatEvent> {
         ChatEvent::MemberUnbanned {
             chat_id: c,
             user_id: CAROL,
+            by: ALICE,
+            at,
+        },
+        ChatEvent::InviteCreated {
+            chat_id: c,
+            code_hash: "ab".repeat(32),
+            by: ALICE,
+            max_uses: Some(10),
+            expires_at: None,
+            at,
+        },
+        ChatEvent::InviteRevoked {
+            chat_id: c,
+            code_hash: "ab".repeat(32),
             by: ALICE,
             at,
         },
@@ -209,7 +224,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
 fn every_chat_event_round_trips_through_json_with_its_type_name() {
     let events = every_chat_event();
     let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
-    assert_eq!(types.len(), 28, "one instance per variant");
+    assert_eq!(types.len(), 30, "one instance per variant");
     for event in events {
         let json = serde_json::to_value(&event).unwrap_or_default();
         assert_eq!(json["type"], event.event_type());
@@ -232,7 +247,7 @@ fn message_events_name_their_message_as_subject() {
 
 #[test]
 fn timestamps_are_rfc3339_and_kinds_snake_case() {
-    let json = serde_json::to_value(every_chat_event().remove(17)).unwrap_or_default();
+    let json = serde_json::to_value(every_chat_event().remove(19)).unwrap_or_default();
     assert_eq!(json["at"], "2024-05-01T12:00:00Z");
     assert_eq!(json["kind"], "voice");
     assert_eq!(
