@@ -174,16 +174,21 @@ async fn a_silent_socket_turns_away_and_comes_back_with_its_next_frame() {
     quiet.subscribe(None).await;
     assert_eq!(presence_of(&mut watcher, idle).await["status"], "online");
     // The watcher keeps talking; the other sends nothing.
-    let away = loop {
+    // Bounded: pings for up to 15 s before giving up.
+    let mut away = Value::Null;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
         watcher.send(json!({"type": "ping"})).await;
         let f = watcher
             .next(Duration::from_millis(300))
             .await
             .unwrap_or(Value::Null);
         if f["type"] == "presence" && f["user_id"] == idle.id.to_string() {
-            break f;
+            away = f;
+            break;
         }
-    };
+    }
     assert_eq!(away["status"], "away");
     quiet.send(json!({"type": "ping"})).await;
     assert_eq!(presence_of(&mut watcher, idle).await["status"], "online");

@@ -131,7 +131,15 @@ impl Sim {
                 until: timed.then(|| self.now + Duration::minutes(30)),
                 reason: None,
             },
-            Op::Ban { t, ban: false, .. } => ChatAction::Unban { user_id: user(*t) },
+            // Someone banned, when anyone is, so unbans do something.
+            Op::Ban { t, ban: false, .. } => {
+                let banned: Vec<Uuid> = self.chat.banned.keys().copied().collect();
+                let user_id = match banned.len() {
+                    0 => user(*t),
+                    n => banned[*t % n],
+                };
+                ChatAction::Unban { user_id }
+            }
             Op::Delivered { back, .. } => ChatAction::MarkDelivered {
                 up_to_seq: (self.chat.last_seq() + 1).saturating_sub(*back),
             },

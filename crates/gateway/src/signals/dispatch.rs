@@ -178,6 +178,13 @@ pub async fn run(
                     hub.to_members(chat_id, user_id, &typing_frame(chat_id, user_id, state));
                 }
                 Some(Signal::Presence { user_id, status, last_seen }) => {
+                    // Nodes announce concurrently, so announcements can
+                    // arrive out of order: show the user's status as the
+                    // backend holds it now, not as one announcement said.
+                    let status = backend.status(user_id).await.unwrap_or(status);
+                    // Gone by now, whatever this one said: seen until now.
+                    let last_seen = (status == Status::Offline)
+                        .then(|| last_seen.unwrap_or_else(OffsetDateTime::now_utc));
                     let before = known.get(&user_id).copied().unwrap_or(Status::Offline);
                     if before == status {
                         continue;

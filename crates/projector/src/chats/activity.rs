@@ -58,7 +58,7 @@ pub(crate) async fn message_sent(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<(
     // time (query-api's ACTIVITY and LISTED), so a send into a group of
     // thousands writes the same rows as one into a direct chat.
     // Sending implies having read everything up to one's own message.
-    move_read_marker(cx, chat_id, sender_id, seq, at).await
+    marker_moved(cx, Marker::Read, chat_id, sender_id, seq, at).await
 }
 
 /// Consecutive `MessageSent` events of a batch, applied with two set-based
@@ -264,51 +264,37 @@ pub(crate) async fn message_deleted(
     Ok(())
 }
 
-pub(crate) async fn read_marker_moved(
-    cx: &mut Ctx<'_>,
-    chat_id: Uuid,
-    user: Uuid,
-    up_to_seq: u64,
-    at: OffsetDateTime,
-) -> Result<()> {
-    move_read_marker(cx, chat_id, user, up_to_seq, at).await
+/// A member's receipts marker.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Marker {
+    Read,
+    Delivered,
 }
 
-/// Move a member's read marker forward (never backwards).
-async fn move_read_marker(
+impl Marker {
+    /// The marker's columns: (up to, when).
+    fn columns(self) -> (&'static str, &'static str) {
+        match self {
+            Marker::Read => ("read_up_to", "read_at"),
+            Marker::Delivered => ("delivered_up_to", "delivered_at"),
+        }
+    }
+}
+
+/// Move a member's marker forward (never backwards).
+pub(crate) async fn marker_moved(
     cx: &mut Ctx<'_>,
+    marker: Marker,
     chat_id: Uuid,
     user: Uuid,
     up_to_seq: u64,
     at: OffsetDateTime,
 ) -> Result<()> {
     let (s, pos) = (cx.s, cx.pos);
+    let (up_to, when) = marker.columns();
     sqlx::query(&format!(
-        "UPDATE {s}.members SET read_up_to = $3, read_at = $4, position = $5 \
-         WHERE chat_id = $1 AND user_id = $2 AND read_up_to < $3 AND position < $5"
-    ))
-    .bind(chat_id)
-    .bind(user)
-    .bind(big(up_to_seq))
-    .bind(at)
-    .bind(pos)
-    .execute(&mut *cx.conn)
-    .await?;
-    Ok(())
-}
-
-/// Move a member's delivery marker forward (never backwards).
-pub(crate) async fn delivery_marker_moved(
-    cx: &mut Ctx<'_>,
-    chat_id: Uuid,
-    user: Uuid,
-    up_to_seq: u64,
-    at: OffsetDateTime,
-) -> Result<()> {
-    let (s, pos) = (cx.s, cx.pos);
-    sqlx::query(&format!(
-        "UPDATE {s}.members SET delivered_up_to = $3, delivered_at = $4, position = $5 \
-         WHERE chat_id = $1 AND user_id = $2 AND delivered_up_to < $3 AND position < $5"
+        "UPDATE {s}.members SET {up_to} = $3, {when} = $4, position = $5 \
+         WHERE chat_id = $1 AND user_id = $2 AND {up_to} < $3 AND position < $5"
     ))
     .bind(chat_id)
     .bind(user)

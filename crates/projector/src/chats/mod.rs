@@ -29,6 +29,7 @@ use sqlx::PgConnection;
 use crate::error::Result;
 use crate::projection::{Fact, Projection};
 use crate::sql::big;
+use activity::Marker;
 
 /// See the module docs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -215,13 +216,13 @@ async fn apply_chat(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
             user_id,
             up_to_seq,
             at,
-        } => activity::read_marker_moved(cx, chat_id, user_id, up_to_seq, at).await,
+        } => activity::marker_moved(cx, Marker::Read, chat_id, user_id, up_to_seq, at).await,
         E::DeliveryMarkerMoved {
             chat_id,
             user_id,
             up_to_seq,
             at,
-        } => activity::delivery_marker_moved(cx, chat_id, user_id, up_to_seq, at).await,
+        } => activity::marker_moved(cx, Marker::Delivered, chat_id, user_id, up_to_seq, at).await,
         // Reactions, pins and polls live in the messages projection.
         E::ReactionAdded { .. }
         | E::ReactionRemoved { .. }

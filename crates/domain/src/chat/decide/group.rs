@@ -137,15 +137,7 @@ pub(super) fn add_members(ctx: &Ctx<'_>, user_ids: &[Uuid]) -> Decision {
             "a user you add is banned from this group; unban them first",
         ));
     }
-    if ctx.chat.members.len() + new.len() > ctx.policy.max_group_members {
-        return Err(DomainError::conflict(
-            "group_full",
-            format!(
-                "a group has at most {} members",
-                ctx.policy.max_group_members
-            ),
-        ));
-    }
+    room_for(ctx, new.len())?;
     Ok(vec![ChatEvent::MembersAdded {
         chat_id: ctx.chat_id(),
         user_ids: new,
@@ -254,6 +246,21 @@ pub(super) fn leave(ctx: &Ctx<'_>) -> Decision {
         });
     }
     Ok(events)
+}
+
+/// The member cap leaves room for `more` members (every path that adds
+/// members asks this).
+pub(super) fn room_for(ctx: &Ctx<'_>, more: usize) -> Result<(), DomainError> {
+    if ctx.chat.members.len() + more > ctx.policy.max_group_members {
+        return Err(DomainError::conflict(
+            "group_full",
+            format!(
+                "a group has at most {} members",
+                ctx.policy.max_group_members
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn not_a_member() -> DomainError {

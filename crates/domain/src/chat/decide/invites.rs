@@ -98,15 +98,7 @@ pub(super) fn join(ctx: &Ctx<'_>, code_hash: &str) -> Decision {
             "you are banned from this group",
         ));
     }
-    if ctx.chat.members.len() + 1 > ctx.policy.max_group_members {
-        return Err(DomainError::conflict(
-            "group_full",
-            format!(
-                "a group has at most {} members",
-                ctx.policy.max_group_members
-            ),
-        ));
-    }
+    super::group::room_for(ctx, 1)?;
     Ok(vec![ChatEvent::MembersAdded {
         chat_id: ctx.chat_id(),
         user_ids: vec![ctx.actor],
