@@ -2,6 +2,7 @@
 // live changes re-read from the query API at their position, the composer
 // (text, replies, images), message actions, typing, the read marker.
 import { $, clear, h, status, time } from './dom.js';
+import { location, poll } from './kinds.js';
 import { members } from './people.js';
 
 const TYPING_EVERY = 3000;
@@ -146,10 +147,14 @@ export class Conversation {
     else {
       if (m.media?.url && m.media.mime.startsWith('image/')) {
         li.append(h('img', { src: m.media.url, alt: `Image (${m.media.mime})`, loading: 'lazy', width: m.media.width, height: m.media.height }));
+      } else if (m.media?.removed) {
+        li.append(h('div', { class: 'body removed' }, 'Media removed'));
       } else if (m.media) {
         li.append(h('a', { href: m.media.url ?? '#', download: true }, `File (${m.media.mime}, ${m.media.size} bytes)`));
       }
       if (m.text) li.append(h('div', { class: 'body' }, m.text));
+      if (m.poll) li.append(poll(m.poll, (ids) => this.vote(m, ids)));
+      if (m.location) li.append(location(m.location));
     }
     const meta = h('div', { class: 'meta' }, h('time', { datetime: m.sent_at }, time(m.sent_at)), m.edited_at ? '(edited)' : null);
     for (const [emoji, r] of Object.entries(m.reactions ?? {})) {
@@ -285,6 +290,11 @@ export class Conversation {
     } catch (e) {
       status(`Not sent: ${e.message}`);
     }
+  }
+
+  async vote(m, optionIds) {
+    const path = `/v1/chats/${this.chat.chat_id}/messages/${m.message_id}/votes`;
+    try { await this.api.put(path, { option_ids: optionIds }); } catch (e) { status(e.message); }
   }
 
   async react(m, emoji, mine) {

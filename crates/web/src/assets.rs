@@ -43,6 +43,11 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../assets/conversation.js"),
     ),
     (
+        "kinds.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/kinds.js"),
+    ),
+    (
         "people.js",
         "text/javascript; charset=utf-8",
         include_str!("../assets/people.js"),

@@ -186,6 +186,42 @@ describe('web client', () => {
     assert.equal(await messages(gus).filter({ hasText: 'while you were away' }).count(), 1, 'shown once');
   });
 
+  test('a poll and a place from another client are shown, and a vote counts live', async () => {
+    const mia = await person('Mia');
+    const ned = await person('Ned');
+    await startChatWith(mia, ned);
+    await ned.page.locator('#requests button', { hasText: 'Mia' }).click();
+    await ned.page.getByRole('button', { name: 'Accept' }).click();
+    // Mia's other client (the API) sends a poll and a location.
+    const token = await mia.page.evaluate(async () => {
+      const r = await fetch('/v1/auth/refresh', { method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ refresh_token: localStorage.getItem('chat.refresh_token') }) });
+      const t = await r.json();
+      localStorage.setItem('chat.refresh_token', t.refresh_token);
+      return t.access_token;
+    });
+    const chatId = new URLSearchParams((await mia.page.evaluate(() => location.hash)).slice(1)).get('chat');
+    for (const body of [
+      { client_msg_id: 'poll-1', kind: 'poll', poll: { question: 'Lunch where?', options: ['Noodles', 'Tacos'] } },
+      { client_msg_id: 'place-1', kind: 'location', location: { lat: 52.52, lon: 13.405, name: 'Alexanderplatz' } },
+    ]) {
+      const r = await fetch(`${server.url}/v1/chats/${chatId}/messages`, {
+        method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(body),
+      });
+      assert.equal(r.status, 201, await r.text());
+    }
+    const pollBox = ned.page.getByRole('group', { name: 'Poll: Lunch where?' });
+    await pollBox.waitFor();
+    await ned.page.locator('#messages .body', { hasText: '📍 Alexanderplatz (52.52000, 13.40500)' }).waitFor();
+    // Ned votes; both sides see the count.
+    await pollBox.getByRole('button', { name: 'Tacos · 0' }).click();
+    await pollBox.getByRole('button', { name: 'Tacos · 1' }).waitFor();
+    assert.equal(await pollBox.getByRole('button', { name: 'Tacos · 1' }).getAttribute('aria-pressed'), 'true');
+    await mia.page.getByRole('group', { name: 'Poll: Lunch where?' }).getByRole('button', { name: 'Tacos · 1' }).waitFor();
+    assert.deepEqual([...mia.errors, ...ned.errors], []);
+  });
+
   test('sign out and in again, presence, and older history loaded by scrolling up', async () => {
     const kim = await person('Kim');
     const lou = await person('Lou');
