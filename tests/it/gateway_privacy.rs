@@ -11,9 +11,9 @@
 //! (printed; `CHAT_DIFF_SEED=n` replays it). Below it, one test per leak
 //! the issue reported (each failed before the rule was shared).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use crate::differential::{Rng, View, history_summary};
+use crate::differential::{Rng, View, history_entries, history_summary};
 use crate::gateway_client::{Ws, add_members, message, own_event, pos};
 use crate::support::{TestApp, User};
 use reqwest::Method;
@@ -105,7 +105,7 @@ async fn scenario(seed: u64) {
         let mut resumed = reduce(u.id, before, &rule);
         for f in &replayed {
             resumed.apply(f, &now);
-            replay_leaks(&mut resumed, f, u.id, &log, &truth);
+            replay_leaks(&mut resumed, f, u.id, &log, &truth.messages);
         }
         compare(seed, &format!("resumed after {from}"), u, &resumed, &truth);
     }
@@ -250,25 +250,39 @@ async fn act(
 }
 
 /// What the history query shows `user` of each chat (empty where they were
-/// never a member), as of `end`.
-async fn truth(
-    app: &TestApp,
-    user: &User,
-    chats: &[Uuid],
-    end: u64,
-) -> HashMap<String, BTreeMap<u64, Value>> {
+/// never a member), as of `end`: the messages, and the system entries' ids.
+struct Truth {
+    messages: HashMap<String, BTreeMap<u64, Value>>,
+    entries: HashMap<String, BTreeSet<u64>>,
+}
+
+async fn truth(app: &TestApp, user: &User, chats: &[Uuid], end: u64) -> Truth {
     let mut out = HashMap::new();
+    let mut entries = HashMap::new();
     for chat in chats {
-        let path = format!("/v1/chats/{chat}/messages?after_seq=0&limit=100&min_position={end}");
-        let r = app.call(Method::GET, &path, Some(&user.token), None).await;
-        let items = match r.status.as_u16() {
-            200 => r.body["items"].as_array().cloned().unwrap_or_default(),
-            404 => Vec::new(),
-            s => panic!("history answered {s}: {:?}", r.body),
-        };
+        // Every page: system entries share the pages with messages.
+        let mut items = Vec::new();
+        let mut from = "after_seq=0".to_owned();
+        loop {
+            let path = format!("/v1/chats/{chat}/messages?{from}&limit=100&min_position={end}");
+            let r = app.call(Method::GET, &path, Some(&user.token), None).await;
+            match r.status.as_u16() {
+                200 => items.extend(r.body["items"].as_array().cloned().unwrap_or_default()),
+                404 => break,
+                s => panic!("history answered {s}: {:?}", r.body),
+            }
+            match r.body["next_cursor"].as_str() {
+                Some(c) => from = format!("cursor={c}"),
+                None => break,
+            }
+        }
         out.insert(chat.to_string(), history_summary(&items));
+        entries.insert(chat.to_string(), history_entries(&items));
     }
-    out
+    Truth {
+        messages: out,
+        entries,
+    }
 }
 
 fn reduce<'a>(
@@ -316,24 +330,26 @@ fn replay_leaks(
     }
 }
 
-fn compare(
-    seed: u64,
-    how: &str,
-    user: &User,
-    view: &View,
-    truth: &HashMap<String, BTreeMap<u64, Value>>,
-) {
+fn compare(seed: u64, how: &str, user: &User, view: &View, truth: &Truth) {
     assert!(
         view.violations.is_empty(),
         "seed {seed}, {how}, user {}: {:#?}",
         user.id,
         view.violations
     );
-    for (chat, expected) in truth {
+    for (chat, expected) in &truth.messages {
         assert_eq!(
             &view.summary(chat),
             expected,
             "seed {seed}, {how}, user {}, chat {chat}: socket view vs history",
+            user.id
+        );
+    }
+    for (chat, expected) in &truth.entries {
+        assert_eq!(
+            &view.entry_ids(chat),
+            expected,
+            "seed {seed}, {how}, user {}, chat {chat}: socket frames vs history's system entries",
             user.id
         );
     }

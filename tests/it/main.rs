@@ -42,3 +42,4 @@ mod presence;
 mod queries;
 mod receipts;
 mod serve;
+mod system_entries;

@@ -255,16 +255,19 @@ async fn each_query_answers_after_a_scripted_history() {
     assert_eq!(d.body["members"].as_array().unwrap().len(), 3, "{}", d.raw);
     assert_eq!(d.body["pinned"][0]["message_id"], mid.to_string());
 
-    // History with reactions, reply and pins.
+    // History with reactions, reply and pins, and between them what
+    // happened to the group (creation before the first message, the pin
+    // after the second).
     let h = get(&app, &u[1], &format!("/v1/chats/{chat}/messages"), at).await;
-    let items = h.body["items"].as_array().unwrap();
+    let all = h.body["items"].as_array().unwrap();
     assert_eq!(
-        items
-            .iter()
-            .map(|m| m["seq"].as_i64().unwrap())
+        all.iter()
+            .map(|i| (i["kind"] == "system", i["seq"].as_i64().unwrap()))
             .collect::<Vec<_>>(),
-        vec![1, 2]
+        vec![(true, 0), (false, 1), (false, 2), (true, 2)]
     );
+    assert_eq!(all[3]["action"], "pinned");
+    let items: Vec<&Value> = all.iter().filter(|i| i["kind"] != "system").collect();
     assert_eq!(
         items[0]["reactions"]["👍"],
         json!({ "count": 2, "mine": true })

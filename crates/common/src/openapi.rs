@@ -241,6 +241,26 @@ pub enum MessageKind {
     Location,
 }
 
+/// What a system entry in history records
+/// (`chat_domain::chat::system::SystemAction`).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum SystemAction {
+    Created,
+    Added,
+    Joined,
+    Left,
+    Removed,
+    Banned,
+    RoleChanged,
+    OwnershipTransferred,
+    InfoUpdated,
+    Renamed,
+    Pinned,
+    Unpinned,
+    Closed,
+}
+
 /// A status a user may choose (`chat_domain::user::status::Availability`).
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]

@@ -7,6 +7,7 @@
 //! * the member's [`Window`] of seqs: after the later of their join point
 //!   and their last clear, up to where they left (a removed member keeps
 //!   what they saw, nothing after);
+//! * for system entries, the member's [`Span`] of log positions;
 //! * whether the caller hid the message for themselves, and whether it was
 //!   deleted for everyone (then only a tombstone is shown: who sent it and
 //!   when, never its text or media);
@@ -53,6 +54,38 @@ impl Window {
     }
 }
 
+/// The part of a chat's log whose system entries one member sees, in log
+/// positions: from their (last) join, their own join entry included,
+/// through their leave or removal, after their last clear. Positions, not
+/// seqs, because entries take no seq: several can sit after one message,
+/// some before a join and some after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Span {
+    /// Position of the event that (last) made them a member.
+    pub joined_pos: u64,
+    /// Position of their newest "clear chat", 0 if never cleared.
+    pub cleared_pos: u64,
+    /// Position of the event that made them leave, if they left.
+    pub left_pos: Option<u64>,
+}
+
+impl Span {
+    /// The first position they see (their join, unless cleared since).
+    pub fn first(&self) -> u64 {
+        self.joined_pos.max(self.cleared_pos.saturating_add(1))
+    }
+
+    /// The last position they see: where they left, or no end.
+    pub fn last(&self) -> u64 {
+        self.left_pos.unwrap_or(u64::MAX)
+    }
+
+    /// Whether the entry recorded at `position` is theirs to see.
+    pub fn contains(&self, position: u64) -> bool {
+        (self.first()..=self.last()).contains(&position)
+    }
+}
+
 /// How a message reaches one user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Shown {
@@ -92,6 +125,23 @@ pub fn read_marker(viewer: Uuid, reader: Uuid, viewer_shares: bool, reader_share
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_span_shows_ones_own_join_and_removal_nothing_before_or_after_or_cleared() {
+        let mut span = Span {
+            joined_pos: 10,
+            ..Span::default()
+        };
+        assert!(!span.contains(9));
+        assert!(span.contains(10));
+        assert!(span.contains(1_000));
+        span.left_pos = Some(20);
+        assert!(span.contains(20));
+        assert!(!span.contains(21));
+        span.cleared_pos = 15;
+        assert!(!span.contains(15));
+        assert!(span.contains(16));
+    }
 
     #[test]
     fn the_window_starts_after_the_later_of_join_and_clear_and_ends_at_leaving() {

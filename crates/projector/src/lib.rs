@@ -39,6 +39,7 @@ pub mod runner;
 pub mod users;
 
 mod sql;
+mod system;
 
 pub use chat_common::read_models::{CheckpointWatch, NOTIFY_CHANNEL, TimedOut};
 pub use error::{ProjectorError, Result};

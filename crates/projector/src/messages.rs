@@ -229,6 +229,7 @@ impl SentRun {
 }
 
 async fn apply_chat(conn: &mut PgConnection, s: &str, pos: i64, event: ChatEvent) -> Result<()> {
+    crate::system::record(conn, s, pos, &event).await?;
     match event {
         sent @ ChatEvent::MessageSent { .. } => {
             // A message is inserted once, at its own position; nothing else

@@ -10,7 +10,7 @@
 //! stay the strings Postgres wrote (RFC 3339), byte for byte.
 
 use chat_common::openapi::{
-    AcceptRequestsFrom, ChatKind, ChatStatus, LastSeenVisibility, MessageKind,
+    AcceptRequestsFrom, ChatKind, ChatStatus, LastSeenVisibility, MessageKind, SystemAction,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -199,6 +199,45 @@ pub struct Message {
     pub pinned: bool,
     #[schema(format = DateTime)]
     pub sent_at: String,
+}
+
+/// One item of a chat's history: a message, or a system entry between
+/// messages. Entries come in the same order as everything happened.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum HistoryItem {
+    Message(Box<Message>),
+    System(SystemItem),
+}
+
+/// Who did what to whom (`kind: system`): joins, leaves, removals, bans,
+/// role and ownership changes, renames, pins. It follows the message at
+/// `seq` (0: before the first) and is never unread.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SystemItem {
+    /// Always `system`.
+    #[schema(pattern = "^system$")]
+    pub kind: String,
+    /// Unique in the chat, increasing in history order.
+    pub entry_id: i64,
+    /// The seq of the message this entry follows.
+    pub seq: i64,
+    #[schema(value_type = SystemAction)]
+    pub action: String,
+    /// Who did it; `null` when the chat did (an automatic promotion).
+    pub actor_id: Option<Uuid>,
+    /// Whom it was done to.
+    pub user_ids: Vec<Uuid>,
+    /// The title set by a creation, rename or info change.
+    pub title: Option<String>,
+    /// The role set by a role change.
+    #[schema(value_type = Option<String>, pattern = "^(admin|moderator|member)$")]
+    pub role: Option<String>,
+    /// The message pinned or unpinned.
+    pub message_id: Option<Uuid>,
+    #[schema(format = DateTime)]
+    pub at: String,
 }
 
 /// A poll as a member sees it: its options, results and their own ballot.

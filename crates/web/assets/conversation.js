@@ -2,7 +2,7 @@
 // live changes re-read from the query API at their position, the composer
 // (text, replies, images), message actions, typing, the read marker.
 import { $, clear, h, status, time } from './dom.js';
-import { location, poll } from './kinds.js';
+import { location, poll, systemEntry } from './kinds.js';
 import { members } from './people.js';
 
 const TYPING_EVERY = 3000;
@@ -16,6 +16,7 @@ export class Conversation {
     this.onChange = onChange;
     this.chat = null;
     this.rows = new Map(); // seq → {msg, el}
+    this.entries = new Set(); // entry ids of system entries shown
     this.cursor = null;
     this.loadingOlder = false;
     this.replyTo = null;
@@ -55,6 +56,7 @@ export class Conversation {
     const at = position ? `?min_position=${position}` : '';
     this.chat = await this.api.get(`/v1/chats/${chatId}${at}`);
     this.rows.clear();
+    this.entries.clear();
     this.status = null;
     this.typers.clear();
     this.reply(null);
@@ -119,18 +121,32 @@ export class Conversation {
     }
   }
 
-  /** Put a message in seq order (replacing its older version). */
+  /** Put a history item in order: a message by its seq (replacing its
+   * older version), a system entry after the message it follows. */
   place(m) {
+    if (m.kind === 'system') {
+      if (this.entries.has(m.entry_id)) return;
+      this.entries.add(m.entry_id);
+      systemEntry(m, async (id) => (id === this.api.userId ? 'You' : this.people.name(id))).then((el) => this.insert(el, m.seq, m.entry_id));
+      return;
+    }
     const old = this.rows.get(m.seq);
     const el = this.render(m);
     if (old) old.el.replaceWith(el);
-    else {
-      const later = [...this.rows.keys()].filter((s) => s > m.seq).sort((a, b) => a - b)[0];
-      const list = $('messages');
-      if (later === undefined) list.append(el);
-      else list.insertBefore(el, this.rows.get(later).el);
-    }
+    else this.insert(el, m.seq, 0);
     this.rows.set(m.seq, { msg: m, el });
+  }
+
+  /** Insert before the first item with a larger (seq, entry) key. */
+  insert(el, seq, sub) {
+    el.dataset.key = `${seq}:${sub}`;
+    const list = $('messages');
+    const later = [...list.children].find((c) => {
+      const [s, e] = (c.dataset.key ?? `${c.dataset.seq}:0`).split(':').map(Number);
+      return s > seq || (s === seq && e > sub);
+    });
+    if (later) list.insertBefore(el, later);
+    else list.append(el);
   }
 
   render(m) {
@@ -213,6 +229,11 @@ export class Conversation {
       for (const m of page.items) this.place(m);
     } else if (!ev.type.startsWith('Message') && !ev.type.startsWith('Reaction')) {
       await this.reloadDetail(frame.position);
+    }
+    if (!ev.type.startsWith('Reaction') && ev.type !== 'MessageSent') {
+      // Membership, info and pins show as system entries after the newest message.
+      const page = await this.api.get(`${base}?after_seq=${this.lastSeq}&limit=100${at}`);
+      for (const m of page.items) this.place(m);
     }
   }
 

@@ -42,6 +42,13 @@ pub type MarkerRule<'a> = &'a dyn Fn(Uuid, u64) -> bool;
 pub struct View {
     me: String,
     pub chats: HashMap<String, BTreeMap<u64, Msg>>,
+    /// Per chat, the positions of the frames that history shows as system
+    /// entries (the entry id is the event's position), with the seq of the
+    /// message a pin entry is about.
+    pub entries: HashMap<String, BTreeMap<u64, Option<u64>>>,
+    /// Chats this user left: what happens to messages they saw still
+    /// reaches them, but history's entries end with their leaving.
+    left: BTreeSet<String>,
     pub violations: Vec<String>,
 }
 
@@ -50,6 +57,8 @@ impl View {
         View {
             me: me.to_string(),
             chats: HashMap::new(),
+            entries: HashMap::new(),
+            left: BTreeSet::new(),
             violations: Vec::new(),
         }
     }
@@ -65,6 +74,9 @@ impl View {
             ids.as_array()
                 .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(me)))
         };
+        let pinned_seq = kind.contains("Pinned").then_some(seq);
+        let about_me = has(&e["user_ids"], &self.me) || e["user_id"].as_str() == Some(&self.me);
+        self.entry(kind, &chat, position, about_me, pinned_seq);
         match kind {
             "GroupCreated" if has(&e["member_ids"], &self.me) => {
                 self.chats.insert(chat, BTreeMap::new());
@@ -88,7 +100,11 @@ impl View {
                     .retain(|s, _| *s > up_to);
             }
             "MessageHiddenForMe" => {
-                self.chats.entry(chat).or_default().remove(&seq);
+                self.chats.entry(chat.clone()).or_default().remove(&seq);
+                self.entries
+                    .entry(chat)
+                    .or_default()
+                    .retain(|_, pinned| *pinned != Some(seq));
             }
             "MessageSent" => {
                 let deleted = e["deleted"].as_bool().unwrap_or(false);
@@ -127,6 +143,58 @@ impl View {
         }
     }
 
+    /// Keep the entry this frame shows in history: a (re)join starts the
+    /// member's entries afresh with their own join; a clear drops the
+    /// entries before it; hiding a message hides its pins' entries.
+    fn entry(
+        &mut self,
+        kind: &str,
+        chat: &str,
+        position: u64,
+        about_me: bool,
+        pinned_seq: Option<u64>,
+    ) {
+        const SHOWN: [&str; 12] = [
+            "GroupCreated",
+            "MembersAdded",
+            "MemberLeft",
+            "MemberRemoved",
+            "MemberBanned",
+            "AdminPromoted",
+            "AdminDemoted",
+            "MemberRoleChanged",
+            "OwnershipTransferred",
+            "GroupInfoUpdated",
+            "MessagePinned",
+            "MessageUnpinned",
+        ];
+        let entries = self.entries.entry(chat.to_owned()).or_default();
+        if kind == "MembersAdded" && about_me {
+            entries.clear();
+            self.left.remove(chat);
+        }
+        if self.left.contains(chat) {
+            return;
+        }
+        if matches!(kind, "MemberLeft" | "MemberRemoved") && about_me {
+            self.left.insert(chat.to_owned());
+        }
+        if kind == "ChatCleared" {
+            entries.retain(|p, _| *p > position);
+        }
+        if SHOWN.contains(&kind) {
+            entries.insert(position, pinned_seq);
+        }
+    }
+
+    /// The chat's system entries' ids as the history query answers them.
+    pub fn entry_ids(&self, chat: &str) -> BTreeSet<u64> {
+        self.entries
+            .get(chat)
+            .map(|e| e.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// The chat's messages as the history query answers them.
     pub fn summary(&self, chat: &str) -> BTreeMap<u64, Value> {
         self.chats
@@ -157,10 +225,12 @@ fn apply_to(m: &mut Msg, kind: &str, e: &Value) {
     }
 }
 
-/// A history answer's items as the view summarizes them.
+/// A history answer's messages as the view summarizes them (its system
+/// entries: [`history_entries`]).
 pub fn history_summary(items: &[Value]) -> BTreeMap<u64, Value> {
     items
         .iter()
+        .filter(|i| i["kind"] != "system")
         .map(|i| {
             let counts: BTreeMap<String, u64> = i["reactions"]
                 .as_object()
@@ -202,4 +272,13 @@ impl Rng {
     pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
         (!items.is_empty()).then(|| &items[self.below(items.len())])
     }
+}
+
+/// A history answer's system entry ids.
+pub fn history_entries(items: &[Value]) -> BTreeSet<u64> {
+    items
+        .iter()
+        .filter(|i| i["kind"] == "system")
+        .filter_map(|i| i["entry_id"].as_u64())
+        .collect()
 }

@@ -168,6 +168,13 @@ describe('web client', () => {
     await cleo.page.locator('#status', { hasText: 'Eve removed' }).waitFor();
     await dialog.getByRole('button', { name: 'Close' }).click();
     await cleo.page.locator('#chat-presence', { hasText: '2 members' }).waitFor();
+    // What happened to the group shows in its history, in order, and live.
+    const entries = cleo.page.locator('#messages li.system');
+    await entries.filter({ hasText: 'You removed Eve' }).waitFor();
+    const lines = await entries.allTextContents();
+    assert.deepEqual([lines[0], lines.at(-1)], ['You created “Planning”', 'You removed Eve']);
+    await dan.page.locator('#chat-list button', { hasText: 'Planning' }).click();
+    await dan.page.locator('#messages li.system', { hasText: 'Cleo removed Eve' }).waitFor();
     assert.deepEqual([...cleo.errors, ...dan.errors, ...eve.errors], []);
   });
 

@@ -27,6 +27,7 @@ mod event;
 mod evolve;
 mod facts;
 mod state;
+pub mod system;
 #[cfg(test)]
 mod tests;
 

@@ -51,8 +51,8 @@ pub(crate) async fn requested(
     let users = vec![requester, recipient];
     // Both stay members across a rejection, as in the domain.
     sqlx::query(&format!(
-        "INSERT INTO {s}.members (chat_id, user_id, role, joined_seq, joined_at, position) \
-         SELECT $1, u, 'member', 0, $3, $4 FROM unnest($2::uuid[]) AS u \
+        "INSERT INTO {s}.members (chat_id, user_id, role, joined_seq, joined_at, joined_pos, position) \
+         SELECT $1, u, 'member', 0, $3, $4, $4 FROM unnest($2::uuid[]) AS u \
          ON CONFLICT (chat_id, user_id) DO NOTHING"
     ))
     .bind(chat_id)

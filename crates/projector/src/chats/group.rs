@@ -37,8 +37,8 @@ pub(crate) async fn created(
     .execute(&mut *cx.conn)
     .await?;
     sqlx::query(&format!(
-        "INSERT INTO {s}.members (chat_id, user_id, role, joined_seq, joined_at, position) \
-         SELECT $1, u, CASE WHEN u = $3 THEN 'owner' ELSE 'member' END, 0, $4, $5 \
+        "INSERT INTO {s}.members (chat_id, user_id, role, joined_seq, joined_at, joined_pos, position) \
+         SELECT $1, u, CASE WHEN u = $3 THEN 'owner' ELSE 'member' END, 0, $4, $5, $5 \
          FROM unnest($2::uuid[]) AS u \
          ON CONFLICT (chat_id, user_id) DO NOTHING"
     ))
@@ -112,11 +112,12 @@ pub(crate) async fn members_added(
     let joined = crate::sql::big(joined_seq);
     sqlx::query(&format!(
         "INSERT INTO {s}.members AS m \
-           (chat_id, user_id, role, joined_seq, joined_at, read_up_to, delivered_up_to, position) \
-         SELECT $1, u, 'member', $3, $4, $3, $3, $5 FROM unnest($2::uuid[]) AS u \
+           (chat_id, user_id, role, joined_seq, joined_at, read_up_to, delivered_up_to, \
+            joined_pos, position) \
+         SELECT $1, u, 'member', $3, $4, $3, $3, $5, $5 FROM unnest($2::uuid[]) AS u \
          ON CONFLICT (chat_id, user_id) DO UPDATE SET role = 'member', \
            joined_seq = EXCLUDED.joined_seq, joined_at = EXCLUDED.joined_at, \
-           left_seq = NULL, left_at = NULL, \
+           joined_pos = EXCLUDED.joined_pos, left_seq = NULL, left_at = NULL, left_pos = NULL, \
            read_up_to = greatest(m.read_up_to, EXCLUDED.read_up_to), \
            delivered_up_to = greatest(m.delivered_up_to, EXCLUDED.delivered_up_to), \
            position = EXCLUDED.position \
@@ -144,7 +145,7 @@ pub(crate) async fn member_gone(
     sqlx::query(&format!(
         "UPDATE {s}.members SET \
            left_seq = coalesce((SELECT last_seq FROM {s}.chats WHERE chat_id = $1), 0), \
-           left_at = $3, position = $4 \
+           left_at = $3, left_pos = $4, position = $4 \
          WHERE chat_id = $1 AND user_id = $2 AND left_seq IS NULL AND position < $4"
     ))
     .bind(chat_id)

@@ -74,7 +74,7 @@ pub(crate) async fn apply(cx: &mut Ctx<'_>, event: UserEvent) -> Result<()> {
             let sql = update_sql(
                 s,
                 &format!(
-                    "cleared_up_to_seq = greatest(cleared_up_to_seq, $4), \
+                    "cleared_up_to_seq = greatest(cleared_up_to_seq, $4), cleared_pos = $3, \
                      hidden = coalesce((SELECT last_seq FROM {s}.chats WHERE chat_id = $2), 0) \
                               <= greatest(cleared_up_to_seq, $4)"
                 ),

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::WaitQuery;
 use super::{access, db};
-use crate::answers::{Items, Message, Page, Receipt};
+use crate::answers::{HistoryItem, Items, Message, Page, Receipt};
 use crate::{QueryState, cursor};
 use sqlx::types::Json as SqlJson;
 
@@ -45,12 +45,36 @@ struct HistoryQuery {
     min_position: Option<u64>,
 }
 
-/// Where the next page continues.
+/// Where the next page continues: a history key, `(seq, 0)` for the
+/// message at `seq` and `(seq, entry_id)` for a system entry after it.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Keyset {
-    Before(i64),
-    After(i64),
+    Before(Key),
+    After(Key),
 }
+
+/// A cursor written before system entries carried the seq alone.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Key {
+    Seq(i64),
+    Item(i64, i64),
+}
+
+impl Key {
+    fn pair(self) -> (i64, i64) {
+        match self {
+            Key::Seq(seq) => (seq, 0),
+            Key::Item(seq, sub) => (seq, sub),
+        }
+    }
+}
+
+/// One system entry as every member who sees it sees it.
+const SYSTEM_ITEM: &str = "jsonb_build_object( \
+    'kind', 'system', 'entry_id', e.position, 'seq', e.after_seq, 'action', e.action, \
+    'actor_id', e.actor_id, 'user_ids', to_jsonb(e.user_ids), 'title', e.title, 'role', e.role, \
+    'message_id', e.message_id, 'at', e.at)";
 
 /// One message as the caller sees it (reactions with the caller's own).
 const ITEM: &str = "jsonb_build_object( \
@@ -79,23 +103,25 @@ const ITEM: &str = "jsonb_build_object( \
 
 /// A chat's messages in seq order, inside the caller's visible range;
 /// their delete-for-me messages are left out, deleted ones are tombstones.
+/// System entries (`kind: system`) sit between them where they happened,
+/// from the caller's join through their leave.
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages", tag = "queries", operation_id = "list_messages",
     params(("chat_id" = Uuid, Path), HistoryQuery),
-    responses((status = 200, description = "Messages in seq order, a page", body = Page<Message>)),
+    responses((status = 200, description = "Messages and system entries in order, a page", body = Page<HistoryItem>)),
     extensions(("x-error-codes" = json!(["chat_not_found", "invalid_id", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn history(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
     ApiPath(path): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<HistoryQuery>,
-) -> Result<Json<Page<Message>>, ApiError> {
+) -> Result<Json<Page<HistoryItem>>, ApiError> {
     let chat_id = path;
     let limit = cursor::limit(q.limit)?;
     let page = match (q.cursor.as_deref(), q.before_seq, q.after_seq) {
         (Some(c), None, None) => cursor::decode::<Keyset>(c)?,
-        (None, Some(b), None) => Keyset::Before(b),
-        (None, None, Some(a)) => Keyset::After(a),
-        (None, None, None) => Keyset::Before(i64::MAX),
+        (None, Some(b), None) => Keyset::Before(Key::Seq(b)),
+        (None, None, Some(a)) => Keyset::After(Key::Seq(a)),
+        (None, None, None) => Keyset::Before(Key::Seq(i64::MAX)),
         _ => {
             return Err(ApiError::bad_request(
                 "invalid_query",
@@ -105,28 +131,44 @@ async fn history(
     };
     let a = access(&s.pool, chat_id, p.user_id).await?;
     let (bound, order, cmp) = match page {
-        Keyset::Before(b) => (b, "DESC", "<"),
-        Keyset::After(a) => (a, "ASC", ">"),
+        Keyset::Before(k) => (k.pair(), "DESC", "<"),
+        Keyset::After(k) => (k.pair(), "ASC", ">"),
     };
-    let rows: Vec<(SqlJson<Message>, i64)> = sqlx::query_as(&format!(
-        "SELECT {ITEM}, x.seq FROM rm_messages.messages x \
-          WHERE x.chat_id = $1 AND x.seq > $3 AND x.seq <= $4 AND x.seq {cmp} $5 \
-            AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
-                             WHERE h.user_id = $2 AND h.message_id = x.message_id) \
-          ORDER BY x.seq {order} LIMIT $6"
+    let rows: Vec<(SqlJson<HistoryItem>, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT item, k_seq, k_sub FROM ( \
+           (SELECT {ITEM} AS item, x.seq AS k_seq, 0::bigint AS k_sub FROM rm_messages.messages x \
+             WHERE x.chat_id = $1 AND x.seq > $3 AND x.seq <= $4 AND (x.seq, 0::bigint) {cmp} ($5, $6) \
+               AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
+                                WHERE h.user_id = $2 AND h.message_id = x.message_id) \
+             ORDER BY x.seq {order} LIMIT $7) \
+           UNION ALL \
+           (SELECT {SYSTEM_ITEM}, e.after_seq, e.position FROM rm_messages.system_entries e \
+             WHERE e.chat_id = $1 AND e.position BETWEEN $8 AND $9 \
+               AND (e.after_seq, e.position) {cmp} ($5, $6) \
+               AND (e.message_seq IS NULL OR (e.message_seq > $3 AND e.message_seq <= $4 \
+                    AND NOT EXISTS (SELECT 1 FROM rm_messages.hidden h \
+                                     WHERE h.user_id = $2 AND h.message_id = e.message_id))) \
+             ORDER BY e.after_seq {order}, e.position {order} LIMIT $7)) page \
+         ORDER BY k_seq {order}, k_sub {order} LIMIT $7"
     ))
     .bind(chat_id)
     .bind(p.user_id)
     .bind(a.lower)
     .bind(a.upper)
-    .bind(bound)
+    .bind(bound.0)
+    .bind(bound.1)
     .bind(cursor::fetch(limit))
+    .bind(super::sql_seq(a.span.first()))
+    .bind(super::sql_seq(a.span.last()))
     .fetch_all(&s.pool)
     .await
     .map_err(db)?;
-    let (mut page_rows, next) = cursor::page(rows, limit, |(_, seq)| match page {
-        Keyset::Before(_) => Keyset::Before(*seq),
-        Keyset::After(_) => Keyset::After(*seq),
+    let (mut page_rows, next) = cursor::page(rows, limit, |(_, seq, sub)| {
+        let key = Key::Item(*seq, *sub);
+        match page {
+            Keyset::Before(_) => Keyset::Before(key),
+            Keyset::After(_) => Keyset::After(key),
+        }
     });
     if matches!(page, Keyset::Before(_)) {
         page_rows.reverse();
@@ -134,9 +176,11 @@ async fn history(
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     let items = page_rows
         .into_iter()
-        .map(|(SqlJson(mut message), _)| {
-            sign_media(&s, &mut message, now);
-            message
+        .map(|(SqlJson(mut item), _, _)| {
+            if let HistoryItem::Message(message) = &mut item {
+                sign_media(&s, message, now);
+            }
+            item
         })
         .collect();
     Ok(Json(Page {

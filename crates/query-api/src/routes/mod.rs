@@ -10,7 +10,7 @@ mod search;
 mod users;
 
 use chat_common::ApiError;
-use chat_domain::visibility::Window;
+use chat_domain::visibility::{self, Window};
 use serde::Deserialize;
 use sqlx::PgPool;
 use utoipa::IntoParams;
@@ -114,13 +114,16 @@ pub(crate) struct Access {
     pub upper: i64,
     /// They left or were removed: they see the chat as it was then.
     pub left: bool,
+    /// The log positions whose system entries they see.
+    pub span: visibility::Span,
 }
 
 /// The caller's visible range in a chat; 404 if they never were in it.
 pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<Access, ApiError> {
-    let row: Option<(i64, i64, i64, bool)> = sqlx::query_as(
+    type Row = (i64, i64, i64, bool, i64, Option<i64>, i64);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT m.joined_seq, coalesce(m.left_seq, c.last_seq), coalesce(uc.cleared_up_to_seq, 0), \
-                m.left_seq IS NOT NULL \
+                m.left_seq IS NOT NULL, m.joined_pos, m.left_pos, coalesce(uc.cleared_pos, 0) \
            FROM rm_chats.members m \
            JOIN rm_chats.chats c ON c.chat_id = m.chat_id \
            LEFT JOIN rm_chats.user_chats uc ON uc.user_id = m.user_id AND uc.chat_id = m.chat_id \
@@ -131,7 +134,7 @@ pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<A
     .fetch_optional(pool)
     .await
     .map_err(db)?;
-    let (joined, last, cleared, left) =
+    let (joined, last, cleared, left, joined_pos, left_pos, cleared_pos) =
         row.ok_or_else(|| ApiError::not_found("chat_not_found", format!("no chat {chat_id}")))?;
     let window = Window {
         joined_seq: seq(joined),
@@ -142,6 +145,11 @@ pub(crate) async fn access(pool: &PgPool, chat_id: Uuid, user: Uuid) -> Result<A
         lower: sql_seq(window.lower()),
         upper: sql_seq(window.left_seq.unwrap_or(seq(last))),
         left,
+        span: visibility::Span {
+            joined_pos: seq(joined_pos),
+            cleared_pos: seq(cleared_pos),
+            left_pos: left_pos.map(seq),
+        },
     })
 }
 
