@@ -11,6 +11,7 @@ mod support;
 
 mod audit_api;
 mod audit_cli;
+mod channels;
 mod cmd_auth_limits;
 mod cmd_bad_input;
 mod cmd_concurrency;

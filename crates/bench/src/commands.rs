@@ -303,6 +303,7 @@ async fn seed_long_chat(bench: &Bench, n: usize) -> anyhow::Result<(Uuid, String
             let cmid = format!("seed-{sent}");
             let at = OffsetDateTime::now_utc();
             let cmd = ChatCommand {
+                subscribers: Vec::new(),
                 actor: *a,
                 at,
                 action: ChatAction::SendMessage {

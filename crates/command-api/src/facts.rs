@@ -9,14 +9,19 @@
 //!   built on it: a message ([`message`]), a media item ([`media`]),
 //!   whether a message is hidden for a user ([`hidden_for`]);
 //! * whether a direct chat's peer blocked the actor ([`peer_blocks`]);
+//! * in a channel, the records of the subscribers a command concerns, with
+//!   the command ([`chat_command`]), or for a check of one user
+//!   ([`seen_by`]);
 //! * who a text's `@username`s name ([`named_in`]).
 
 use chat_common::ApiError;
 use chat_domain::{
-    Chat, ChatEvent, MediaState, MessageFacts, User, UserEvent, chat_stream, user_stream,
+    Chat, ChatAction, ChatCommand, ChatEvent, MediaState, MessageFacts, SubscriberFacts, User,
+    UserEvent, chat_stream, user_stream,
 };
 use chat_store::typed::{self, Loaded};
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::CommandState;
@@ -38,6 +43,47 @@ pub(crate) async fn subject<E: DeserializeOwned>(
         .map(typed::decode)
         .collect::<Result<_, _>>()
         .map_err(|e| ApiError::internal(&e))
+}
+
+/// The command `actor` gives `chat`, with the records of the channel
+/// subscribers it concerns (the actor, and whom it is about), each folded
+/// from the chat stream's events about them: one subject probe per user,
+/// whatever the channel's size. Direct chats and groups need none.
+pub(crate) async fn chat_command(
+    state: &CommandState,
+    chat: &Chat,
+    actor: Uuid,
+    at: OffsetDateTime,
+    action: ChatAction,
+) -> Result<ChatCommand, ApiError> {
+    let mut cmd = ChatCommand::new(actor, at, action);
+    if chat.is_channel() {
+        let stream = chat_stream(chat.id);
+        for user in ChatCommand::concerned(actor, &cmd.action) {
+            let events: Vec<ChatEvent> = subject(state, &stream, user).await?;
+            cmd.subscribers.push(SubscriberFacts::fold(user, &events));
+        }
+    }
+    Ok(cmd)
+}
+
+/// `chat` as checks made for `user` outside `decide` see it: a channel
+/// with their subscriber record put in (one subject probe); any other chat
+/// as it is.
+pub(crate) async fn seen_by<'c>(
+    state: &CommandState,
+    chat: &'c Chat,
+    user: Uuid,
+) -> Result<std::borrow::Cow<'c, Chat>, ApiError> {
+    if !chat.is_channel() {
+        return Ok(std::borrow::Cow::Borrowed(chat));
+    }
+    let events: Vec<ChatEvent> = subject(state, &chat_stream(chat.id), user).await?;
+    let record = SubscriberFacts::fold(user, &events);
+    Ok(std::borrow::Cow::Owned(SubscriberFacts::view(
+        chat,
+        &[record],
+    )))
 }
 
 /// A chat, folded.

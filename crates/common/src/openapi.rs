@@ -214,6 +214,7 @@ fn operations_mut(item: &mut PathItem) -> [Option<&mut Operation>; 8] {
 pub enum ChatKind {
     Direct,
     Group,
+    Channel,
 }
 
 /// The status of a chat as clients see it (`chat_domain::ChatStatus`).

@@ -188,6 +188,15 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("invite_used_up", "[409] the invite has expired or has no uses left"),
     ("too_many_invites", "[409] the group has the most live invites it may have"),
     ("message_not_editable", "[409] polls and locations cannot be edited"),
+    (
+        "channel_join_only",
+        "[409] people subscribe to a channel themselves; nobody is added to one",
+    ),
+    (
+        "owner_cannot_leave",
+        "[409] a channel's owner hands it to another admin before leaving",
+    ),
+    ("not_a_channel", "[400] the command only applies to channels"),
 ];
 
 #[cfg(test)]

@@ -26,7 +26,7 @@ mod testing;
 pub use chat::{
     Chat, ChatAction, ChatCommand, ChatEvent, ChatKind, ChatState, ChatStatus, DIRECT_STATE_TYPES,
     DirectPart, DirectStatus, GroupPart, Invite, Invitee, JOIN_TYPES, LEAVE_TYPES, MARKER_TYPES,
-    MEMBERSHIP_TYPES, MESSAGE_TYPES, Member, Role,
+    MEMBERSHIP_TYPES, MESSAGE_TYPES, Member, Role, SubscriberFacts,
 };
 pub use error::{ALL_CODES, DomainError, ErrorKind};
 pub use event::{Aggregate, DomainEvent, replay};

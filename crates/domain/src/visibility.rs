@@ -13,7 +13,9 @@
 //!   when, never its text or media);
 //! * both sides' read-receipt settings: receipts are mutual, so a read
 //!   marker reaches someone else only while both share theirs;
-//! * whether a poll is anonymous: then a vote reaches only its voter.
+//! * whether a poll is anonymous: then a vote reaches only its voter;
+//! * whether the chat is a channel: what is about one subscriber reaches
+//!   only them.
 
 use uuid::Uuid;
 
@@ -114,6 +116,14 @@ pub fn message(window: &Window, seq: u64, hidden: bool, deleted: bool) -> Shown 
 /// the query side without names.
 pub fn ballot(viewer: Uuid, voter: Uuid, anonymous: bool) -> bool {
     !anonymous || viewer == voter
+}
+
+/// Whether an event about one subscriber of a channel (their subscription,
+/// their read or delivery marker) reaches `viewer`: only that subscriber. A
+/// channel's audience is nobody else's business, and telling everyone would
+/// cost a fan-out per reader.
+pub fn about_a_subscriber(viewer: Uuid, subscriber: Uuid) -> bool {
+    viewer == subscriber
 }
 
 /// Whether `reader`'s read marker reaches `viewer`: always their own, and

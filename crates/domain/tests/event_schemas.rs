@@ -34,8 +34,9 @@ const TEXT_EVENTS: [&str; 2] = ["MessageSent", "MessageEdited"];
 /// Fields added after their event's first version, serialized only when not
 /// empty (`skip_serializing_if`), so older events read unchanged: optional
 /// in the schema, never null.
-const OMITTED_WHEN_EMPTY: [(&str, &str); 4] = [
+const OMITTED_WHEN_EMPTY: [(&str, &str); 5] = [
     ("MembersAdded", "invite"),
+    ("ChannelSubscribed", "invite"),
     ("MessageSent", "mentions"),
     ("MessageSent", "poll"),
     ("MessageSent", "location"),
@@ -118,6 +119,26 @@ fn chat_examples() -> Vec<ChatEvent> {
             ChatEvent::MemberLeft {
                 chat_id: chat,
                 user_id: a,
+                at,
+            },
+            ChatEvent::ChannelCreated {
+                chat_id: chat,
+                owner_id: a,
+                title: "news".into(),
+                description: (seq == 1).then(|| "daily".into()),
+                public: seq == 1,
+                at,
+            },
+            ChatEvent::ChannelSubscribed {
+                chat_id: chat,
+                user_id: b,
+                last_seq: seq,
+                at,
+                invite: (seq == 1).then(|| "ab".repeat(32)),
+            },
+            ChatEvent::ChannelUnsubscribed {
+                chat_id: chat,
+                user_id: b,
                 at,
             },
             ChatEvent::AdminDemoted {

@@ -179,10 +179,14 @@ impl Hub {
     }
 
     /// A typing signal to the chat's current members here, but its author
-    /// and anyone who blocked them or whom they blocked.
+    /// and anyone who blocked them or whom they blocked. Channels show no
+    /// typing: their audience is not a conversation.
     pub fn to_members(&self, chat: Uuid, except: Uuid, frame: &Frame) {
         let sockets = {
             let inner = self.lock();
+            if inner.members.is_channel(chat) {
+                return;
+            }
             let users = inner
                 .members
                 .members(chat)

@@ -80,7 +80,7 @@ impl Replay {
              WHERE stream = ANY($1) AND position <= $2 AND event_type IN ({}) \
                AND (payload->>'user_id' = $3 OR payload->'user_ids' ? $3 \
                     OR payload->'member_ids' ? $3 OR payload->>'requester_id' = $3 \
-                    OR payload->>'recipient_id' = $3) \
+                    OR payload->>'recipient_id' = $3 OR payload->>'owner_id' = $3) \
              ORDER BY stream, position DESC",
             types.join(", ")
         ))
@@ -185,8 +185,14 @@ impl Replay {
                     route::Change::Join(users, joined_seq) if users.contains(&self.user) => {
                         Some(*joined_seq)
                     }
+                    route::Change::Channel(owner) if *owner == self.user => Some(0),
                     _ => None,
                 };
+                if matches!(change, route::Change::Channel(_))
+                    && !self.private.channels.contains(chat_id)
+                {
+                    std::sync::Arc::make_mut(&mut self.private.channels).insert(*chat_id);
+                }
                 if let Some(joined_seq) = joins {
                     self.member.insert(*chat_id, joined_seq);
                 } else if !after {
@@ -231,6 +237,10 @@ impl Facts for Replay {
 
     fn shares_receipts(&self, user: Uuid) -> bool {
         !self.private.silent.contains(&user)
+    }
+
+    fn is_channel(&self, chat: Uuid) -> bool {
+        self.private.channels.contains(&chat)
     }
 }
 

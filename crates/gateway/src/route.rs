@@ -29,6 +29,8 @@ pub enum Change {
     Leave(Uuid),
     /// A direct chat's contact state changed (for presence visibility).
     Direct(DirectChange),
+    /// A channel was created by this owner, its first member.
+    Channel(Uuid),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +77,8 @@ pub enum About {
     Marker(Uuid),
     /// A vote on the poll at this seq by this voter, in an anonymous poll.
     SecretBallot { seq: u64, voter: Uuid },
+    /// One user's subscription to a channel, or its end by themselves.
+    Subscription(Uuid),
 }
 
 /// Where an event goes.
@@ -182,6 +186,10 @@ fn about(event_type: &str, payload: &Value) -> About {
             Some(user) => About::Marker(user),
             None => About::Message(0),
         },
+        "ChannelSubscribed" | "ChannelUnsubscribed" => match uuid_at(payload, "user_id") {
+            Some(user) => About::Subscription(user),
+            None => About::Message(0),
+        },
         _ => About::Chat,
     }
 }
@@ -222,6 +230,9 @@ fn change_of(e: ChatEvent) -> Change {
     use ChatEvent as E;
     match e {
         E::GroupCreated { member_ids, .. } => Change::Join(member_ids, 0),
+        E::ChannelCreated { owner_id, .. } => Change::Channel(owner_id),
+        E::ChannelSubscribed { user_id, .. } => Change::Join(vec![user_id], 0),
+        E::ChannelUnsubscribed { user_id, .. } => Change::Leave(user_id),
         E::MembersAdded {
             user_ids,
             joined_seq,
@@ -248,6 +259,7 @@ fn change_of(e: ChatEvent) -> Change {
 pub fn concerns(user: Uuid, member: bool, change: &Change) -> (bool, bool) {
     match change {
         Change::Join(users, _) if users.contains(&user) => (true, true),
+        Change::Channel(owner) if *owner == user => (true, true),
         Change::Leave(u) if *u == user => (member, false),
         // The requester is not told their request was rejected.
         Change::Direct(DirectChange::Rejected(requester)) if *requester == user => (false, member),

@@ -17,6 +17,8 @@ pub trait Facts {
     fn hidden(&self, user: Uuid, chat: Uuid, seq: u64) -> bool;
     /// Whether `user` shares read receipts.
     fn shares_receipts(&self, user: Uuid) -> bool;
+    /// Whether `chat` is a channel.
+    fn is_channel(&self, chat: Uuid) -> bool;
 }
 
 /// Whether `user`, who receives `chat`'s events at this point (a member, or
@@ -31,6 +33,10 @@ pub fn shows(facts: &impl Facts, user: Uuid, chat: Uuid, about: About) -> bool {
         About::SecretBallot { seq, voter } => {
             visibility::ballot(user, voter, true) && shows(facts, user, chat, About::Message(seq))
         }
+        About::Marker(reader) | About::Subscription(reader) if facts.is_channel(chat) => {
+            visibility::about_a_subscriber(user, reader)
+        }
+        About::Subscription(subscriber) => visibility::about_a_subscriber(user, subscriber),
         About::Marker(reader) => visibility::read_marker(
             user,
             reader,
@@ -74,6 +80,9 @@ mod tests {
         }
         fn shares_receipts(&self, user: Uuid) -> bool {
             !self.silent.contains(&user)
+        }
+        fn is_channel(&self, _: Uuid) -> bool {
+            false
         }
     }
 

@@ -410,6 +410,20 @@ pub struct SearchHit {
     pub highlight: Option<String>,
 }
 
+/// One public channel of `GET /v1/chats/search`.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSummary {
+    pub chat_id: Uuid,
+    pub title: String,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    /// How many are subscribed, its admins included.
+    pub subscribers: i64,
+    /// Whether the caller is one of them.
+    pub subscribed: bool,
+}
+
 /// One user of `GET /v1/users`.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -39,6 +39,7 @@ async fn a_chat_folds_back_from_its_stored_events() {
     let stream = chat_stream(chat_id);
     let at = OffsetDateTime::now_utc();
     let start = ChatCommand {
+        subscribers: Vec::new(),
         actor: alice,
         at,
         action: ChatAction::StartDirect {
@@ -55,6 +56,7 @@ async fn a_chat_folds_back_from_its_stored_events() {
         &store,
         &stream,
         ChatCommand {
+            subscribers: Vec::new(),
             actor: bob,
             at,
             action: ChatAction::AcceptRequest,
@@ -65,6 +67,7 @@ async fn a_chat_folds_back_from_its_stored_events() {
 
     let mid = message_id(chat_id, alice, "c-1");
     let send = ChatCommand {
+        subscribers: Vec::new(),
         actor: alice,
         at,
         action: ChatAction::SendMessage {

@@ -78,6 +78,7 @@ impl Seeder {
     ) -> anyhow::Result<Uuid> {
         let chat_id = direct_chat_id(peer, reader);
         let start = ChatCommand {
+            subscribers: Vec::new(),
             actor: peer,
             at: OffsetDateTime::now_utc(),
             action: ChatAction::StartDirect {
@@ -89,6 +90,7 @@ impl Seeder {
             },
         };
         let accept = ChatCommand {
+            subscribers: Vec::new(),
             actor: reader,
             at: OffsetDateTime::now_utc(),
             action: ChatAction::AcceptRequest,
@@ -162,6 +164,7 @@ fn send_mentioning(chat: Uuid, from: Uuid, n: u64, mentions: Vec<Uuid>) -> ChatC
         .collect::<Vec<_>>()
         .join(" ");
     ChatCommand {
+        subscribers: Vec::new(),
         actor: from,
         at: OffsetDateTime::now_utc(),
         action: ChatAction::SendMessage {
@@ -184,6 +187,7 @@ fn send_mentioning(chat: Uuid, from: Uuid, n: u64, mentions: Vec<Uuid>) -> ChatC
 
 fn group(chat_id: Uuid, owner: Uuid, members: Vec<Uuid>, title: &str) -> ChatCommand {
     ChatCommand {
+        subscribers: Vec::new(),
         actor: owner,
         at: OffsetDateTime::now_utc(),
         action: ChatAction::CreateGroup {

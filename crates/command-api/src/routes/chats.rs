@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::created_or_ok;
 use crate::CommandState;
 use crate::answers::{ChatAnswer, CommandAnswer};
-use crate::facts::existing_user;
+use crate::facts::{self, existing_user};
 use crate::openapi::ChatPath;
 use crate::pipeline::{CommandContext, execute};
 
@@ -66,17 +66,17 @@ async fn start_direct(
         // Both users' current settings and blocks, read per attempt.
         let them = existing_user(state, recipient).await?;
         let mine = existing_user(state, me).await?;
-        Ok(ChatCommand {
-            actor: me,
-            at: ctx.at,
-            action: ChatAction::StartDirect {
+        Ok(ChatCommand::new(
+            me,
+            ctx.at,
+            ChatAction::StartDirect {
                 chat_id,
                 recipient,
                 recipient_blocked_requester: them.state.blocks(me),
                 requester_blocked_recipient: mine.state.blocks(recipient),
                 recipient_accepts_requests: them.state.accepts_requests(),
             },
-        })
+        ))
     })
     .await?;
     let body = ChatAnswer {
@@ -96,13 +96,14 @@ pub(super) async fn simple(
 ) -> Result<Json<ChatAnswer>, ApiError> {
     let chat_id = path;
     let action = &action;
-    let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
-        Ok(ChatCommand {
-            actor: ctx.actor(),
-            at: ctx.at,
-            action: action.clone(),
-        })
-    })
+    let outcome = execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
+        },
+    )
     .await?;
     Ok(Json(ChatAnswer {
         command: CommandAnswer::of(&outcome),

@@ -5,9 +5,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
-use chat_domain::{
-    Chat, ChatAction, ChatCommand, ChatStatus, Invitee, chat_stream, direct_chat_id,
-};
+use chat_domain::{Chat, ChatAction, ChatStatus, Invitee, chat_stream, direct_chat_id};
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,7 +16,7 @@ use uuid::Uuid;
 use super::chats::simple;
 use crate::CommandState;
 use crate::answers::{ChatAnswer, ChatIdAnswer, CommandAnswer, MemberAnswer};
-use crate::facts::{chat, existing_user};
+use crate::facts::{self, chat, existing_user};
 use crate::openapi::{ChatPath, MemberPath};
 use crate::pipeline::{CommandContext, execute};
 
@@ -146,13 +144,14 @@ async fn create(
         invitees,
     };
     let (state, ctx) = (&state, &ctx);
-    let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
-        Ok(ChatCommand {
-            actor: ctx.actor(),
-            at: ctx.at,
-            action: action.clone(),
-        })
-    })
+    let outcome = execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
+        },
+    )
     .await?;
     Ok((
         StatusCode::CREATED,
@@ -196,7 +195,7 @@ async fn update_info(
     responses((status = 200, description = "Added", body = ChatAnswer)),
     extensions(("x-error-codes" = json!([
         "invalid_user_ids", "user_not_found", "chat_not_found", "chat_closed", "not_a_group",
-        "not_an_admin", "group_full", "member_refuses"
+        "not_an_admin", "group_full", "member_refuses", "channel_join_only"
     ]))),
 )]
 async fn add_members(
@@ -233,13 +232,14 @@ pub(super) async fn on_member(
 ) -> Result<Json<MemberAnswer>, ApiError> {
     let (chat_id, user_id) = path;
     let action = &action(user_id);
-    let outcome = execute::<Chat, _, _>(state, ctx, &chat_stream(chat_id), move |_| async move {
-        Ok(ChatCommand {
-            actor: ctx.actor(),
-            at: ctx.at,
-            action: action.clone(),
-        })
-    })
+    let outcome = execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
+        },
+    )
     .await?;
     Ok(Json(MemberAnswer {
         command: CommandAnswer::of(&outcome),
@@ -316,7 +316,7 @@ async fn demote(
     post, path = "/v1/chats/{chat_id}/leave", tag = "groups", operation_id = "leave_group",
     params(ChatPath),
     responses((status = 200, description = "Left", body = ChatAnswer)),
-    extensions(("x-error-codes" = json!(["chat_not_found", "chat_closed", "not_a_group"]))),
+    extensions(("x-error-codes" = json!(["chat_not_found", "chat_closed", "not_a_group", "owner_cannot_leave"]))),
 )]
 async fn leave(
     State(state): State<CommandState>,

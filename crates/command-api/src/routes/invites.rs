@@ -161,7 +161,7 @@ struct InvitePreview {
     usable: bool,
 }
 
-/// Preview an invite: the group it leads to.
+/// Preview an invite: the group or channel it leads to.
 #[utoipa::path(
     get, path = "/v1/invites/{code}", tag = "groups", operation_id = "preview_invite",
     params(("code" = String, Path)),
@@ -179,16 +179,24 @@ async fn preview(
     let (Some(invite), Some(group)) = (c.invites.get(&code_hash), c.group.as_ref()) else {
         return Err(ApiError::not_found("invite_not_found", "no such invite"));
     };
+    let (kind, members_count) = if c.is_channel() {
+        (
+            ChatKind::Channel,
+            usize::try_from(c.subscribers).unwrap_or(usize::MAX),
+        )
+    } else {
+        (ChatKind::Group, c.members.len())
+    };
     Ok(Json(InvitePreview {
         chat_id,
-        kind: ChatKind::Group,
+        kind,
         title: group.title.clone(),
-        members_count: c.members.len(),
+        members_count,
         usable: !group.closed && invite.usable(OffsetDateTime::now_utc()),
     }))
 }
 
-/// Join a group through an invite.
+/// Join a group, or subscribe to a channel, through an invite.
 #[utoipa::path(
     post, path = "/v1/invites/{code}/join", tag = "groups", operation_id = "join_by_invite",
     params(("code" = String, Path)),

@@ -6,9 +6,7 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{FromRef, Query, State};
 use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
-use chat_domain::{
-    Chat, ChatAction, ChatCommand, User, UserAction, UserCommand, chat_stream, user_stream,
-};
+use chat_domain::{Chat, ChatAction, User, UserAction, UserCommand, chat_stream, user_stream};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -51,7 +49,10 @@ pub(super) async fn on_message(
         &chat_stream(chat_id),
         move |loaded| async move {
             // Membership first: an outsider learns nothing about message ids.
-            if !loaded.state.is_participant(me) {
+            if !facts::seen_by(state, &loaded.state, me)
+                .await?
+                .is_participant(me)
+            {
                 return Err(ApiError::not_found(
                     "chat_not_found",
                     format!("no chat {chat_id}"),
@@ -63,11 +64,7 @@ pub(super) async fn on_message(
                 peer_blocks(state, &loaded.state, me)
             );
             let action = build(facts?, blocked_by_peer?);
-            Ok(ChatCommand {
-                actor: me,
-                at: ctx.at,
-                action,
-            })
+            facts::chat_command(state, &loaded.state, me, ctx.at, action).await
         },
     )
     .await?;

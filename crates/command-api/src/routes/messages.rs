@@ -10,7 +10,7 @@ use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
 use chat_domain::poll::{Location, PollSpec};
 use chat_domain::{
-    Chat, ChatAction, ChatCommand, ChatEvent, ForwardSource, MessageKind, chat_stream, message_id,
+    Chat, ChatAction, ChatEvent, ForwardSource, MessageKind, chat_stream, message_id,
 };
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -110,7 +110,7 @@ struct LocationBody {
         (status = 200, description = "Already sent with this client_msg_id", body = SentAnswer),
     ),
     extensions(("x-error-codes" = json!([
-        "rate_limited", "chat_not_found", "chat_closed", "chat_request_pending", "chat_request_rejected",
+        "rate_limited", "chat_not_found", "chat_closed", "chat_request_pending", "chat_request_rejected", "not_an_admin",
         "blocked", "you_blocked_chat", "invalid_client_msg_id", "text_required", "text_too_long",
         "media_required", "media_mismatch", "media_not_found", "forward_with_content",
         "message_not_found", "message_deleted", "mention_not_member", "too_many_mentions",
@@ -138,7 +138,11 @@ async fn send(
         &chat_stream(chat_id),
         move |loaded| async move {
             let blocked_by_peer = peer_blocks(state, &loaded.state, me).await?;
-            if b.reply_to.is_some() && !loaded.state.is_participant(me) {
+            if b.reply_to.is_some()
+                && !facts::seen_by(state, &loaded.state, me)
+                    .await?
+                    .is_participant(me)
+            {
                 return Err(ApiError::not_found(
                     "chat_not_found",
                     format!("no chat {chat_id}"),
@@ -161,34 +165,31 @@ async fn send(
                 None => None,
             };
             let named = facts::named_in(state, b.text.as_deref()).await?;
-            Ok(ChatCommand {
-                actor: me,
-                at: ctx.at,
-                action: ChatAction::SendMessage {
-                    message_id: mid,
-                    client_msg_id: b.client_msg_id.clone(),
-                    kind: b.kind,
-                    text: b.text.clone(),
-                    media,
-                    reply_to,
-                    forward_of,
-                    existing: None,
-                    blocked_by_peer,
-                    mentions: b.mentions.clone().unwrap_or_default(),
-                    named,
-                    poll: b.poll.as_ref().map(|p| PollSpec {
-                        question: p.question.clone(),
-                        options: p.options.clone(),
-                        multiple: p.multiple,
-                        anonymous: p.anonymous,
-                    }),
-                    location: b.location.as_ref().map(|l| Location {
-                        lat: l.lat,
-                        lon: l.lon,
-                        name: l.name.clone(),
-                    }),
-                },
-            })
+            let action = ChatAction::SendMessage {
+                message_id: mid,
+                client_msg_id: b.client_msg_id.clone(),
+                kind: b.kind,
+                text: b.text.clone(),
+                media,
+                reply_to,
+                forward_of,
+                existing: None,
+                blocked_by_peer,
+                mentions: b.mentions.clone().unwrap_or_default(),
+                named,
+                poll: b.poll.as_ref().map(|p| PollSpec {
+                    question: p.question.clone(),
+                    options: p.options.clone(),
+                    multiple: p.multiple,
+                    anonymous: p.anonymous,
+                }),
+                location: b.location.as_ref().map(|l| Location {
+                    lat: l.lat,
+                    lon: l.lon,
+                    name: l.name.clone(),
+                }),
+            };
+            facts::chat_command(state, &loaded.state, me, ctx.at, action).await
         },
     )
     .await;
@@ -258,14 +259,15 @@ async fn forward_source(
     me: Uuid,
 ) -> Result<ForwardSource, ApiError> {
     let source = chat(state, r.chat_id).await?;
+    let source = facts::seen_by(state, &source.state, me).await?;
     let found = facts::message(state, r.chat_id, r.message_id, me).await?;
-    let Some(found) = found.filter(|_| source.state.is_participant(me)) else {
+    let Some(found) = found.filter(|_| source.is_participant(me)) else {
         return Err(
             ApiError::not_found("message_not_found", "no such message to forward")
                 .with_field("forward_of"),
         );
     };
-    let visible_to_sender = source.state.can_see(me, found.seq);
+    let visible_to_sender = source.can_see(me, found.seq);
     Ok(ForwardSource {
         message: found,
         visible_to_sender,

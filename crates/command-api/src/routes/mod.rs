@@ -1,6 +1,7 @@
 //! The command routes, one module per resource, and the helpers they share:
 //! id parsing and answers (facts come from [`crate::facts`]).
 
+mod channels;
 mod chats;
 mod groups;
 mod invites;
@@ -34,6 +35,7 @@ where
         .merge(users::routes())
         .merge(chats::routes())
         .merge(groups::routes())
+        .merge(channels::routes())
         .merge(moderation::routes())
         .merge(invites::routes())
         .merge(prefs::routes())

@@ -57,7 +57,8 @@ async fn on_pref(
     let build = &build;
     let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
         let c = chat(state, chat_id).await?;
-        let action = build(chat_id, c.state.is_participant(me), c.state.last_seq());
+        let seen = crate::facts::seen_by(state, &c.state, me).await?;
+        let action = build(chat_id, seen.is_participant(me), seen.last_seq());
         Ok(UserCommand {
             actor: me,
             at: ctx.at,

@@ -10,12 +10,44 @@ use uuid::Uuid;
 use crate::message::{ForwardSource, MediaRef, MessageFacts, MessageKind};
 use crate::poll::{Location, PollSpec};
 
+use super::SubscriberFacts;
+
 /// One command: who, when, what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatCommand {
     pub actor: Uuid,
     pub at: OffsetDateTime,
     pub action: ChatAction,
+    /// In a channel, the records of the actor and of the user the command
+    /// is about, folded from the events about them; empty elsewhere.
+    pub subscribers: Vec<SubscriberFacts>,
+}
+
+impl ChatCommand {
+    /// A command with no subscriber records (direct chats, groups).
+    pub fn new(actor: Uuid, at: OffsetDateTime, action: ChatAction) -> ChatCommand {
+        ChatCommand {
+            actor,
+            at,
+            action,
+            subscribers: Vec::new(),
+        }
+    }
+
+    /// The users whose subscriber records the command needs: the actor,
+    /// and whom it is about.
+    pub fn concerned(actor: Uuid, action: &ChatAction) -> Vec<Uuid> {
+        let target = match action {
+            ChatAction::RemoveMember { user_id }
+            | ChatAction::SetRole { user_id, .. }
+            | ChatAction::TransferOwnership { user_id }
+            | ChatAction::Ban { user_id, .. }
+            | ChatAction::PromoteAdmin { user_id }
+            | ChatAction::DemoteAdmin { user_id } => Some(*user_id),
+            _ => None,
+        };
+        std::iter::once(actor).chain(target).collect()
+    }
 }
 
 /// What the actor wants to happen in the chat.
@@ -85,6 +117,15 @@ pub enum ChatAction {
     JoinByInvite {
         code_hash: String,
     },
+    /// Create a channel; the actor owns it.
+    CreateChannel {
+        chat_id: Uuid,
+        title: String,
+        description: Option<String>,
+        public: bool,
+    },
+    /// Subscribe to a public channel without a link.
+    Subscribe,
     /// Set a member's role (admins; never the owner's).
     SetRole {
         user_id: Uuid,

@@ -64,6 +64,38 @@ pub enum ChatEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// A channel: its creator is its owner and first admin (and first
+    /// subscriber). Its later info changes are `GroupInfoUpdated`.
+    ChannelCreated {
+        chat_id: Uuid,
+        owner_id: Uuid,
+        title: String,
+        description: Option<String>,
+        public: bool,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
+    /// A user subscribed to a channel (by themselves: public, or through an
+    /// invite). They see its whole history; everything up to `last_seq`
+    /// counts as read.
+    ChannelSubscribed {
+        chat_id: Uuid,
+        user_id: Uuid,
+        last_seq: u64,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+        /// The invite they came through (its code's SHA-256).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        invite: Option<String>,
+    },
+    /// A subscriber left a channel by themselves (a removal by an admin or
+    /// moderator is `MemberRemoved`).
+    ChannelUnsubscribed {
+        chat_id: Uuid,
+        user_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
     /// Carries the full new values, not a diff.
     GroupInfoUpdated {
         chat_id: Uuid,
@@ -305,6 +337,9 @@ macro_rules! each_variant {
             | ChatEvent::DirectChatBlocked { $bind, .. }
             | ChatEvent::DirectChatUnblocked { $bind, .. }
             | ChatEvent::GroupCreated { $bind, .. }
+            | ChatEvent::ChannelCreated { $bind, .. }
+            | ChatEvent::ChannelSubscribed { $bind, .. }
+            | ChatEvent::ChannelUnsubscribed { $bind, .. }
             | ChatEvent::GroupInfoUpdated { $bind, .. }
             | ChatEvent::MembersAdded { $bind, .. }
             | ChatEvent::MemberRemoved { $bind, .. }
@@ -363,18 +398,27 @@ impl ChatEvent {
 }
 
 /// Event types that add users to a chat: they are members from it on.
-pub const JOIN_TYPES: [&str; 3] = ["GroupCreated", "MembersAdded", "DirectChatRequested"];
+pub const JOIN_TYPES: [&str; 5] = [
+    "GroupCreated",
+    "MembersAdded",
+    "DirectChatRequested",
+    "ChannelCreated",
+    "ChannelSubscribed",
+];
 /// Event types that take one user out of a chat.
-pub const LEAVE_TYPES: [&str; 2] = ["MemberRemoved", "MemberLeft"];
+pub const LEAVE_TYPES: [&str; 3] = ["MemberRemoved", "MemberLeft", "ChannelUnsubscribed"];
 /// Every event type that changes who is in a chat (the gateway routes by
 /// them, its resume looks them up, a partial index of the store's holds
 /// exactly these).
-pub const MEMBERSHIP_TYPES: [&str; 5] = [
+pub const MEMBERSHIP_TYPES: [&str; 8] = [
     JOIN_TYPES[0],
     JOIN_TYPES[1],
     JOIN_TYPES[2],
+    JOIN_TYPES[3],
+    JOIN_TYPES[4],
     LEAVE_TYPES[0],
     LEAVE_TYPES[1],
+    LEAVE_TYPES[2],
 ];
 /// Event types that change a direct chat's standing.
 pub const DIRECT_STATE_TYPES: [&str; 4] = [
@@ -408,6 +452,9 @@ impl DomainEvent for ChatEvent {
             ChatEvent::DirectChatBlocked { .. } => "DirectChatBlocked",
             ChatEvent::DirectChatUnblocked { .. } => "DirectChatUnblocked",
             ChatEvent::GroupCreated { .. } => "GroupCreated",
+            ChatEvent::ChannelCreated { .. } => "ChannelCreated",
+            ChatEvent::ChannelSubscribed { .. } => "ChannelSubscribed",
+            ChatEvent::ChannelUnsubscribed { .. } => "ChannelUnsubscribed",
             ChatEvent::GroupInfoUpdated { .. } => "GroupInfoUpdated",
             ChatEvent::MembersAdded { .. } => "MembersAdded",
             ChatEvent::MemberRemoved { .. } => "MemberRemoved",
@@ -450,6 +497,18 @@ impl DomainEvent for ChatEvent {
             | ChatEvent::MessageUnpinned { message_id, .. }
             | ChatEvent::PollVoted { message_id, .. }
             | ChatEvent::PollClosed { message_id, .. } => Some(*message_id),
+            // Everything about one member: a channel subscriber's record is
+            // folded from these ([`super::SubscriberFacts`]), not kept in
+            // the state.
+            ChatEvent::ChannelCreated {
+                owner_id: user_id, ..
+            }
+            | ChatEvent::ChannelSubscribed { user_id, .. }
+            | ChatEvent::ChannelUnsubscribed { user_id, .. }
+            | ChatEvent::MemberRemoved { user_id, .. }
+            | ChatEvent::MemberRoleChanged { user_id, .. }
+            | ChatEvent::ReadMarkerMoved { user_id, .. }
+            | ChatEvent::DeliveryMarkerMoved { user_id, .. } => Some(*user_id),
             _ => None,
         }
     }

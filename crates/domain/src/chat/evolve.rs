@@ -48,6 +48,7 @@ impl Chat {
                         avatar_url: None,
                         owner: *owner_id,
                         closed: false,
+                        public: false,
                     });
                     for user in member_ids {
                         let role = if user == owner_id {
@@ -59,6 +60,34 @@ impl Chat {
                     }
                 }
             }
+            ChatEvent::ChannelCreated {
+                chat_id,
+                owner_id,
+                title,
+                description,
+                public,
+                at,
+            } => {
+                if self.kind.is_none() {
+                    self.id = *chat_id;
+                    self.kind = Some(ChatKind::Channel);
+                    self.group = Some(GroupPart {
+                        title: title.clone(),
+                        description: description.clone(),
+                        avatar_url: None,
+                        owner: *owner_id,
+                        closed: false,
+                        public: *public,
+                    });
+                    self.join(*owner_id, Role::Admin, 0, *at);
+                    self.subscribers = 1;
+                }
+            }
+            ChatEvent::ChannelSubscribed { invite, .. } => {
+                self.subscribers = self.subscribers.saturating_add(1);
+                self.count_use(invite.as_deref());
+            }
+            ChatEvent::ChannelUnsubscribed { user_id, .. } => self.unsubscribe(*user_id),
             ChatEvent::GroupInfoUpdated {
                 title,
                 description,
@@ -81,9 +110,7 @@ impl Chat {
                 for user in user_ids {
                     self.join(*user, Role::Member, *joined_seq, *at);
                 }
-                if let Some(i) = invite.as_ref().and_then(|h| self.invites.get_mut(h)) {
-                    i.uses = i.uses.saturating_add(1);
-                }
+                self.count_use(invite.as_deref());
             }
             ChatEvent::InviteCreated {
                 code_hash,
@@ -104,17 +131,27 @@ impl Chat {
                 self.invites.remove(code_hash);
             }
             ChatEvent::MemberRemoved { user_id, .. } | ChatEvent::MemberLeft { user_id, .. } => {
-                self.members.remove(user_id);
+                if self.is_channel() {
+                    self.unsubscribe(*user_id);
+                } else {
+                    self.members.remove(user_id);
+                }
             }
-            ChatEvent::AdminPromoted { user_id, .. } => self.set_role(*user_id, Role::Admin),
-            ChatEvent::MemberRoleChanged { user_id, role, .. } => self.set_role(*user_id, *role),
+            ChatEvent::AdminPromoted { user_id, at, .. } => {
+                self.set_role(*user_id, Role::Admin, *at)
+            }
+            ChatEvent::MemberRoleChanged {
+                user_id, role, at, ..
+            } => self.set_role(*user_id, *role, *at),
             ChatEvent::MemberBanned { user_id, until, .. } => {
                 self.banned.insert(*user_id, *until);
             }
             ChatEvent::MemberUnbanned { user_id, .. } => {
                 self.banned.remove(user_id);
             }
-            ChatEvent::AdminDemoted { user_id, .. } => self.set_role(*user_id, Role::Member),
+            ChatEvent::AdminDemoted { user_id, at, .. } => {
+                self.set_role(*user_id, Role::Member, *at)
+            }
             ChatEvent::OwnershipTransferred { new_owner_id, .. } => {
                 if let Some(g) = self.group.as_mut() {
                     g.owner = *new_owner_id;
@@ -200,7 +237,27 @@ impl Chat {
         }
     }
 
-    fn set_role(&mut self, user: Uuid, role: Role) {
+    fn count_use(&mut self, invite: Option<&str>) {
+        if let Some(i) = invite.and_then(|h| self.invites.get_mut(h)) {
+            i.uses = i.uses.saturating_add(1);
+        }
+    }
+
+    fn unsubscribe(&mut self, user: Uuid) {
+        self.members.remove(&user);
+        self.subscribers = self.subscribers.saturating_sub(1);
+    }
+
+    fn set_role(&mut self, user: Uuid, role: Role, at: OffsetDateTime) {
+        if self.is_channel() {
+            // A channel keeps only those with a role; a plain subscriber's
+            // record is in the events about them.
+            if role == Role::Member {
+                self.members.remove(&user);
+            } else if !self.members.contains_key(&user) {
+                self.join(user, role, 0, at);
+            }
+        }
         if let Some(m) = self.members.get_mut(&user) {
             m.role = role;
         }
@@ -211,12 +268,8 @@ impl Chat {
             return;
         }
         let member = Member {
-            role,
-            joined_seq,
-            joined_at: at,
             join_order: self.next_join_order,
-            read_up_to: joined_seq,
-            delivered_up_to: joined_seq,
+            ..Member::new(role, joined_seq, at, joined_seq)
         };
         self.next_join_order = self.next_join_order.saturating_add(1);
         self.members.insert(user, member);

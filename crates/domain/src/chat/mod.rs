@@ -1,5 +1,6 @@
-//! The chat aggregate (stream `chat-{id}`): direct chats and groups, their
-//! membership and roles, and everything that happens to messages.
+//! The chat aggregate (stream `chat-{id}`): direct chats, groups and
+//! channels, their membership and roles, and everything that happens to
+//! messages.
 //!
 //! # Bounded state, exact checks
 //!
@@ -27,6 +28,7 @@ mod event;
 mod evolve;
 mod facts;
 mod state;
+mod subscriber;
 pub mod system;
 #[cfg(test)]
 mod tests;
@@ -40,6 +42,7 @@ pub use state::{
     Chat, ChatKind, ChatState, ChatStatus, DirectPart, DirectStatus, GroupPart, Invite, Member,
     Role,
 };
+pub use subscriber::SubscriberFacts;
 
 use crate::error::DomainError;
 use crate::event::Aggregate;

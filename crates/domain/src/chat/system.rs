@@ -104,8 +104,9 @@ impl SystemEntry {
 }
 
 /// The entry `event` shows in history, if it shows one. Messages, markers,
-/// reactions, votes, invites, unbans and direct-chat requests show none
-/// (they have their own places, or concern one person).
+/// reactions, votes, invites, unbans, direct-chat requests and channel
+/// subscriptions show none (they have their own places, or concern one
+/// person).
 pub fn entry(event: &ChatEvent) -> Option<SystemEntry> {
     use SystemAction as A;
     let e = match event {
@@ -117,6 +118,12 @@ pub fn entry(event: &ChatEvent) -> Option<SystemEntry> {
         } => SystemEntry {
             title: Some(title.clone()),
             ..SystemEntry::new(A::Created, Some(*owner_id), member_ids.clone())
+        },
+        ChatEvent::ChannelCreated {
+            owner_id, title, ..
+        } => SystemEntry {
+            title: Some(title.clone()),
+            ..SystemEntry::new(A::Created, Some(*owner_id), vec![*owner_id])
         },
         ChatEvent::MembersAdded { user_ids, by, .. } => {
             let action = if user_ids.as_slice() == [*by] {
@@ -185,6 +192,10 @@ pub fn entry(event: &ChatEvent) -> Option<SystemEntry> {
         | ChatEvent::InviteCreated { .. }
         | ChatEvent::InviteRevoked { .. }
         | ChatEvent::MemberUnbanned { .. }
+        // A channel's audience comes and goes unannounced, as in every
+        // broadcast medium; only what its admins do shows.
+        | ChatEvent::ChannelSubscribed { .. }
+        | ChatEvent::ChannelUnsubscribed { .. }
         | ChatEvent::MessageSent { .. }
         | ChatEvent::MessageEdited { .. }
         | ChatEvent::MessageDeleted { .. }

@@ -10,7 +10,7 @@ mod sim;
 
 use std::collections::BTreeSet;
 
-use chat_domain::{Chat, ChatEvent, ChatKind, DomainEvent, Policy, replay};
+use chat_domain::{Chat, ChatEvent, ChatKind, DomainEvent, Policy, Role, replay};
 use proptest::prelude::*;
 use proptest::strategy::{Strategy, ValueTree};
 use uuid::Uuid;
@@ -48,6 +48,13 @@ pub(crate) fn check(prev: &Chat, chat: &Chat, policy: &Policy) -> Result<(), Tes
                 prop_assert!(chat.is_admin(owner), "owner {owner} is not a member admin");
                 prop_assert!(!chat.admins().is_empty());
             }
+        }
+        Some(ChatKind::Channel) => {
+            // Only those with a role are kept; everyone is counted.
+            let owner = chat.owner().unwrap_or_default();
+            prop_assert!(chat.is_admin(owner), "owner {owner} is not an admin");
+            prop_assert!(chat.members.values().all(|m| m.role != Role::Member));
+            prop_assert!(chat.subscribers >= chat.members.len() as u64);
         }
         Some(ChatKind::Direct) => {
             let d = chat
@@ -96,7 +103,7 @@ proptest! {
 /// The sequences drawn above actually reach the newer commands' events:
 /// without this, a weighting that never gets there would pass vacuously.
 #[test]
-fn the_drawn_sequences_reach_bans_roles_ownership_and_delivery() {
+fn the_drawn_sequences_reach_bans_roles_ownership_delivery_and_channels() {
     use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
     // A fixed seed: what this checks is the weighting, not luck.
     let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
@@ -122,6 +129,9 @@ fn the_drawn_sequences_reach_bans_roles_ownership_and_delivery() {
         "MemberRoleChanged",
         "OwnershipTransferred",
         "DeliveryMarkerMoved",
+        "ChannelCreated",
+        "ChannelSubscribed",
+        "ChannelUnsubscribed",
     ] {
         assert!(seen.contains(wanted), "no drawn sequence reached {wanted}");
     }

@@ -109,6 +109,13 @@ pub(crate) enum Op {
     Tick {
         minutes: i64,
     },
+    CreateChannel {
+        u: usize,
+        public: bool,
+    },
+    Subscribe {
+        u: usize,
+    },
 }
 
 pub(crate) fn op() -> impl Strategy<Value = Op> {
@@ -142,6 +149,8 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
         2 => (u.clone(), msg, prop::bool::weighted(0.7)).prop_map(|(u, msg, pin)| Op::Pin { u, msg, pin }),
         3 => (u.clone(), 0..4u64).prop_map(|(u, back)| Op::Read { u, back }),
         1 => (0..20i64).prop_map(|minutes| Op::Tick { minutes }),
+        1 => (u.clone(), any::<bool>()).prop_map(|(u, public)| Op::CreateChannel { u, public }),
+        3 => (0..USERS).prop_map(|u| Op::Subscribe { u }),
     ]
 }
 
@@ -150,6 +159,7 @@ pub(crate) fn creation() -> impl Strategy<Value = Op> {
     prop_oneof![
         2 => Just(Op::StartDirect { a: 0, b: 1, accepts: true, blocked: false }),
         2 => Just(Op::CreateGroup { u: ACTOR_PICKS - 1, members: vec![1, 2] }),
+        1 => Just(Op::CreateChannel { u: ACTOR_PICKS - 1, public: true }),
         1 => op(),
     ]
 }

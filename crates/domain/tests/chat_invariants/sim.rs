@@ -3,7 +3,7 @@
 
 use chat_domain::{
     Aggregate, Chat, ChatAction, ChatCommand, ChatEvent, DomainEvent, ForwardSource, MediaRef,
-    MessageFacts, MessageKind, Policy, Role, direct_chat_id, message_id,
+    MessageFacts, MessageKind, Policy, Role, SubscriberFacts, direct_chat_id, message_id,
 };
 use proptest::prelude::*;
 use time::{Duration, OffsetDateTime, macros::datetime};
@@ -39,7 +39,15 @@ impl Sim {
     }
 
     fn resolve(&self, pick: usize) -> Uuid {
-        let members: Vec<Uuid> = self.chat.members.keys().copied().collect();
+        let members: Vec<Uuid> = if self.chat.is_channel() {
+            // A channel's state keeps only those with a role.
+            (0..crate::ops::USERS)
+                .map(user)
+                .filter(|u| self.subscribed(*u))
+                .collect()
+        } else {
+            self.chat.members.keys().copied().collect()
+        };
         if pick < ACTOR_PICKS - 1 && !members.is_empty() {
             members[pick % members.len()]
         } else {
@@ -227,6 +235,13 @@ impl Sim {
                 up_to_seq: (self.chat.last_seq() + 1).saturating_sub(*back),
             },
             Op::Tick { .. } => return None,
+            Op::CreateChannel { public, .. } => ChatAction::CreateChannel {
+                chat_id: GROUP_ID,
+                title: "c".into(),
+                description: None,
+                public: *public,
+            },
+            Op::Subscribe { .. } => ChatAction::Subscribe,
         })
     }
 
@@ -256,7 +271,10 @@ impl Sim {
             | Op::Delete { u, .. }
             | Op::React { u, .. }
             | Op::Pin { u, .. }
-            | Op::Read { u, .. } => self.resolve(*u),
+            | Op::Read { u, .. }
+            | Op::CreateChannel { u, .. } => self.resolve(*u),
+            // Anyone: subscribing is what outsiders do.
+            Op::Subscribe { u } => user(*u),
         };
         let Some(action) = self.action(actor, op) else {
             return Ok(());
@@ -268,11 +286,15 @@ impl Sim {
                 ..
             }
         );
-        let cmd = ChatCommand {
-            actor,
-            at: self.now,
-            action,
-        };
+        let mut cmd = ChatCommand::new(actor, self.now, action);
+        if self.chat.is_channel() {
+            // As the command side does: the records of whom it concerns,
+            // folded from the events about them.
+            cmd.subscribers = ChatCommand::concerned(actor, &cmd.action)
+                .into_iter()
+                .map(|u| SubscriberFacts::fold(u, &self.subject_events(u)))
+                .collect();
+        }
         let prev = self.chat.clone();
         let result = prev.decide(&cmd, &self.policy);
         if prev.is_closed() {
@@ -303,7 +325,34 @@ impl Sim {
             prop_assert_eq!(event.chat_id(), self.chat.id());
             self.log.push(event.clone());
         }
+        if self.chat.is_channel() {
+            // The state's count is the records': everyone subscribed.
+            let subscribed = (0..crate::ops::USERS)
+                .map(user)
+                .filter(|u| self.subscribed(*u))
+                .count();
+            prop_assert_eq!(self.chat.subscribers, subscribed as u64, "subscriber count");
+        }
         crate::check(&prev, &self.chat, &self.policy)
+    }
+
+    /// Whether `user` is subscribed to the channel: kept with a role, or by
+    /// their own record.
+    fn subscribed(&self, user: Uuid) -> bool {
+        self.chat.members.contains_key(&user)
+            || SubscriberFacts::fold(user, &self.subject_events(user))
+                .member
+                .is_some()
+    }
+
+    /// The events about `user` (their subject), as the store's index finds
+    /// them.
+    fn subject_events(&self, user: Uuid) -> Vec<ChatEvent> {
+        self.log
+            .iter()
+            .filter(|e| e.subject() == Some(user))
+            .cloned()
+            .collect()
     }
 }
 

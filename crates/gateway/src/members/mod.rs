@@ -46,6 +46,9 @@ pub struct Members {
     cleared: HashMap<(Uuid, Uuid), u64>,
     /// `(user, chat)`: the seqs of the messages they hid for themselves.
     hidden: HashMap<(Uuid, Uuid), HashSet<u64>>,
+    /// The channels: what is about one subscriber reaches only them, and
+    /// subscribers are not each other's presence viewers.
+    channels: Arc<HashSet<Uuid>>,
     /// Users who do not share read receipts.
     /// Shared with subscribing replays: settings change rarely, subscribes
     /// often, so a change copies the set and a subscribe only counts a
@@ -106,6 +109,10 @@ impl Members {
             sqlx::query_as("SELECT user_id FROM rm_users.users WHERE NOT read_receipts")
                 .fetch_all(&mut *tx)
                 .await?;
+        let channels: Vec<(Uuid,)> =
+            sqlx::query_as("SELECT chat_id FROM rm_chats.chats WHERE kind = 'channel'")
+                .fetch_all(&mut *tx)
+                .await?;
         let visibility: Vec<(Uuid, String)> = hidden_last_seen;
         tx.commit().await?;
         let mut m = Members::default();
@@ -130,6 +137,7 @@ impl Members {
             m.hidden.entry((user, chat)).or_default().insert(seq(at));
         }
         m.silent = Arc::new(silent.into_iter().map(|(u,)| u).collect());
+        m.channels = Arc::new(channels.into_iter().map(|(c,)| c).collect());
         for (chat, status, blocked_by) in direct {
             let accepted = status.as_deref() == Some("accepted");
             m.direct.insert(
@@ -161,10 +169,24 @@ impl Members {
                 change,
                 about,
             } => {
-                let mut audience: Vec<Uuid> = self
-                    .members(*chat_id)
-                    .filter(|u| view::shows(self, *u, *chat_id, *about))
-                    .collect();
+                // What is about one subscriber of a channel can only be
+                // theirs: asking the rule of them alone spares a walk over
+                // every subscriber.
+                let one = match about {
+                    About::Marker(u) | About::Subscription(u) if self.is_channel(*chat_id) => {
+                        Some(*u)
+                    }
+                    _ => None,
+                };
+                let mut audience: Vec<Uuid> = match one {
+                    Some(u) => self
+                        .is_member(*chat_id, u)
+                        .then_some(u)
+                        .into_iter()
+                        .collect(),
+                    None => self.members(*chat_id).collect(),
+                };
+                audience.retain(|u| view::shows(self, *u, *chat_id, *about));
                 if let About::Message(at) = about {
                     let last = self.last_seq.entry(*chat_id).or_default();
                     // A new message lies past every former member's window:
@@ -213,6 +235,15 @@ impl Members {
                         .or_default()
                         .insert(*u, (joined, left));
                 }
+            }
+            Change::Channel(owner) => {
+                if !self.channels.contains(&chat) {
+                    Arc::make_mut(&mut self.channels).insert(chat);
+                }
+                if members.insert(*owner, 0).is_none() {
+                    audience.push(*owner);
+                }
+                self.ever.entry(*owner).or_default().insert(chat);
             }
             Change::Direct(d) => {
                 let state = self.direct.entry(chat).or_default();
@@ -277,6 +308,7 @@ impl Members {
                 .filter_map(|c| self.hidden.get(&of(c)).map(|s| (*c, s.clone())))
                 .collect(),
             silent: self.silent.clone(),
+            channels: self.channels.clone(),
             former: chats
                 .into_iter()
                 .flatten()
@@ -292,6 +324,10 @@ impl Members {
             cleared_seq: self.cleared.get(&(user, chat)).copied().unwrap_or(0),
             left_seq: Some(left),
         })
+    }
+
+    pub fn is_channel(&self, chat: Uuid) -> bool {
+        self.channels.contains(&chat)
     }
 
     pub fn is_member(&self, chat: Uuid, user: Uuid) -> bool {
@@ -343,7 +379,8 @@ impl Members {
             return out;
         }
         for chat in self.ever.get(&user).into_iter().flatten() {
-            if !self.is_member(*chat, user) {
+            // A channel's subscribers do not see each other.
+            if !self.is_member(*chat, user) || self.is_channel(*chat) {
                 continue;
             }
             let contact = self
@@ -371,6 +408,8 @@ pub struct Private {
     pub silent: Arc<HashSet<Uuid>>,
     /// The windows of the chats they left (and are not back in).
     pub former: HashMap<Uuid, Window>,
+    /// Every channel (shared, like `silent`).
+    pub channels: Arc<HashSet<Uuid>>,
 }
 
 impl Facts for Members {
@@ -393,6 +432,10 @@ impl Facts for Members {
 
     fn shares_receipts(&self, user: Uuid) -> bool {
         !self.silent.contains(&user)
+    }
+
+    fn is_channel(&self, chat: Uuid) -> bool {
+        Members::is_channel(self, chat)
     }
 }
 

@@ -53,7 +53,7 @@ pub(crate) async fn created(
 }
 
 /// Put `users` on their chat lists (again), as fresh activity.
-async fn list_rows(
+pub(super) async fn list_rows(
     cx: &mut Ctx<'_>,
     chat_id: Uuid,
     users: &[Uuid],
@@ -130,7 +130,7 @@ pub(crate) async fn members_added(
     .bind(pos)
     .execute(&mut *cx.conn)
     .await?;
-    recount(cx, chat_id).await?;
+    recount(cx, chat_id, 0).await?;
     list_rows(cx, chat_id, &users, at).await
 }
 
@@ -142,7 +142,7 @@ pub(crate) async fn member_gone(
     at: OffsetDateTime,
 ) -> Result<()> {
     let (s, pos) = (cx.s, cx.pos);
-    sqlx::query(&format!(
+    let gone = sqlx::query(&format!(
         "UPDATE {s}.members SET \
            left_seq = coalesce((SELECT last_seq FROM {s}.chats WHERE chat_id = $1), 0), \
            left_at = $3, left_pos = $4, position = $4 \
@@ -153,7 +153,8 @@ pub(crate) async fn member_gone(
     .bind(at)
     .bind(pos)
     .execute(&mut *cx.conn)
-    .await?;
+    .await?
+    .rows_affected();
     // Their list row stops following the chat: freeze its activity as of now.
     sqlx::query(&format!(
         "UPDATE {s}.user_chats uc SET position = $3, last_activity_at = \
@@ -166,19 +167,30 @@ pub(crate) async fn member_gone(
     .bind(pos)
     .execute(&mut *cx.conn)
     .await?;
-    recount(cx, chat_id).await
+    recount(cx, chat_id, -i64::try_from(gone).unwrap_or(0)).await
 }
 
-/// `members_count` from the member rows themselves, so it cannot drift.
-async fn recount(cx: &mut Ctx<'_>, chat_id: Uuid) -> Result<()> {
+/// `members_count` from the member rows themselves, so it cannot drift;
+/// a channel's moves by `delta` instead, since counting its rows on every
+/// subscription would cost O(subscribers).
+pub(super) async fn recount(cx: &mut Ctx<'_>, chat_id: Uuid, delta: i64) -> Result<()> {
     let (s, pos) = (cx.s, cx.pos);
     sqlx::query(&format!(
         "UPDATE {s}.chats SET position = $2, members_count = \
            (SELECT count(*) FROM {s}.members WHERE chat_id = $1 AND left_seq IS NULL) \
-         WHERE chat_id = $1 AND position < $2"
+         WHERE chat_id = $1 AND position < $2 AND kind <> 'channel'"
     ))
     .bind(chat_id)
     .bind(pos)
+    .execute(&mut *cx.conn)
+    .await?;
+    sqlx::query(&format!(
+        "UPDATE {s}.chats SET position = $2, members_count = greatest(members_count + $3, 0) \
+         WHERE chat_id = $1 AND position < $2 AND kind = 'channel'"
+    ))
+    .bind(chat_id)
+    .bind(pos)
+    .bind(delta)
     .execute(&mut *cx.conn)
     .await?;
     Ok(())

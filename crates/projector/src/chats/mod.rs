@@ -10,11 +10,12 @@
 //!   (mute, archive, clear) from their user stream.
 //!
 //! Grouped by resource: [`direct`] (requests, blocks), [`group`]
-//! (membership, roles, info), [`activity`] (messages, read markers),
+//! (membership, roles, info), `channels` (creation, subscriptions), [`activity`] (messages, read markers),
 //! [`prefs`] (user-stream preferences) and [`preview`] (preview text).
 
 pub mod activity;
 mod bans;
+mod channels;
 pub mod direct;
 pub mod group;
 pub mod prefs;
@@ -142,6 +143,26 @@ async fn apply_chat(cx: &mut Ctx<'_>, event: ChatEvent) -> Result<()> {
             member_ids,
             at,
         } => group::created(cx, chat_id, owner_id, title, description, member_ids, at).await,
+        E::ChannelCreated {
+            chat_id,
+            owner_id,
+            title,
+            description,
+            public,
+            at,
+        } => channels::created(cx, chat_id, owner_id, title, description, public, at).await,
+        E::ChannelSubscribed {
+            chat_id,
+            user_id,
+            last_seq,
+            at,
+            ..
+        } => channels::subscribed(cx, chat_id, user_id, last_seq, at).await,
+        E::ChannelUnsubscribed {
+            chat_id,
+            user_id,
+            at,
+        } => group::member_gone(cx, chat_id, user_id, at).await,
         E::GroupInfoUpdated {
             chat_id,
             title,

@@ -64,6 +64,7 @@ impl History {
 
     pub async fn chat(&self, chat_id: Uuid, actor: Uuid, action: ChatAction) -> u64 {
         let cmd = ChatCommand {
+            subscribers: Vec::new(),
             actor,
             at: self.tick(),
             action,

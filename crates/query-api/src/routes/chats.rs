@@ -140,7 +140,8 @@ async fn list(
     }))
 }
 
-/// A chat the caller is (or was) in: details, current members with roles,
+/// A chat the caller is (or was) in: details, current members with roles
+/// (of a channel, those with a role: its subscribers are a count),
 /// message count and the pinned messages they can see. Someone who left
 /// (or was removed) no longer follows the group: `members` is empty,
 /// `members_count` and `message_count` are null and `last_seq` is where
@@ -171,7 +172,7 @@ async fn detail(
             'members', (SELECT coalesce(jsonb_agg(jsonb_build_object('user_id', mm.user_id, \
                     'role', mm.role, 'joined_at', mm.joined_at) ORDER BY mm.joined_at, mm.user_id), '[]') \
                   FROM rm_chats.members mm WHERE mm.chat_id = c.chat_id AND mm.left_seq IS NULL \
-                   AND NOT $5), \
+                   AND NOT $5 AND (c.kind <> 'channel' OR mm.role <> 'member')), \
             'pinned', (SELECT coalesce(jsonb_agg(jsonb_build_object('message_id', x.message_id, \
                     'seq', x.seq, 'sender_id', x.sender_id, 'kind', x.kind, 'text', x.text, \
                     'sent_at', x.sent_at) ORDER BY x.seq), '[]') \

@@ -202,7 +202,8 @@ fn sign_media(s: &QueryState, message: &mut Message, now: i64) {
 /// Who a message reached and who read it, and when their markers passed
 /// it. Receipts are mutual ([`visibility::read_marker`]), for delivery as
 /// for reading: someone else's show only while both share theirs; the
-/// caller's own always do.
+/// caller's own always do. In a channel only the caller's own show
+/// ([`visibility::about_a_subscriber`]).
 #[utoipa::path(get, path = "/v1/chats/{chat_id}/messages/{message_id}/receipts", tag = "queries",
     operation_id = "list_receipts",
     params(("chat_id" = Uuid, Path), ("message_id" = Uuid, Path), WaitQuery),
@@ -232,7 +233,7 @@ async fn receipts(
     })?;
     // A member's delivered point is the later of their two markers; the
     // time it passed the message is the earlier of the two that did.
-    type Row = (Uuid, Option<String>, Option<String>, bool, bool);
+    type Row = (Uuid, Option<String>, Option<String>, bool, bool, bool);
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.user_id, \
                 to_jsonb(CASE WHEN m.delivered_up_to >= $2 AND m.read_up_to >= $2 \
@@ -241,10 +242,12 @@ async fn receipts(
                               ELSE m.read_at END) #>> '{}', \
                 to_jsonb(CASE WHEN m.read_up_to >= $2 THEN m.read_at END) #>> '{}', \
                 u.read_receipts, \
-                (SELECT read_receipts FROM rm_users.users WHERE user_id = $4) \
+                (SELECT read_receipts FROM rm_users.users WHERE user_id = $4), c.kind = 'channel' \
            FROM rm_chats.members m JOIN rm_users.users u ON u.user_id = m.user_id \
+           JOIN rm_chats.chats c ON c.chat_id = m.chat_id \
           WHERE m.chat_id = $1 AND greatest(m.read_up_to, m.delivered_up_to) >= $2 \
             AND m.user_id <> $3 AND m.joined_seq < $2 \
+            AND (c.kind <> 'channel' OR m.user_id = $4) \
           ORDER BY 2, m.user_id",
     )
     .bind(chat_id)
@@ -256,10 +259,14 @@ async fn receipts(
     .map_err(db)?;
     let items = rows
         .into_iter()
-        .filter(|(reader, _, _, reader_shares, viewer_shares)| {
-            visibility::read_marker(p.user_id, *reader, *viewer_shares, *reader_shares)
+        .filter(|(reader, _, _, reader_shares, viewer_shares, channel)| {
+            if *channel {
+                visibility::about_a_subscriber(p.user_id, *reader)
+            } else {
+                visibility::read_marker(p.user_id, *reader, *viewer_shares, *reader_shares)
+            }
         })
-        .map(|(user_id, delivered_at, read_at, _, _)| Receipt {
+        .map(|(user_id, delivered_at, read_at, _, _, _)| Receipt {
             user_id,
             delivered_at,
             read_at,

@@ -1,6 +1,7 @@
 //! The query routes, one module per resource, and the SQL they share.
 
 mod bans;
+mod channels;
 mod chats;
 mod edits;
 mod me;
@@ -24,6 +25,7 @@ pub fn routes() -> OpenApiRouter<QueryState> {
         .merge(me::routes())
         .merge(chats::routes())
         .merge(bans::routes())
+        .merge(channels::routes())
         .merge(messages::routes())
         .merge(edits::routes())
         .merge(search::routes())
@@ -159,4 +161,27 @@ fn seq(n: i64) -> u64 {
 
 fn sql_seq(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// `LIKE` treats `%`, `_` and `\` specially; a prefix must match literally.
+pub(crate) fn like_prefix(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 1);
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[cfg(test)]
+mod like_tests {
+    use super::like_prefix;
+
+    #[test]
+    fn like_wildcards_in_a_prefix_match_literally() {
+        assert_eq!(like_prefix("Al_i%"), "al\\_i\\%%");
+    }
 }

@@ -45,19 +45,6 @@ struct DirectoryQuery {
     min_position: Option<u64>,
 }
 
-/// `LIKE` treats `%`, `_` and `\` specially; a prefix must match literally.
-fn like_prefix(q: &str) -> String {
-    let mut out = String::with_capacity(q.len() + 1);
-    for c in q.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 /// Users whose username or display name starts with `q`.
 #[utoipa::path(get, path = "/v1/users", tag = "queries", operation_id = "search_users",
     params(DirectoryQuery),
@@ -80,7 +67,7 @@ async fn directory(
             AND ($2::text IS NULL OR (lower(u.username), u.user_id) > ($2, $3)) \
           ORDER BY lower(u.username), u.user_id LIMIT $4",
     )
-    .bind(like_prefix(text))
+    .bind(super::like_prefix(text))
     .bind(after.as_ref().map(|a| a.0.clone()))
     .bind(after.as_ref().map(|a| a.1))
     .bind(cursor::fetch(limit))
@@ -135,14 +122,4 @@ async fn profile(
     let (SqlJson(profile),) =
         row.ok_or_else(|| ApiError::not_found("user_not_found", format!("no user {user_id}")))?;
     Ok(Json(profile))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_prefix;
-
-    #[test]
-    fn like_wildcards_in_a_prefix_match_literally() {
-        assert_eq!(like_prefix("Al_i%"), "al\\_i\\%%");
-    }
 }

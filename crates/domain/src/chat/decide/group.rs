@@ -122,6 +122,7 @@ pub(super) fn update_info(
 
 pub(super) fn add_members(ctx: &Ctx<'_>, user_ids: &[Uuid]) -> Decision {
     ctx.admin()?;
+    super::channels::no_adds(ctx)?;
     let mut seen = BTreeSet::new();
     let new: Vec<Uuid> = user_ids
         .iter()

@@ -174,6 +174,7 @@ fn may_pin(ctx: &Ctx<'_>, blocked_by_peer: bool) -> Result<(), DomainError> {
 
 pub(super) fn pin(ctx: &Ctx<'_>, message: &MessageFacts, blocked_by_peer: bool) -> Decision {
     may_pin(ctx, blocked_by_peer)?;
+    super::channels::may_post(ctx)?;
     ctx.visible(message)?;
     if message.deleted {
         return Err(message_deleted());
@@ -198,6 +199,7 @@ pub(super) fn pin(ctx: &Ctx<'_>, message: &MessageFacts, blocked_by_peer: bool) 
 
 pub(super) fn unpin(ctx: &Ctx<'_>, message_id: Uuid) -> Decision {
     may_pin(ctx, false)?;
+    super::channels::may_post(ctx)?;
     Ok(match ctx.chat.pinned.get(&message_id) {
         Some(seq) => vec![ChatEvent::MessageUnpinned {
             chat_id: ctx.chat_id(),

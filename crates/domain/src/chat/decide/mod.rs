@@ -10,6 +10,7 @@
 //! guards here check those facts belong to this chat and are visible to the
 //! actor, so a forged or stale reference is refused as "not found".
 
+mod channels;
 mod direct;
 mod group;
 mod invites;
@@ -21,6 +22,7 @@ mod send;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::SubscriberFacts;
 use super::command::{ChatAction, ChatCommand};
 use super::event::ChatEvent;
 use super::state::{Chat, ChatKind, DirectPart, GroupPart, Member};
@@ -39,6 +41,14 @@ pub(super) struct Ctx<'a> {
 }
 
 pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decision {
+    // A channel is judged with the records of the subscribers concerned.
+    let view;
+    let chat = if chat.is_channel() {
+        view = SubscriberFacts::view(chat, &cmd.subscribers);
+        &view
+    } else {
+        chat
+    };
     let ctx = Ctx {
         chat,
         actor: cmd.actor,
@@ -50,7 +60,9 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
     }
     let creates = matches!(
         cmd.action,
-        ChatAction::StartDirect { .. } | ChatAction::CreateGroup { .. }
+        ChatAction::StartDirect { .. }
+            | ChatAction::CreateGroup { .. }
+            | ChatAction::CreateChannel { .. }
     );
     if !creates && !chat.exists() {
         return Err(chat_not_found());
@@ -103,7 +115,18 @@ pub(super) fn decide(chat: &Chat, cmd: &ChatCommand, policy: &Policy) -> Decisio
         ChatAction::RemoveMember { user_id } => group::remove_member(&ctx, *user_id),
         ChatAction::PromoteAdmin { user_id } => group::set_admin(&ctx, *user_id, true),
         ChatAction::DemoteAdmin { user_id } => group::set_admin(&ctx, *user_id, false),
+        ChatAction::Leave if chat.is_channel() => channels::unsubscribe(&ctx),
         ChatAction::Leave => group::leave(&ctx),
+        ChatAction::CreateChannel {
+            chat_id,
+            title,
+            description,
+            public,
+        } => channels::create(&ctx, *chat_id, title, description.as_deref(), *public),
+        ChatAction::Subscribe => channels::subscribe(&ctx, None),
+        ChatAction::JoinByInvite { code_hash } if chat.is_channel() => {
+            channels::subscribe(&ctx, Some(code_hash))
+        }
         ChatAction::CreateInvite {
             code_hash,
             max_uses,

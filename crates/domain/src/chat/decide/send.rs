@@ -48,6 +48,7 @@ struct Content {
 
 pub(super) fn send(ctx: &Ctx<'_>, args: &SendArgs<'_>) -> Decision {
     ctx.participant()?;
+    super::channels::may_post(ctx)?;
     rules::client_msg_id(args.client_msg_id)?;
     let expected = ids::message_id(ctx.chat_id(), ctx.actor, args.client_msg_id);
     if args.message_id != expected {

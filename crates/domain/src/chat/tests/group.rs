@@ -127,6 +127,7 @@ fn updating_group_info_carries_the_full_new_values() {
             at: T0,
         }]);
     let cleared = ChatCommand {
+        subscribers: Vec::new(),
         actor: ALICE,
         at: T0,
         action: info(None, Some(""), None),

@@ -1,6 +1,7 @@
 //! Given/when/then tests of the chat rules, one file per resource, sharing
 //! the fixtures below. Alice, Bob, Carol, Dave and Eve are users 1..=5.
 
+mod channels;
 mod direct;
 mod group;
 mod invites;
@@ -42,7 +43,7 @@ pub(super) fn by(actor: Uuid, action: ChatAction) -> ChatCommand {
 }
 
 pub(super) fn by_at(actor: Uuid, at: OffsetDateTime, action: ChatAction) -> ChatCommand {
-    ChatCommand { actor, at, action }
+    ChatCommand::new(actor, at, action)
 }
 
 /// The direct chat between Alice (requester) and Bob.

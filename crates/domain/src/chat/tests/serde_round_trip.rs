@@ -217,6 +217,26 @@ fn every_chat_event() -> Vec<ChatEvent> {
             by: ALICE,
             at,
         },
+        ChatEvent::ChannelCreated {
+            chat_id: c,
+            owner_id: ALICE,
+            title: "news".into(),
+            description: Some("d".into()),
+            public: true,
+            at,
+        },
+        ChatEvent::ChannelSubscribed {
+            chat_id: c,
+            user_id: EVE,
+            last_seq: 4,
+            at,
+            invite: Some("ab".repeat(32)),
+        },
+        ChatEvent::ChannelUnsubscribed {
+            chat_id: c,
+            user_id: EVE,
+            at,
+        },
     ]
 }
 
@@ -224,7 +244,7 @@ fn every_chat_event() -> Vec<ChatEvent> {
 fn every_chat_event_round_trips_through_json_with_its_type_name() {
     let events = every_chat_event();
     let types: BTreeSet<_> = events.iter().map(|e| e.event_type()).collect();
-    assert_eq!(types.len(), 30, "one instance per variant");
+    assert_eq!(types.len(), 33, "one instance per variant");
     for event in events {
         let json = serde_json::to_value(&event).unwrap_or_default();
         assert_eq!(json["type"], event.event_type());
@@ -236,12 +256,30 @@ fn every_chat_event_round_trips_through_json_with_its_type_name() {
 }
 
 #[test]
-fn message_events_name_their_message_as_subject() {
+fn message_and_member_events_name_their_message_or_member_as_subject() {
+    const MEMBER_SCOPED: [&str; 6] = [
+        "ChannelSubscribed",
+        "ChannelUnsubscribed",
+        "MemberRemoved",
+        "MemberRoleChanged",
+        "ReadMarkerMoved",
+        "DeliveryMarkerMoved",
+    ];
     for event in every_chat_event() {
         let t = event.event_type();
         let message_scoped =
             t.starts_with("Message") || t.starts_with("Reaction") || t.starts_with("Poll");
-        assert_eq!(event.subject().is_some(), message_scoped, "{event:?}");
+        let json = serde_json::to_value(&event).unwrap_or_default();
+        let expected = if t == "ChannelCreated" {
+            json["owner_id"].as_str().and_then(|u| u.parse().ok())
+        } else if MEMBER_SCOPED.contains(&t) {
+            json["user_id"].as_str().and_then(|u| u.parse().ok())
+        } else if message_scoped {
+            json["message_id"].as_str().and_then(|u| u.parse().ok())
+        } else {
+            None
+        };
+        assert_eq!(event.subject(), expected, "{event:?}");
     }
 }
 
