@@ -37,6 +37,8 @@ enum Command {
     Commands(commands::CommandArgs),
     /// WebSocket gateway: idle-socket memory, group and direct fan-out vs tokio broadcast.
     Gateway(gateway::GatewayArgs),
+    /// Channels: a post with 10 vs 100,000 subscribers; delivery to 10,000 sockets.
+    Channels(gateway::channels::ChannelArgs),
     /// Socket.IO send → receive next to /v1/ws at the same rate, same server.
     Socketio(socketio::SocketioArgs),
     /// Projection throughput vs COPY; query latency vs history length.
@@ -61,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Append(args) => append::run(args).await,
         Command::Commands(args) => commands::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
+        Command::Channels(args) => gateway::channels::run(args).await,
         Command::Reads(args) => reads::run(args).await,
         Command::Socketio(args) => socketio::run(args).await,
         Command::Kafka(args) => log::run_kafka(args).await,

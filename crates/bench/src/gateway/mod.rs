@@ -12,6 +12,7 @@
 //!   `tokio::sync::broadcast` in this process (no HTTP, no persistence), so
 //!   the cost of durability is a ratio.
 
+pub mod channels;
 mod sockets;
 
 use sockets::{Bench, baseline, open_sockets};
