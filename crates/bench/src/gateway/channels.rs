@@ -128,9 +128,6 @@ async fn measure(args: &ChannelArgs, server: &Server, url: &str) -> anyhow::Resu
         }
     }
 
-    // 3. Delivery to connected subscribers, next to a group of them.
-    let (channel_p, group_p, n) = delivery(args, &bench, &pool, &owner).await?;
-
     println!(
         "## Channels: a post with {} vs {} subscribers",
         args.small, args.big
@@ -165,6 +162,9 @@ async fn measure(args: &ChannelArgs, server: &Server, url: &str) -> anyhow::Resu
         rows[1],
         rows[1] / rows[0].max(f64::MIN_POSITIVE)
     );
+
+    // 3. Delivery to connected subscribers, next to a group of them.
+    let (channel_p, group_p, n) = delivery(args, &bench, &pool, &owner).await?;
     println!();
     println!("## Delivery to {n} connected subscribers (send → last socket, 1 post/s)");
     println!();
@@ -202,14 +202,25 @@ async fn delivery(
     let ids: Vec<Uuid> = users.iter().map(|(id, _)| *id).collect();
     let chat = channel(bench, owner, "live").await?;
     subscribe(&bench.store, chat, &ids).await?;
+    // The group in request-sized batches: created with the first members,
+    // the rest added 500 at a time.
     let created = bench
         .post(
             "/v1/chats/group",
             owner,
-            json!({ "title": "baseline", "member_ids": ids }),
+            json!({ "title": "baseline", "member_ids": &ids[..2] }),
         )
         .await?;
     let group: Uuid = serde_json::from_value(created["chat_id"].clone())?;
+    for batch in ids[2..].chunks(500) {
+        bench
+            .post(
+                &format!("/v1/chats/{group}/members"),
+                owner,
+                json!({ "user_ids": batch }),
+            )
+            .await?;
+    }
     caught_up(pool, bench.store.as_ref()).await?;
     let runs = args.deliveries;
     // Sequences: [channel warm-up | channel runs | group warm-up | group runs].
