@@ -10,8 +10,12 @@
 //!   before the next), each as big ÷ small (target ≤ 1.2);
 //! * delivery: `connected` subscribers with open, subscribed sockets; posts
 //!   at 1/s, send → last subscriber socket. The baseline in the same run is
-//!   a group of the same members on the same sockets (9,999 of them: the
-//!   cap of 10,000 counts the owner), the path every other chat takes.
+//!   the gateway benchmark's: the same frames to as many receivers through
+//!   `tokio::sync::broadcast` in this process (no HTTP, no persistence, no
+//!   network). A group of the same 10,000 was tried and dropped: its
+//!   members are each other's presence viewers, so 10,000 connecting
+//!   sockets announce presence to 10,000 each (10^8 frames), which is the
+//!   group's cost, not the post's.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,7 +32,7 @@ use sqlx::PgPool;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::sockets::{Bench, open_sockets};
+use super::sockets::{Bench, baseline, open_sockets};
 use crate::child::{SECRET, Server, ServerArgs, chat_bin, chat_env};
 use crate::load::{Clock, paced};
 use crate::report::{Summary, ms};
@@ -177,7 +181,10 @@ async fn measure(args: &ChannelArgs, server: &Server, url: &str) -> anyhow::Resu
     let p99_ratio = ratio(channel_p.0.p99, group_p.0.p99);
     for (name, (sum, lost)) in [
         ("channel", channel_p),
-        ("group of the same members (baseline)", group_p),
+        (
+            "in-process tokio broadcast, same frames (baseline)",
+            group_p,
+        ),
     ] {
         println!(
             "| {name} | {} | {} | {} | {lost} |",
@@ -186,14 +193,15 @@ async fn measure(args: &ChannelArgs, server: &Server, url: &str) -> anyhow::Resu
             ms(sum.max)
         );
     }
-    println!("\np99 ratio channel ÷ group: {p99_ratio:.2}");
+    println!("\np99 ratio channel ÷ broadcast: {p99_ratio:.2}");
     Ok(())
 }
 
 type Run = (Summary, usize);
 
-/// `connected` users with sockets, subscribed to a channel and members of
-/// a group; `deliveries` posts into each, one a second.
+/// `connected` users with sockets, subscribed to a channel; `deliveries`
+/// posts, one a second; then the same fan-out through the in-process
+/// baseline.
 async fn delivery(
     args: &ChannelArgs,
     bench: &Arc<Bench>,
@@ -206,62 +214,32 @@ async fn delivery(
     let ids: Vec<Uuid> = users.iter().map(|(id, _)| *id).collect();
     let chat = channel(bench, owner, "live").await?;
     subscribe(&bench.store, chat, &ids).await?;
-    // The group in request-sized batches: created with the first members,
-    // the rest added 500 at a time. The cap (10,000) counts its owner, who
-    // has no socket here: the group has one member fewer to reach.
-    let members = &ids[..ids.len().min(9_999)];
-    let created = bench
-        .post(
-            "/v1/chats/group",
-            owner,
-            json!({ "title": "baseline", "member_ids": &members[..2] }),
-        )
-        .await?;
-    let group: Uuid = serde_json::from_value(created["chat_id"].clone())?;
-    for batch in members[2..].chunks(500) {
-        bench
-            .post(
-                &format!("/v1/chats/{group}/members"),
-                owner,
-                json!({ "user_ids": batch }),
-            )
-            .await?;
-    }
     caught_up(pool, bench.store.as_ref()).await?;
     let runs = args.deliveries;
-    // Sequences: [channel warm-up | channel runs | group warm-up | group runs].
-    let clock = Arc::new(Clock::new(2 * (1 + runs)));
+    // Sequences: [warm-up | runs].
+    let clock = Arc::new(Clock::new(1 + runs));
     open_sockets(&bench.base, &users, &clock).await?;
     eprintln!("{n} subscribers with sockets in {:.1?}", t.elapsed());
-    let mut out = Vec::new();
-    let reached = [n as u32, members.len() as u32];
-    for (i, target) in [chat, group].into_iter().enumerate() {
-        let n = reached[i];
-        let first = i * (1 + runs);
-        clock.mark_sent(first);
-        bench.send(target, owner, 100_000 + first).await?;
-        clock
-            .settle(first..first + 1, n, Duration::from_secs(60))
-            .await;
-        let owner = Arc::new(owner.to_owned());
-        {
+    clock.mark_sent(0);
+    bench.send(chat, owner, 0).await?;
+    clock.settle(0..1, n as u32, Duration::from_secs(60)).await;
+    let owner = Arc::new(owner.to_owned());
+    {
+        let (bench, owner) = (bench.clone(), owner.clone());
+        paced(1, runs, 4, 1, &clock, move |seq| {
             let (bench, owner) = (bench.clone(), owner.clone());
-            paced(1, runs, 4, first + 1, &clock, move |seq| {
-                let (bench, owner) = (bench.clone(), owner.clone());
-                Box::pin(async move { bench.send(target, &owner, seq).await })
-            })
-            .await?;
-        }
-        let range = first + 1..first + 1 + runs;
-        clock
-            .settle(range.clone(), n, Duration::from_secs(30))
-            .await;
-        let (lat, span, lost) = clock.latencies(range, n);
-        out.push((Summary::from_latencies(lat, span), lost));
+            Box::pin(async move { bench.send(chat, &owner, seq).await })
+        })
+        .await?;
     }
-    let group_run = out.pop().ok_or_else(|| anyhow!("no group run"))?;
-    let channel_run = out.pop().ok_or_else(|| anyhow!("no channel run"))?;
-    Ok((channel_run, group_run, n))
+    let range = 1..1 + runs;
+    clock
+        .settle(range.clone(), n as u32, Duration::from_secs(30))
+        .await;
+    let (lat, span, lost) = clock.latencies(range, n as u32);
+    let channel_run = (Summary::from_latencies(lat, span), lost);
+    let broadcast = baseline(1, n, 1, runs).await?;
+    Ok((channel_run, broadcast, n))
 }
 
 async fn channel(bench: &Bench, owner: &str, title: &str) -> anyhow::Result<Uuid> {
