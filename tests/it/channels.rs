@@ -10,17 +10,7 @@ use crate::gateway_client::{Ws, pos};
 use crate::support::{Resp, TestApp, User};
 
 async fn get(app: &TestApp, who: &User, path: &str, at: u64) -> Resp {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    let r = app
-        .call(
-            Method::GET,
-            &format!("{path}{sep}min_position={at}"),
-            Some(&who.token),
-            None,
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.raw);
-    r
+    app.get_at(who, path, at).await
 }
 
 async fn channel(app: &TestApp, owner: &User, title: &str, public: bool) -> Uuid {

@@ -107,6 +107,22 @@ impl TestApp {
         self.call_with(method, path, token, body, &[]).await
     }
 
+    /// A GET as `who` that must succeed, answered once the read models
+    /// reflect position `at` (read-your-writes).
+    pub async fn get_at(&self, who: &User, path: &str, at: u64) -> Resp {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let r = self
+            .call(
+                Method::GET,
+                &format!("{path}{sep}min_position={at}"),
+                Some(&who.token),
+                None,
+            )
+            .await;
+        assert_eq!(r.status, 200, "GET {path}: {}", r.raw);
+        r
+    }
+
     pub async fn call_with(
         &self,
         method: Method,

@@ -8,19 +8,18 @@ use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chat_common::{ApiError, ApiJson, ApiPath};
-use chat_domain::{Chat, ChatAction, chat_stream};
+use chat_domain::ChatAction;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::chats::simple;
+use super::chats::{create as create_chat, simple};
 use crate::CommandState;
-use crate::answers::{ChatAnswer, ChatIdAnswer, CommandAnswer};
-use crate::facts;
+use crate::answers::{ChatAnswer, ChatIdAnswer};
 use crate::openapi::ChatPath;
-use crate::pipeline::{CommandContext, execute};
+use crate::pipeline::CommandContext;
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -65,29 +64,13 @@ async fn create(
     ApiJson(b): ApiJson<CreateBody>,
 ) -> Result<(StatusCode, Json<ChatIdAnswer>), ApiError> {
     let chat_id = Uuid::now_v7();
-    let action = &ChatAction::CreateChannel {
+    let action = ChatAction::CreateChannel {
         chat_id,
         title: b.title,
         description: b.description,
         public: b.public,
     };
-    let (state, ctx) = (&state, &ctx);
-    let outcome = execute::<Chat, _, _>(
-        state,
-        ctx,
-        &chat_stream(chat_id),
-        move |loaded| async move {
-            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
-        },
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ChatIdAnswer {
-            command: CommandAnswer::of(&outcome),
-            chat_id,
-        }),
-    ))
+    create_chat(&state, &ctx, chat_id, action).await
 }
 
 /// Subscribe to a public channel (a private one takes an invite link:

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::created_or_ok;
 use crate::CommandState;
-use crate::answers::{ChatAnswer, CommandAnswer};
+use crate::answers::{ChatAnswer, ChatIdAnswer, CommandAnswer};
 use crate::facts::{self, existing_user};
 use crate::openapi::ChatPath;
 use crate::pipeline::{CommandContext, execute};
@@ -110,6 +110,33 @@ pub(super) async fn simple(
         chat_id,
         status: status_after(state, chat_id).await,
     }))
+}
+
+/// Create the chat `chat_id` with `action` (a group or a channel): 201
+/// with its id.
+pub(super) async fn create(
+    state: &CommandState,
+    ctx: &CommandContext,
+    chat_id: Uuid,
+    action: ChatAction,
+) -> Result<(StatusCode, Json<ChatIdAnswer>), ApiError> {
+    let action = &action;
+    let outcome = execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ChatIdAnswer {
+            command: CommandAnswer::of(&outcome),
+            chat_id,
+        }),
+    ))
 }
 
 /// The chat's status after a command, for its answer. The events are

@@ -136,30 +136,14 @@ async fn create(
         .await
         .map_err(|e| e.with_field("member_ids"))?;
     let chat_id = Uuid::now_v7();
-    let action = &ChatAction::CreateGroup {
+    let action = ChatAction::CreateGroup {
         chat_id,
         title: b.title,
         description: b.description,
         member_ids: b.member_ids,
         invitees,
     };
-    let (state, ctx) = (&state, &ctx);
-    let outcome = execute::<Chat, _, _>(
-        state,
-        ctx,
-        &chat_stream(chat_id),
-        move |loaded| async move {
-            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
-        },
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ChatIdAnswer {
-            command: CommandAnswer::of(&outcome),
-            chat_id,
-        }),
-    ))
+    super::chats::create(&state, &ctx, chat_id, action).await
 }
 
 /// Edit a group's title, description or avatar (admins).

@@ -6,9 +6,7 @@ use axum::extract::State;
 use chat_common::ApiError;
 use chat_common::ApiQuery;
 use chat_common::auth::AuthUser;
-use serde::Deserialize;
 use sqlx::types::Json as SqlJson;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -21,38 +19,16 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new().routes(routes!(search_channels))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct ChannelQuery {
-    /// A title prefix (case-insensitive).
-    #[param(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    q: String,
-    cursor: Option<String>,
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// Wait (briefly) until the read models reflect this global position.
-    #[allow(
-        dead_code,
-        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
-    )]
-    min_position: Option<u64>,
-}
-
 /// Public channels whose title starts with `q`, by title; whether the
 /// caller is subscribed. Private channels are found only through a link.
 #[utoipa::path(get, path = "/v1/chats/search", tag = "queries", operation_id = "search_channels",
-    params(ChannelQuery),
+    params(super::PrefixQuery),
     responses((status = 200, description = "Public channels by title, a page", body = Page<ChannelSummary>)),
     extensions(("x-error-codes" = json!(["invalid_search", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn search_channels(
     State(s): State<QueryState>,
     AuthUser(p): AuthUser,
-    ApiQuery(q): ApiQuery<ChannelQuery>,
+    ApiQuery(q): ApiQuery<super::PrefixQuery>,
 ) -> Result<Json<Page<ChannelSummary>>, ApiError> {
     let text = super::search_text(&q.q, 64)?;
     let limit = cursor::limit(q.limit)?;

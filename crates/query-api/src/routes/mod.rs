@@ -176,6 +176,30 @@ pub(crate) fn like_prefix(q: &str) -> String {
     out
 }
 
+/// `?q=&cursor=&limit=` of the routes that list by name prefix (users,
+/// public channels).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PrefixQuery {
+    /// A prefix of the names the route lists (case-insensitive).
+    #[param(
+        min_length = 1,
+        max_length = 64,
+        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    )]
+    pub q: String,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<i64>,
+    /// Wait (briefly) until the read models reflect this global position.
+    #[allow(
+        dead_code,
+        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
+    )]
+    min_position: Option<u64>,
+}
+
 #[cfg(test)]
 mod like_tests {
     use super::like_prefix;

@@ -5,8 +5,6 @@ use axum::extract::State;
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
 use chat_common::{ApiPath, ApiQuery};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -23,37 +21,15 @@ pub(super) fn routes() -> OpenApiRouter<QueryState> {
         .routes(routes!(profile))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-struct DirectoryQuery {
-    /// A username or display-name prefix (case-insensitive).
-    #[param(
-        min_length = 1,
-        max_length = 64,
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
-    )]
-    q: String,
-    cursor: Option<String>,
-    #[param(minimum = 1, maximum = 100)]
-    limit: Option<i64>,
-    /// Wait (briefly) until the read models reflect this global position.
-    #[allow(
-        dead_code,
-        reason = "honoured by the min_position middleware; declared so unknown-field checks accept it and the document lists it"
-    )]
-    min_position: Option<u64>,
-}
-
 /// Users whose username or display name starts with `q`.
 #[utoipa::path(get, path = "/v1/users", tag = "queries", operation_id = "search_users",
-    params(DirectoryQuery),
+    params(super::PrefixQuery),
     responses((status = 200, description = "Users by username, a page", body = Page<UserSummary>)),
     extensions(("x-error-codes" = json!(["invalid_search", "invalid_cursor", "invalid_limit", "invalid_query"]))))]
 async fn directory(
     State(s): State<QueryState>,
     AuthUser(_): AuthUser,
-    ApiQuery(q): ApiQuery<DirectoryQuery>,
+    ApiQuery(q): ApiQuery<super::PrefixQuery>,
 ) -> Result<Json<Page<UserSummary>>, ApiError> {
     let text = super::search_text(&q.q, 64)?;
     let limit = cursor::limit(q.limit)?;
