@@ -42,14 +42,7 @@ impl Chat {
                 if self.kind.is_none() {
                     self.id = *chat_id;
                     self.kind = Some(ChatKind::Group);
-                    self.group = Some(GroupPart {
-                        title: title.clone(),
-                        description: description.clone(),
-                        avatar_url: None,
-                        owner: *owner_id,
-                        closed: false,
-                        public: false,
-                    });
+                    self.group = Some(GroupPart::new(title, description, *owner_id, false));
                     for user in member_ids {
                         let role = if user == owner_id {
                             Role::Admin
@@ -71,14 +64,7 @@ impl Chat {
                 if self.kind.is_none() {
                     self.id = *chat_id;
                     self.kind = Some(ChatKind::Channel);
-                    self.group = Some(GroupPart {
-                        title: title.clone(),
-                        description: description.clone(),
-                        avatar_url: None,
-                        owner: *owner_id,
-                        closed: false,
-                        public: *public,
-                    });
+                    self.group = Some(GroupPart::new(title, description, *owner_id, *public));
                     self.join(*owner_id, Role::Admin, 0, *at);
                     self.subscribers = 1;
                 }

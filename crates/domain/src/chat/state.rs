@@ -71,6 +71,20 @@ pub struct GroupPart {
     pub public: bool,
 }
 
+impl GroupPart {
+    /// A new group's or channel's: no picture, open.
+    pub fn new(title: &str, description: &Option<String>, owner: Uuid, public: bool) -> GroupPart {
+        GroupPart {
+            title: title.to_owned(),
+            description: description.clone(),
+            avatar_url: None,
+            owner,
+            closed: false,
+            public,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

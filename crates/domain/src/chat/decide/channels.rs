@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::{Ctx, Decision};
 use crate::chat::event::ChatEvent;
 use crate::error::DomainError;
-use crate::rules;
 
 pub(super) fn create(
     ctx: &Ctx<'_>,
@@ -20,17 +19,7 @@ pub(super) fn create(
     description: Option<&str>,
     public: bool,
 ) -> Decision {
-    if ctx.chat.exists() {
-        return Err(DomainError::conflict(
-            "chat_exists",
-            "the chat already exists",
-        ));
-    }
-    let title = rules::title(title, ctx.policy)?;
-    let description = match description {
-        Some(d) => rules::description(d, ctx.policy)?,
-        None => None,
-    };
+    let (title, description) = super::group::new_info(ctx, title, description)?;
     Ok(vec![ChatEvent::ChannelCreated {
         chat_id,
         owner_id: ctx.actor,

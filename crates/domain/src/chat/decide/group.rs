@@ -35,13 +35,13 @@ pub(super) fn consented(ids: &[Uuid], invitees: &[Invitee]) -> Result<(), Domain
     ))
 }
 
-pub(super) fn create(
+/// A new group's or channel's title and description, checked; refused if
+/// the chat exists already.
+pub(super) fn new_info(
     ctx: &Ctx<'_>,
-    chat_id: Uuid,
     title: &str,
     description: Option<&str>,
-    member_ids: &[Uuid],
-) -> Decision {
+) -> Result<(String, Option<String>), DomainError> {
     if ctx.chat.exists() {
         return Err(DomainError::conflict(
             "chat_exists",
@@ -53,6 +53,17 @@ pub(super) fn create(
         Some(d) => rules::description(d, ctx.policy)?,
         None => None,
     };
+    Ok((title, description))
+}
+
+pub(super) fn create(
+    ctx: &Ctx<'_>,
+    chat_id: Uuid,
+    title: &str,
+    description: Option<&str>,
+    member_ids: &[Uuid],
+) -> Decision {
+    let (title, description) = new_info(ctx, title, description)?;
     let mut seen = BTreeSet::new();
     let members: Vec<Uuid> = std::iter::once(ctx.actor)
         .chain(member_ids.iter().copied())
