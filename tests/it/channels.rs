@@ -131,6 +131,22 @@ async fn admins_post_subscribers_read_react_and_count_unread() {
     .await;
     assert_eq!(mine.body["items"][0]["user_id"], json!(ana.id));
 
+    // A subscriber's own preferences and hides work with their record.
+    let muted = app
+        .post(&format!("/v1/chats/{chat}/mute"), ben, Some(json!({})))
+        .await;
+    assert!(muted.status.is_success(), "{}", muted.raw);
+    let hidden = app
+        .delete(&format!("/v1/chats/{chat}/messages/{mid}?for=me"), ben)
+        .await;
+    assert!(hidden.status.is_success(), "{}", hidden.raw);
+    let list = get(&app, ben, "/v1/chats", pos(&hidden.body)).await;
+    let r = row(&list.body, chat);
+    assert_eq!(
+        (r["muted"].as_bool(), r["unread_count"].as_i64()),
+        (Some(true), Some(1))
+    );
+
     // Nobody is added; the owner hands over before leaving; others leave.
     app.post(
         &format!("/v1/chats/{chat}/members"),

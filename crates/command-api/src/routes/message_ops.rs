@@ -170,7 +170,9 @@ async fn hide_for_me(
     let outcome = execute::<User, _, _>(state, ctx, &user_stream(me), move |_| async move {
         let c = chat(state, chat_id).await?;
         let message = required_message(state, chat_id, mid, me).await?;
-        let visible = c.state.can_see(me, message.seq);
+        let visible = facts::seen_by(state, &c.state, me)
+            .await?
+            .can_see(me, message.seq);
         let already_hidden = facts::hidden_for(state, me, mid).await?;
         Ok(UserCommand {
             actor: me,
