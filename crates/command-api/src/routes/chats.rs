@@ -6,7 +6,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
-use chat_domain::{Chat, ChatAction, ChatCommand, chat_stream, direct_chat_id};
+use chat_domain::{Chat, ChatAction, ChatCommand, ChatEvent, chat_stream, direct_chat_id};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,7 +18,7 @@ use crate::CommandState;
 use crate::answers::{ChatAnswer, ChatIdAnswer, CommandAnswer};
 use crate::facts::{self, existing_user};
 use crate::openapi::ChatPath;
-use crate::pipeline::{CommandContext, execute};
+use crate::pipeline::{CommandContext, Outcome, execute};
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -87,6 +87,25 @@ async fn start_direct(
     Ok((created_or_ok(&outcome), Json(body)))
 }
 
+/// Run `action` on chat `chat_id` as the caller, with the subscriber
+/// records a channel needs ([`facts::chat_command`]) on every attempt.
+pub(super) async fn run(
+    state: &CommandState,
+    ctx: &CommandContext,
+    chat_id: Uuid,
+    action: &ChatAction,
+) -> Result<Outcome<ChatEvent>, ApiError> {
+    execute::<Chat, _, _>(
+        state,
+        ctx,
+        &chat_stream(chat_id),
+        move |loaded| async move {
+            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
+        },
+    )
+    .await
+}
+
 /// Run a command that needs nothing but the chat itself.
 pub(super) async fn simple(
     state: &CommandState,
@@ -95,16 +114,7 @@ pub(super) async fn simple(
     action: ChatAction,
 ) -> Result<Json<ChatAnswer>, ApiError> {
     let chat_id = path;
-    let action = &action;
-    let outcome = execute::<Chat, _, _>(
-        state,
-        ctx,
-        &chat_stream(chat_id),
-        move |loaded| async move {
-            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
-        },
-    )
-    .await?;
+    let outcome = run(state, ctx, chat_id, &action).await?;
     Ok(Json(ChatAnswer {
         command: CommandAnswer::of(&outcome),
         chat_id,
@@ -120,16 +130,7 @@ pub(super) async fn create(
     chat_id: Uuid,
     action: ChatAction,
 ) -> Result<(StatusCode, Json<ChatIdAnswer>), ApiError> {
-    let action = &action;
-    let outcome = execute::<Chat, _, _>(
-        state,
-        ctx,
-        &chat_stream(chat_id),
-        move |loaded| async move {
-            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
-        },
-    )
-    .await?;
+    let outcome = run(state, ctx, chat_id, &action).await?;
     Ok((
         StatusCode::CREATED,
         Json(ChatIdAnswer {

@@ -5,7 +5,7 @@ use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
 use chat_common::ApiPath;
 use chat_common::{ApiError, ApiJson};
-use chat_domain::{Chat, ChatAction, ChatStatus, Invitee, chat_stream, direct_chat_id};
+use chat_domain::{ChatAction, ChatStatus, Invitee, direct_chat_id};
 use futures::{StreamExt, TryStreamExt};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -16,9 +16,9 @@ use uuid::Uuid;
 use super::chats::simple;
 use crate::CommandState;
 use crate::answers::{ChatAnswer, ChatIdAnswer, CommandAnswer, MemberAnswer};
-use crate::facts::{self, chat, existing_user};
+use crate::facts::{chat, existing_user};
 use crate::openapi::{ChatPath, MemberPath};
-use crate::pipeline::{CommandContext, execute};
+use crate::pipeline::CommandContext;
 
 pub(super) fn routes<S>() -> OpenApiRouter<S>
 where
@@ -215,16 +215,7 @@ pub(super) async fn on_member(
     action: impl Fn(Uuid) -> ChatAction,
 ) -> Result<Json<MemberAnswer>, ApiError> {
     let (chat_id, user_id) = path;
-    let action = &action(user_id);
-    let outcome = execute::<Chat, _, _>(
-        state,
-        ctx,
-        &chat_stream(chat_id),
-        move |loaded| async move {
-            facts::chat_command(state, &loaded.state, ctx.actor(), ctx.at, action.clone()).await
-        },
-    )
-    .await?;
+    let outcome = super::chats::run(state, ctx, chat_id, &action(user_id)).await?;
     Ok(Json(MemberAnswer {
         command: CommandAnswer::of(&outcome),
         chat_id,
