@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::gateway_client::pos;
 use crate::media::{
-    BOUNDARY, eventually_no_files, files_under, media_dir, png, post_form, send_media,
+    BOUNDARY, eventually_no_files, files_under, form, media_dir, png, post_form, send_media,
 };
 use crate::support::{Resp, TestApp};
 
@@ -181,4 +181,54 @@ async fn uploads_are_listed_and_a_deleted_one_shows_as_removed_in_messages() {
     assert_eq!(media["removed"], true, "{}", h.raw);
     assert!(media.get("url").is_none(), "{media}");
     assert_eq!(files_under(&media_dir(&app)).len(), 2);
+}
+
+/// A recipient fetches a media message's file the moment it reaches them,
+/// while the projector is behind (held here by locking the media read
+/// model's checkpoint, as a slow batch would): the download waits for the
+/// read models instead of answering 404. It answered 404 before (seen in
+/// CI from a Socket.IO client that downloads on `media_received`), with a
+/// token and through the signed URL alike.
+#[tokio::test]
+async fn a_download_right_after_the_message_waits_for_a_lagging_projection() {
+    let app = TestApp::spawn().await;
+    let [alice, bob]: [crate::support::User; 2] = app.users(2).await.try_into().ok().unwrap();
+    let chat = app.accepted_direct(&alice, &bob).await;
+
+    let pool = app.db().pool(1).await;
+    let mut hold = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM rm_media.checkpoint FOR UPDATE")
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    let up = post_form(&app, &alice, form(None, "now.png", &png(1024))).await;
+    assert_eq!(up.status, 201, "{}", up.raw);
+    let media_id = up.id("media_id");
+    let signed = up.body["url"].as_str().expect("a signed url").to_owned();
+    let sent = send_media(&app, chat, &alice, "image", media_id, "now-1").await;
+    assert_eq!(sent.status, 201, "{}", sent.raw);
+
+    let by_token = app
+        .http
+        .get(format!("{}/v1/media/{media_id}", app.base))
+        .bearer_auth(&bob.token)
+        .send();
+    let by_url = app.http.get(format!("{}{signed}", app.base)).send();
+    let release = async {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        hold.commit().await.unwrap();
+    };
+    let (by_token, by_url, ()) = tokio::join!(by_token, by_url, release);
+    assert_eq!(by_token.unwrap().status(), 200, "bob with his token");
+    assert_eq!(by_url.unwrap().status(), 200, "the signed URL");
+
+    // Media that does not exist is still 404 once the projection is there.
+    let none = app
+        .http
+        .get(format!("{}/v1/media/{}", app.base, uuid::Uuid::now_v7()))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(none.status(), 404);
 }

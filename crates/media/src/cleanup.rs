@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use chat_common::ApiError;
 use chat_common::auth::Principal;
-use chat_common::read_models::{self, CheckpointWatch};
 use chat_domain::{MediaDeleteReason, MediaState, User, UserAction, UserCommand, user_stream};
 use object_store::ObjectStoreExt;
 use time::OffsetDateTime;
@@ -20,8 +19,8 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::object_path;
-use crate::MediaApp;
-use chat_command_api::pipeline::{CommandContext, execute, store_error};
+use crate::{Lagging, MediaApp};
+use chat_command_api::pipeline::{CommandContext, execute};
 
 /// Uploads handled per run (the next run continues).
 const BATCH: i64 = 500;
@@ -82,16 +81,13 @@ pub async fn run_cleanup(
 }
 
 /// Whether the media projection has reached the store's head (waiting up
-/// to [`CATCH_UP`], through the read-model contract's watch).
+/// to [`CATCH_UP`], through the app's read-model watch).
 async fn caught_up(state: &MediaApp) -> Result<bool, ApiError> {
-    let head = state
-        .commands
-        .store
-        .head_position()
-        .await
-        .map_err(store_error)?;
-    let watch = CheckpointWatch::spawn(state.commands.pool.clone(), &[read_models::MEDIA]);
-    Ok(watch.wait_for(head, CATCH_UP).await.is_ok())
+    match state.caught_up(CATCH_UP).await {
+        Ok(_) => Ok(true),
+        Err(Lagging::Behind(_)) => Ok(false),
+        Err(Lagging::Failed(e)) => Err(e),
+    }
 }
 
 /// The cleanup's deletion of one upload, as its owner's command.

@@ -3,6 +3,8 @@
 //! holding a signed URL (`?exp=&sig=`, no token). Everyone else gets 404,
 //! so existence is not revealed. Supports one `Range`, `If-None-Match`.
 
+use std::time::Duration;
+
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -21,8 +23,11 @@ use uuid::Uuid;
 use super::object_path;
 use super::receive::storage_error;
 use super::sniff::inline;
-use crate::MediaApp;
+use crate::{Lagging, MediaApp};
 use chat_domain::UserEvent;
+
+/// How long a download waits for the read models to reach the log's head.
+const CATCH_UP: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -56,7 +61,8 @@ struct Row {
     ),
     extensions(("x-error-codes" = json!([
         "invalid_id", "invalid_query", "missing_token", "invalid_token", "token_expired",
-        "signed_url_expired", "signature_invalid", "media_not_found", "invalid_range"
+        "signed_url_expired", "signature_invalid", "media_not_found", "invalid_range",
+        "projection_lagging"
     ]))),
 )]
 pub(super) async fn download(
@@ -97,6 +103,11 @@ pub(super) async fn download(
         // The uploader's own media, straight from their stream: visible
         // right after the upload, before the read model has it.
         row = own_upload(&state, me, media_id).await?;
+    }
+    if row.is_none() && read_models_caught_up(&state).await? {
+        // A recipient's socket shows a message (and its URL) as soon as it
+        // commits; the rows this check reads may not be written yet.
+        row = visible_media(&state, media_id, viewer).await?;
     }
     let row =
         row.ok_or_else(|| ApiError::not_found("media_not_found", format!("no media {media_id}")))?;
@@ -204,6 +215,22 @@ async fn visible_media(
     .fetch_optional(&state.commands.pool)
     .await
     .map_err(|e| ApiError::unavailable(&e))
+}
+
+/// Whether the read models were behind the log's head and have now caught
+/// up (so a second look may find what the first did not). Bounded: past
+/// [`CATCH_UP`] the answer is 503 `projection_lagging`, never a 404 that
+/// may be false.
+async fn read_models_caught_up(state: &MediaApp) -> Result<bool, ApiError> {
+    state.caught_up(CATCH_UP).await.map_err(|e| match e {
+        Lagging::Failed(e) => e,
+        Lagging::Behind(reached) => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "projection_lagging",
+            format!("the read models are at position {reached}, behind the log; retry"),
+        )
+        .with_retry_after(1),
+    })
 }
 
 /// `me`'s own upload from their stream's events about it, unless deleted.

@@ -26,13 +26,17 @@ mod storage;
 mod upload;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use chat_command_api::CommandState;
+use chat_command_api::pipeline::store_error;
+use chat_common::ApiError;
 use chat_common::auth::Verifier;
 use chat_common::media_url::MediaUrlSigner;
 use chat_common::openapi::{BEARER, add_codes, for_each_operation};
+use chat_common::read_models::{self, CheckpointWatch};
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 use utoipa::openapi::OpenApi;
@@ -52,6 +56,10 @@ pub use storage::{MediaBackend, S3Config};
 pub struct MediaApp {
     pub commands: CommandState,
     pub media: MediaService,
+    /// The read models a download's check reads (chats and media), watched
+    /// once per app: a recipient learns of a message (and its media URL)
+    /// the moment it commits, before the projector wrote those rows.
+    read_models: CheckpointWatch,
 }
 
 impl FromRef<MediaApp> for Arc<Verifier> {
@@ -69,11 +77,46 @@ impl FromRef<MediaApp> for CommandState {
 impl MediaApp {
     /// Open the object store of `config` next to the running command side.
     pub fn start(commands: CommandState, config: MediaConfig) -> Result<MediaApp, String> {
+        let read_models = CheckpointWatch::spawn(
+            commands.pool.clone(),
+            &[read_models::CHATS, read_models::MEDIA],
+        );
         Ok(MediaApp {
             commands,
             media: MediaService::start(config)?,
+            read_models,
         })
     }
+
+    /// Wait (up to `timeout`) until the read models this crate reads have
+    /// reached the store's head as of now. `Ok(false)`: they already had,
+    /// so a fresh read would find nothing new; `Ok(true)`: they were behind
+    /// and have caught up; `Err(Lagging)`: not in time.
+    pub(crate) async fn caught_up(&self, timeout: Duration) -> Result<bool, Lagging> {
+        let head = self
+            .commands
+            .store
+            .head_position()
+            .await
+            .map_err(|e| Lagging::Failed(store_error(e)))?;
+        if self.read_models.position() >= head {
+            return Ok(false);
+        }
+        self.read_models
+            .wait_for(head, timeout)
+            .await
+            .map(|()| true)
+            .map_err(|t| Lagging::Behind(t.reached))
+    }
+}
+
+/// Why the read models could not be brought to the head.
+#[derive(Debug)]
+pub(crate) enum Lagging {
+    /// Still at this position when the wait ended.
+    Behind(u64),
+    /// The store could not be read.
+    Failed(ApiError),
 }
 
 /// The media side's running parts. Cheap to clone.
