@@ -74,11 +74,21 @@ impl App {
         let parts = config.parts;
 
         let (stop_projector, stopping) = watch::channel(false);
+        if parts.projector {
+            // Push starts from now, not from the whole history.
+            let head = event_store.head_position().await?;
+            chat_push::projection::start_at_head(&pool, head)
+                .await
+                .context("starting the push notifier")?;
+        }
         let projector = parts.projector.then(|| {
+            let mut projections = chat_projector::all_projections();
+            // Not a read model: never rebuilt (that would notify again).
+            projections.push(Arc::new(chat_push::PushProjection));
             chat_projector::spawn(
                 pool.clone(),
                 event_store.clone(),
-                chat_projector::all_projections(),
+                projections,
                 ProjectorConfig::default(),
                 stopping.clone(),
             )
@@ -140,6 +150,22 @@ impl App {
         if let Some(media) = &media {
             chat_media::spawn_cleanup(media.clone(), stop_projector.subscribe());
         }
+        let presence: Arc<dyn chat_push::Presence> = match &gateway {
+            Some(g) => Arc::new(GatewayPresence(g.clone())),
+            None => Arc::new(chat_push::Nobody),
+        };
+        let push = chat_push::PushApp::start(
+            pool.clone(),
+            verifier.clone(),
+            config.push.clone(),
+            presence,
+        )
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("starting push notifications")?;
+        if parts.projector {
+            push.spawn_notifier(stop_projector.subscribe());
+        }
 
         let state = AppState {
             pool: pool.clone(),
@@ -166,6 +192,11 @@ impl App {
         if let Some(media) = media {
             let (routes, media_doc) = chat_media::router_with_openapi(media);
             doc.merge(media_doc);
+            router = router.merge(routes);
+        }
+        if parts.commands {
+            let (routes, push_doc) = chat_push::router_with_openapi(push);
+            doc.merge(push_doc);
             router = router.merge(routes);
         }
         if parts.queries {
@@ -295,5 +326,15 @@ impl App {
         }
         info!("stopped");
         Ok(())
+    }
+}
+
+/// The gateway answers the notifier's "is this user connected?".
+struct GatewayPresence(Gateway);
+
+#[async_trait::async_trait]
+impl chat_push::Presence for GatewayPresence {
+    async fn connected(&self, user: uuid::Uuid) -> bool {
+        self.0.connected(user).await
     }
 }

@@ -56,6 +56,8 @@ pub struct ServeArgs {
     pub commands: CommandArgs,
     #[command(flatten)]
     pub media: MediaArgs,
+    #[command(flatten)]
+    pub push: chat_push::PushArgs,
     /// Origins a browser page may call the API from, comma-separated (none
     /// by default: browsers refuse cross-origin calls).
     #[arg(long, env = "CORS_ALLOW_ORIGINS", value_delimiter = ',')]
@@ -215,6 +217,7 @@ impl ServeArgs {
             database_max_connections: self.database.database_max_connections,
             command,
             media,
+            push: self.push.config().map_err(anyhow::Error::msg)?,
             queries: self.queries.config(),
             kafka: self.kafka.config(),
             event_store,

@@ -66,6 +66,8 @@ pub struct AppConfig {
     pub command: CommandConfig,
     /// Media storage, limits, signed URLs and cleanup (with the commands).
     pub media: MediaConfig,
+    /// Push notifications: allowed endpoints, VAPID, the notifier's delay.
+    pub push: chat_push::PushConfig,
     /// The query side: its pool, statement timeout, waits and limits.
     pub queries: QueryConfig,
     /// The Kafka publisher, run with the projector part when set.
@@ -91,6 +93,7 @@ impl AppConfig {
             database_max_connections: 10,
             command,
             media,
+            push: chat_push::PushConfig::default(),
             queries: QueryConfig::unlimited(Duration::from_secs(5)),
             kafka: None,
             event_store: EventStoreBackend::default(),

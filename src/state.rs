@@ -36,6 +36,10 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     chat_projector::migrate(pool)
         .await
         .context("running read-model migrations")?;
+    chat_push::migrator()
+        .run(pool)
+        .await
+        .context("running push migrations")?;
     Ok(())
 }
 

@@ -40,6 +40,7 @@ mod openapi;
 mod ops;
 mod polls;
 mod presence;
+mod push;
 mod queries;
 mod receipts;
 mod serve;

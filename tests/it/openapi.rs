@@ -81,6 +81,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/v1/search/messages"),
     ("get", "/v1/users"),
     ("get", "/v1/users/{user_id}"),
+    ("get", "/v1/push/vapid-public-key"),
+    ("post", "/v1/me/push-subscriptions"),
+    ("get", "/v1/me/push-subscriptions"),
+    ("delete", "/v1/me/push-subscriptions/{subscription_id}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
@@ -271,8 +275,13 @@ async fn commands_need_a_bearer_token_and_document_their_problems() {
         // Queries need a token too, but take no Idempotency-Key; nor do the
         // media routes, which stream past the idempotency layer (an upload
         // retried is a new item; a delete repeated changes nothing;
-        // docs/media.md).
-        let is_command = needs_token && method != "get" && !path.starts_with("/v1/media");
+        // docs/media.md); nor the push devices, which are device
+        // credentials, not events (registering an endpoint again answers
+        // the same id; docs/push.md).
+        let is_command = needs_token
+            && method != "get"
+            && !path.starts_with("/v1/media")
+            && !path.starts_with("/v1/me/push-subscriptions");
         assert_eq!(
             bearer, needs_token,
             "{method} {path}: security {}",

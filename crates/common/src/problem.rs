@@ -299,6 +299,31 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         404,
         "no such media, or not yours to send, or not visible to the caller",
     ),
+    (
+        "push_endpoint_not_allowed",
+        400,
+        "the Web Push endpoint does not start with a prefix in PUSH_ENDPOINT_ALLOW",
+    ),
+    (
+        "invalid_push_keys",
+        400,
+        "keys.p256dh is not a base64url P-256 point, or keys.auth not 16 base64url bytes",
+    ),
+    (
+        "push_kind_not_configured",
+        400,
+        "this server has no sender for that kind of device (FCM, APNs)",
+    ),
+    (
+        "push_subscription_not_found",
+        404,
+        "no push subscription of yours has this id",
+    ),
+    (
+        "too_many_push_subscriptions",
+        409,
+        "a user has at most 20 push subscriptions; remove one first",
+    ),
     ("username_taken", 409, "another user has this username"),
     (
         "version_conflict",

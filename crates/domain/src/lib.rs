@@ -16,6 +16,7 @@ pub mod mentions;
 pub mod message;
 pub mod policy;
 pub mod poll;
+pub mod push;
 pub mod user;
 pub mod visibility;
 

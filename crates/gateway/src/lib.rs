@@ -209,6 +209,12 @@ impl Gateway {
         self.inner.hub.connections()
     }
 
+    /// Whether `user` has a live socket on any node (Redis) or this one:
+    /// the push notifier leaves them alone.
+    pub async fn connected(&self, user: Uuid) -> bool {
+        self.inner.signals.live(user).await != protocol::Status::Offline
+    }
+
     /// Whether `user` is a member of `chat` now (as this node's tail knows).
     pub fn is_member(&self, chat: Uuid, user: Uuid) -> bool {
         self.inner.hub.is_member(chat, user)

@@ -240,6 +240,10 @@ impl TestApp {
         self.call(Method::POST, path, Some(&who.token), body).await
     }
 
+    pub async fn get(&self, path: &str, who: &User) -> Resp {
+        self.call(Method::GET, path, Some(&who.token), None).await
+    }
+
     pub async fn delete(&self, path: &str, who: &User) -> Resp {
         self.call(Method::DELETE, path, Some(&who.token), None)
             .await

@@ -1,0 +1,160 @@
+//! # chat-push
+//!
+//! Owns push notifications for people whose app is closed:
+//!
+//! * each user's devices (`/v1/me/push-subscriptions`), with Web Push
+//!   endpoints limited to `PUSH_ENDPOINT_ALLOW` ([`endpoint`]);
+//! * the notifier: the `push` projection ([`projection`]) copies what is
+//!   to be pushed from the log under the projector runner's lease and
+//!   checkpoint, and the sender ([`notifier`], [`retry`]) turns each
+//!   chat's burst into one notification per device, by the domain's rule
+//!   ([`chat_domain::push`]), with the badge and preview;
+//! * Web Push itself: RFC 8291 encryption ([`ece`]) and RFC 8292 VAPID
+//!   ([`vapid`]), over an HTTP client that follows no redirects ([`send`]).
+//!
+//! See `docs/push.md` and ADR 0016.
+
+pub mod config;
+pub mod ece;
+pub mod endpoint;
+mod facts;
+pub mod metrics;
+pub mod notifier;
+pub mod projection;
+pub mod retry;
+mod routes;
+pub mod send;
+pub mod vapid;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::FromRef;
+use chat_common::auth::Verifier;
+use chat_common::openapi::{BEARER, add_codes, for_each_operation};
+use chat_common::read_models::{self, CheckpointWatch};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+pub use config::{PushArgs, PushConfig};
+pub use projection::PushProjection;
+pub use vapid::Vapid;
+
+/// Whether a user has a live socket on any node: they see new messages
+/// live and are not pushed. The gateway answers it; a node without one
+/// answers "no" ([`Nobody`]).
+#[async_trait]
+pub trait Presence: Send + Sync + 'static {
+    async fn connected(&self, user: Uuid) -> bool;
+}
+
+/// No gateway here: nobody is connected.
+pub struct Nobody;
+
+#[async_trait]
+impl Presence for Nobody {
+    async fn connected(&self, _user: Uuid) -> bool {
+        false
+    }
+}
+
+/// What the push routes and the notifier share. Cheap to clone.
+#[derive(Clone)]
+pub struct PushApp {
+    pub pool: PgPool,
+    pub verifier: Arc<Verifier>,
+    pub config: Arc<PushConfig>,
+    pub vapid: Arc<Vapid>,
+    client: send::PushClient,
+    presence: Arc<dyn Presence>,
+    /// The read models a burst's facts come from.
+    read_models: CheckpointWatch,
+}
+
+impl FromRef<PushApp> for Arc<Verifier> {
+    fn from_ref(s: &PushApp) -> Self {
+        s.verifier.clone()
+    }
+}
+
+impl PushApp {
+    /// Load (or make and keep) the VAPID key and get ready to send.
+    pub async fn start(
+        pool: PgPool,
+        verifier: Arc<Verifier>,
+        config: PushConfig,
+        presence: Arc<dyn Presence>,
+    ) -> Result<PushApp, String> {
+        let vapid = Vapid::load(
+            &pool,
+            config.vapid_private_key.as_ref().map(|s| s.expose()),
+            &config.vapid_subject,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let read_models = CheckpointWatch::spawn(
+            pool.clone(),
+            &[
+                read_models::USERS,
+                read_models::CHATS,
+                read_models::MESSAGES,
+            ],
+        );
+        Ok(PushApp {
+            client: send::PushClient::new(config.timeout),
+            pool,
+            verifier,
+            config: Arc::new(config),
+            vapid: Arc::new(vapid),
+            presence,
+            read_models,
+        })
+    }
+
+    /// Run the notifier's sender until `shutdown` (every node may: bursts
+    /// and retries are locked per chat and per row).
+    pub fn spawn_notifier(&self, shutdown: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(notifier::run(self.clone(), shutdown))
+    }
+}
+
+/// The push migrations (schema `push`); other crates migrate the same
+/// database, so versions this one does not know are ignored.
+pub fn migrator() -> sqlx::migrate::Migrator {
+    let mut m = sqlx::migrate!("./migrations");
+    m.set_ignore_missing(true);
+    m
+}
+
+/// The push routes and their document.
+pub fn router_with_openapi(app: PushApp) -> (Router, OpenApi) {
+    documented_routes().with_state(app).split_for_parts()
+}
+
+pub fn documented_routes() -> OpenApiRouter<PushApp> {
+    let mut r = OpenApiRouter::new()
+        .routes(routes!(routes::vapid_key))
+        .routes(routes!(routes::subscribe, routes::list))
+        .routes(routes!(routes::remove));
+    for_each_operation(r.get_openapi_mut(), |path, op| {
+        op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+        let mut codes = vec![
+            "missing_token",
+            "invalid_token",
+            "token_expired",
+            "internal_error",
+            "service_unavailable",
+        ];
+        if path.contains('{') {
+            codes.push("invalid_id");
+        }
+        add_codes(op, &codes);
+    });
+    r
+}
