@@ -39,6 +39,8 @@ enum Command {
     Gateway(gateway::GatewayArgs),
     /// Channels: a post with 10 vs 100,000 subscribers; delivery to 10,000 sockets.
     Channels(gateway::channels::ChannelArgs),
+    /// Push: notifications from a 1,000-member group with everyone offline.
+    Push(gateway::push::PushArgs),
     /// Socket.IO send → receive next to /v1/ws at the same rate, same server.
     Socketio(socketio::SocketioArgs),
     /// Projection throughput vs COPY; query latency vs history length.
@@ -64,6 +66,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Commands(args) => commands::run(args).await,
         Command::Gateway(args) => gateway::run(args).await,
         Command::Channels(args) => gateway::channels::run(args).await,
+        Command::Push(args) => gateway::push::run(args).await,
         Command::Reads(args) => reads::run(args).await,
         Command::Socketio(args) => socketio::run(args).await,
         Command::Kafka(args) => log::run_kafka(args).await,

@@ -81,22 +81,13 @@ fn seal(
         return Err(TooLarge);
     }
     let receiver_public = EncodedPoint::from(to.p256dh);
-    // IKM = HKDF(auth, ecdh, "WebPush: info" || 0 || ua_public || as_public, 32)
-    let mut key_info = b"WebPush: info\0".to_vec();
-    key_info.extend_from_slice(receiver_public.as_bytes());
-    key_info.extend_from_slice(sender_public);
-    let mut ikm = [0u8; 32];
-    Hkdf::<Sha256>::new(Some(&to.auth), ecdh_secret)
-        .expand(&key_info, &mut ikm)
-        .expect("32 bytes is a valid HKDF-SHA256 length");
-    let prk = Hkdf::<Sha256>::new(Some(&salt), &ikm);
-    let mut cek = [0u8; 16];
-    let mut nonce = [0u8; 12];
-    prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek)
-        .expect("16 bytes is a valid HKDF-SHA256 length");
-    prk.expand(b"Content-Encoding: nonce\0", &mut nonce)
-        .expect("12 bytes is a valid HKDF-SHA256 length");
-
+    let (cek, nonce) = derive(
+        &to.auth,
+        ecdh_secret,
+        receiver_public.as_bytes(),
+        sender_public,
+        &salt,
+    );
     // The last (and only) record: the plaintext, then the delimiter 2.
     let mut record = Vec::with_capacity(plaintext.len() + 1);
     record.extend_from_slice(plaintext);
@@ -119,6 +110,71 @@ fn seal(
     body.extend_from_slice(sender_public);
     body.extend_from_slice(&sealed);
     Ok(body)
+}
+
+/// The content key and nonce (RFC 8291 §3.4, RFC 8188 §2.2).
+fn derive(
+    auth: &[u8; 16],
+    ecdh_secret: &[u8],
+    receiver_public: &[u8],
+    sender_public: &[u8],
+    salt: &[u8],
+) -> ([u8; 16], [u8; 12]) {
+    // IKM = HKDF(auth, ecdh, "WebPush: info" || 0 || ua_public || as_public, 32)
+    let mut key_info = b"WebPush: info\0".to_vec();
+    key_info.extend_from_slice(receiver_public);
+    key_info.extend_from_slice(sender_public);
+    let mut ikm = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(auth), ecdh_secret)
+        .expand(&key_info, &mut ikm)
+        .expect("32 bytes is a valid HKDF-SHA256 length");
+    let prk = Hkdf::<Sha256>::new(Some(salt), &ikm);
+    let mut cek = [0u8; 16];
+    let mut nonce = [0u8; 12];
+    prk.expand(b"Content-Encoding: aes128gcm\0", &mut cek)
+        .expect("16 bytes is a valid HKDF-SHA256 length");
+    prk.expand(b"Content-Encoding: nonce\0", &mut nonce)
+        .expect("12 bytes is a valid HKDF-SHA256 length");
+    (cek, nonce)
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a single aes128gcm record for this key")]
+pub struct Undecryptable;
+
+/// Decrypt a one-record `aes128gcm` push for the holder of `private` and
+/// `auth`: what a browser does. The benchmark's receiver uses it; the
+/// tests decrypt with an independent library instead.
+pub fn decrypt(
+    private: &p256::SecretKey,
+    auth: &[u8; 16],
+    body: &[u8],
+) -> Result<Vec<u8>, Undecryptable> {
+    let salt = body.get(..16).ok_or(Undecryptable)?;
+    let id_len = usize::from(*body.get(20).ok_or(Undecryptable)?);
+    let sender_public = body.get(21..21 + id_len).ok_or(Undecryptable)?;
+    let sealed = body.get(21 + id_len..).ok_or(Undecryptable)?;
+    let sender = PublicKey::from_sec1_bytes(sender_public).map_err(|_| Undecryptable)?;
+    let shared = p256::ecdh::diffie_hellman(private.to_nonzero_scalar(), sender.as_affine());
+    let receiver_public = EncodedPoint::from(private.public_key());
+    let (cek, nonce) = derive(
+        auth,
+        shared.raw_secret_bytes().as_slice(),
+        receiver_public.as_bytes(),
+        sender_public,
+        salt,
+    );
+    let cipher = Aes128Gcm::new_from_slice(&cek).expect("a 16-byte key");
+    let mut record = cipher
+        .decrypt(Nonce::from_slice(&nonce), sealed)
+        .map_err(|_| Undecryptable)?;
+    // Strip the padding and the last-record delimiter (2).
+    while record.last() == Some(&0) {
+        record.pop();
+    }
+    (record.pop() == Some(2))
+        .then_some(record)
+        .ok_or(Undecryptable)
 }
 
 /// ECDH between a known sender key and the receiver (the test vector's
@@ -165,10 +221,30 @@ mod tests {
             salt,
             b"When I grow up, I want to be a watermelon",
         );
-        assert_eq!(
-            B64.encode(body),
-            "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN"
+        let expected = b64(
+            "DGv6ra1nlYgDCS1FRnbzlwAAEABBBP4z9KsN6nGRTbVYI_c7VJSPQTBtkgcy27mlmlMoZIIgDll6e3vCYLocInmYWAmS6TlzAC8wEqKK6PBru3jl7A_yl95bQpu6cVPTpK4Mqgkf1CXztLVBSt2Ks3oZwbuwXPXLWyouBWLVWGNWQexSgSxsj_Qulcy4a-fN",
         );
+        assert_eq!(body, expected);
+        // And the user agent's side: its private key opens it.
+        let ua_private =
+            SecretKey::from_slice(&b64("q1dXpw3UpT5VOmu_cf_v6ih07Aems3njxI-JWgLcM94")).unwrap();
+        let auth: [u8; 16] = auth.try_into().unwrap();
+        assert_eq!(
+            decrypt(&ua_private, &auth, &expected).unwrap(),
+            b"When I grow up, I want to be a watermelon"
+        );
+    }
+
+    #[test]
+    fn what_is_encrypted_decrypts_with_the_receivers_key_only() {
+        let key = SecretKey::random(&mut OsRng);
+        let point = EncodedPoint::from(key.public_key());
+        let to = Receiver::from_bytes(point.as_bytes(), &[7; 16]).unwrap();
+        let body = encrypt(&to, b"{\"badge\":3}").unwrap();
+        assert_eq!(decrypt(&key, &[7; 16], &body).unwrap(), b"{\"badge\":3}");
+        assert_eq!(decrypt(&key, &[8; 16], &body), Err(Undecryptable));
+        let other = SecretKey::random(&mut OsRng);
+        assert_eq!(decrypt(&other, &[7; 16], &body), Err(Undecryptable));
     }
 
     #[test]

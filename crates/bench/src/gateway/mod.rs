@@ -13,6 +13,7 @@
 //!   the cost of durability is a ratio.
 
 pub mod channels;
+pub mod push;
 mod sockets;
 
 use sockets::{Bench, baseline, open_sockets};
