@@ -1,137 +1,13 @@
-//! Push notifications end to end, against a real Web Push receiver on
-//! loopback (`tests/push/receiver.py`): it holds each device's private key,
-//! decrypts every push with the `http_ece` library (RFC 8291) and checks
-//! the VAPID JWT with `cryptography` (RFC 8292), independently of our code.
+//! Who is told what: collapse, encryption and VAPID, online, muted, dnd,
+//! mentions, gone devices and retries, the subscription routes.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use chat_testkit::TestDb;
-use serde_json::{Value, json};
-use uuid::Uuid;
+use serde_json::json;
 
+use super::receiver::{Receiver, app, covered, quiet, say, subscribe, text};
 use crate::gateway_client::Ws;
-use crate::support::{TestApp, User, test_config};
-
-/// The receiver process; killed when dropped.
-struct Receiver {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Receiver {
-    fn start() -> Receiver {
-        let python = std::env::var("PUSH_RECEIVER_PYTHON").unwrap_or_else(|_| {
-            let home = std::env::var("HOME").unwrap_or_default();
-            let tools = std::env::var("CHAT_TOOLS_DIR")
-                .unwrap_or_else(|_| format!("{home}/.cache/chat-test"));
-            format!("{tools}/venv-push/bin/python")
-        });
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/push/receiver.py");
-        let mut child = Command::new(&python)
-            .arg(script)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{python} (scripts/services installs it): {e}"));
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the receiver says where it listens");
-        let port = line.trim().strip_prefix("listening ").expect("a port");
-        Receiver {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    /// A new device: the subscription JSON a browser would hand over.
-    async fn device(&self, mode: &str) -> Value {
-        let r = self
-            .http
-            .post(format!("{}/devices?mode={mode}", self.base))
-            .send()
-            .await
-            .unwrap();
-        r.json().await.unwrap()
-    }
-
-    async fn state(&self, device: &Value) -> Value {
-        let endpoint = device["endpoint"].as_str().unwrap();
-        self.http
-            .get(endpoint)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// What the device decrypted, once `done` holds (at most 20 s).
-    async fn until(&self, device: &Value, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        for _ in 0..200 {
-            let s = self.state(device).await;
-            assert_eq!(s["errors"], json!([]), "the receiver found faults");
-            let got = s["received"].as_array().unwrap().clone();
-            if done(&got) {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the device never got there: {}", self.state(device).await);
-    }
-}
-
-/// Messages the notifications covered, added up.
-fn covered(got: &[Value]) -> u64 {
-    got.iter()
-        .map(|n| n["payload"]["count"].as_u64().unwrap())
-        .sum()
-}
-
-async fn app() -> TestApp {
-    let db = TestDb::create().await;
-    let mut config = test_config(&db);
-    config.push = chat_push::PushConfig::with_endpoints(vec!["http://127.0.0.1:".into()]);
-    config.push.delay = Duration::from_millis(300);
-    TestApp::spawn_with(db, config).await
-}
-
-async fn subscribe(app: &TestApp, who: &User, device: &Value) -> Uuid {
-    let mut body = device.clone();
-    body["kind"] = json!("webpush");
-    let r = app.post("/v1/me/push-subscriptions", who, Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-    r.id("subscription_id")
-}
-
-async fn say(app: &TestApp, chat: Uuid, from: &User, body: Value) {
-    let r = app
-        .post(&format!("/v1/chats/{chat}/messages"), from, Some(body))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.raw);
-}
-
-fn text(t: &str) -> Value {
-    json!({"client_msg_id": Uuid::now_v7().to_string(), "kind": "text", "text": t})
-}
-
-/// Nothing new arrives within a few delays.
-async fn quiet(rx: &Receiver, device: &Value, had: usize) {
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    let s = rx.state(device).await;
-    assert_eq!(s["received"].as_array().unwrap().len(), had, "{s}");
-}
+use crate::support::User;
 
 #[tokio::test]
 async fn a_burst_reaches_an_offline_device_once_encrypted_and_signed() {
@@ -295,25 +171,4 @@ async fn subscriptions_are_checked_listed_and_removed() {
     assert_eq!(r.status, 204, "{}", r.raw);
     let list = app.get("/v1/me/push-subscriptions", &bob).await;
     assert_eq!(list.body["items"], json!([]));
-}
-
-#[tokio::test]
-async fn a_burst_pending_when_the_node_stops_is_sent_once_after_the_restart() {
-    let rx = Receiver::start();
-    let db = TestDb::create().await;
-    let mut config = test_config(&db);
-    config.push = chat_push::PushConfig::with_endpoints(vec!["http://127.0.0.1:".into()]);
-    config.push.delay = Duration::from_secs(3);
-    let app = TestApp::spawn_with(db, config).await;
-    let [alice, bob]: [User; 2] = app.users(2).await.try_into().ok().unwrap();
-    let chat = app.accepted_direct(&alice, &bob).await;
-    let phone = rx.device("ok").await;
-    subscribe(&app, &bob, &phone).await;
-    say(&app, chat, &alice, text("before")).await;
-    say(&app, chat, &alice, text("the stop")).await;
-    let app = app.restart().await;
-    let got = rx.until(&phone, |g| covered(g) >= 2).await;
-    assert_eq!(covered(&got), 2);
-    quiet(&rx, &phone, got.len()).await;
-    drop(app);
 }

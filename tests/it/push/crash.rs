@@ -1,0 +1,262 @@
+//! Nodes stopped, or killed with SIGKILL, between a message and its
+//! notification, or in the middle of a burst.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use chat_testkit::TestDb;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::receiver::{Receiver, covered, quiet, say, subscribe, text};
+use crate::support::{TestApp, User, test_config};
+
+#[tokio::test]
+async fn a_burst_pending_when_the_node_stops_is_sent_once_after_the_restart() {
+    let rx = Receiver::start();
+    let db = TestDb::create().await;
+    let mut config = test_config(&db);
+    config.push = chat_push::PushConfig::with_endpoints(vec!["http://127.0.0.1:".into()]);
+    config.push.delay = Duration::from_secs(3);
+    let app = TestApp::spawn_with(db, config).await;
+    let [alice, bob]: [User; 2] = app.users(2).await.try_into().ok().unwrap();
+    let chat = app.accepted_direct(&alice, &bob).await;
+    let phone = rx.device("ok").await;
+    subscribe(&app, &bob, &phone).await;
+    say(&app, chat, &alice, text("before")).await;
+    say(&app, chat, &alice, text("the stop")).await;
+    let app = app.restart().await;
+    let got = rx.until(&phone, |g| covered(g) >= 2).await;
+    assert_eq!(covered(&got), 2);
+    quiet(&rx, &phone, got.len()).await;
+    drop(app);
+}
+
+/// `chat serve` as a child process, to be killed with SIGKILL.
+struct Node(Child);
+
+impl Node {
+    fn start(db: &TestDb, receiver: &Receiver, delay_ms: u64) -> (Node, String) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+            .arg("serve")
+            .env("BIND_ADDR", "127.0.0.1:0")
+            .env("DATABASE_URL", &db.url)
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info")
+            .env("PUSH_ENDPOINT_ALLOW", format!("{}/", receiver.base))
+            .env("PUSH_DELAY_MS", delay_ms.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chat serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let addr = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|l| {
+                let v: Value = serde_json::from_str(&l).ok()?;
+                (v["message"] == "listening").then(|| v["addr"].as_str().map(str::to_owned))?
+            })
+            .expect("the node logs its address");
+        // Keep reading its log so it never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        (Node(child), format!("http://{addr}"))
+    }
+
+    fn kill_9(mut self) {
+        self.0.kill().expect("SIGKILL");
+        self.0.wait().expect("reaped");
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn call(base: &str, token: Option<&str>, path: &str, body: Value) -> Value {
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap_or(Value::Null);
+    assert!(status.is_success(), "{path}: {status} {body}");
+    body
+}
+
+/// A node killed with SIGKILL mid-burst: its burst's transaction is open
+/// (the pending rows not deleted) and the marks of three devices are held
+/// by a lock, as a slow disk would. The next node takes the burst again
+/// and tells no device twice: the first three were marked, and the other
+/// three's marks, already sent to Postgres, land when the lock goes. So
+/// every device is told of every message exactly once.
+#[tokio::test]
+async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing() {
+    let rx = Receiver::start();
+    let db = TestDb::create().await;
+    let (node, base) = Node::start(&db, &rx, 200);
+    let mut users = Vec::new();
+    let names: Vec<String> = (0..2)
+        .map(|i| format!("k9_{i}_{}", &Uuid::now_v7().simple().to_string()[24..]))
+        .collect();
+    for name in &names {
+        let r = call(
+            &base,
+            None,
+            "/v1/auth/register",
+            json!({"username": name, "password": "correct horse battery"}),
+        )
+        .await;
+        users.push((
+            r["user_id"].as_str().unwrap().parse::<Uuid>().unwrap(),
+            r["access_token"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let ((_, alice), (bob_id, bob)) = (users[0].clone(), users[1].clone());
+    let chat = call(
+        &base,
+        Some(&alice),
+        "/v1/chats/direct",
+        json!({"recipient_id": bob_id}),
+    )
+    .await["chat_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    call(
+        &base,
+        Some(&bob),
+        &format!("/v1/chats/{chat}/accept"),
+        json!(null),
+    )
+    .await;
+    let mut devices = Vec::new();
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let d = rx.device("ok").await;
+        let mut body = d.clone();
+        body["kind"] = json!("webpush");
+        let r = call(&base, Some(&bob), "/v1/me/push-subscriptions", body).await;
+        ids.push(
+            r["subscription_id"]
+                .as_str()
+                .unwrap()
+                .parse::<Uuid>()
+                .unwrap(),
+        );
+        devices.push(d);
+    }
+    // Hold the marks of the last three devices.
+    let pool = db.pool(2).await;
+    let chat_id: Uuid = chat.parse().unwrap();
+    let mut hold = pool.begin().await.unwrap();
+    for id in &ids[3..] {
+        sqlx::query(
+            "INSERT INTO push.marks (subscription_id, chat_id, position) VALUES ($1, $2, 0)",
+        )
+        .bind(id)
+        .bind(chat_id)
+        .execute(&mut *hold)
+        .await
+        .unwrap();
+    }
+    for t in ["a", "b", "c"] {
+        call(
+            &base,
+            Some(&alice),
+            &format!("/v1/chats/{chat}/messages"),
+            text(t),
+        )
+        .await;
+    }
+    // Every device was sent the burst; the first three are marked.
+    for d in &devices {
+        rx.until(d, |g| covered(g) >= 3).await;
+    }
+    for _ in 0..100 {
+        let (marked,): (i64,) =
+            sqlx::query_as("SELECT count(*) FROM push.marks WHERE chat_id = $1 AND position > 0")
+                .bind(chat_id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if marked == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    node.kill_9();
+    hold.rollback().await.unwrap();
+
+    let (node, _) = Node::start(&db, &rx, 200);
+    wait_until_sent(&pool).await;
+    // The new node has had time for a round, and sent nothing more.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    for (i, d) in devices.iter().enumerate() {
+        let got = rx.state(d).await["received"].as_array().unwrap().clone();
+        assert_eq!(got.len(), 1, "device {i}: {got:?}");
+        assert_eq!(got[0]["payload"]["count"], 3, "{got:?}");
+    }
+
+    // Killed before a burst was due: the next node sends all of it.
+    node.kill_9();
+    let (node, base) = Node::start(&db, &rx, 60_000);
+    let alice = call(
+        &base,
+        None,
+        "/v1/auth/login",
+        json!({"username": names[0], "password": "correct horse battery"}),
+    )
+    .await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for t in ["d", "e"] {
+        call(
+            &base,
+            Some(&alice),
+            &format!("/v1/chats/{chat}/messages"),
+            text(t),
+        )
+        .await;
+    }
+    for _ in 0..200 {
+        let (pending,): (i64,) = sqlx::query_as("SELECT count(*) FROM push.pending")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if pending == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    node.kill_9();
+    let (_node, _) = Node::start(&db, &rx, 200);
+    for d in &devices {
+        let got = rx.until(d, |g| covered(g) >= 5).await;
+        assert_eq!(covered(&got), 5, "{got:?}");
+    }
+}
+
+/// Until the notifier has no pending rows left.
+async fn wait_until_sent(pool: &sqlx::PgPool) {
+    for _ in 0..200 {
+        let (pending,): (i64,) = sqlx::query_as("SELECT count(*) FROM push.pending")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if pending == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("pending pushes were never sent");
+}
