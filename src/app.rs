@@ -138,9 +138,13 @@ impl App {
             None
         };
 
+        // The read models' one watch for this process's parts (a listener
+        // connection of the pool): Socket.IO counts, media downloads and the
+        // push notifier wait on it.
+        let watch = CheckpointWatch::spawn(pool.clone(), &read_models::QUERIED);
         let media = match &commands {
             Some(c) => Some(
-                MediaApp::start(c.clone(), config.media.clone())
+                MediaApp::start(c.clone(), config.media.clone(), watch.clone())
                     .map_err(anyhow::Error::msg)
                     .context("opening the media store")?,
             ),
@@ -159,6 +163,7 @@ impl App {
             verifier.clone(),
             config.push.clone(),
             presence,
+            watch.clone(),
         )
         .await
         .map_err(anyhow::Error::msg)
@@ -229,7 +234,7 @@ impl App {
                     commands,
                     store: event_store.clone(),
                     pool: pool.clone(),
-                    checkpoints: CheckpointWatch::spawn(pool.clone(), &read_models::QUERIED),
+                    checkpoints: watch.clone(),
                     media_urls: Some(config.media.signer.clone()),
                     keepalive: gateway.config().ping_interval,
                 });

@@ -386,6 +386,7 @@ async fn request_body_schemas_accept_every_field_the_server_accepts() {
             "read_receipts".to_owned(),
             "last_seen_visible_to".to_owned(),
             "accept_requests_from".to_owned(),
+            "push_preview".to_owned(),
         ])
     );
     assert!(settings["required"].as_array().is_none_or(Vec::is_empty));

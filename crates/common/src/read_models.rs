@@ -60,6 +60,46 @@ macro_rules! unread_messages {
     };
 }
 
+/// The number of messages a member (`m`, `uc`) has not read, capped at
+/// 9,999: [`unread_messages`] counted.
+#[macro_export]
+macro_rules! unread_count {
+    () => {
+        concat!(
+            "(SELECT count(*) FROM (SELECT 1 ",
+            $crate::unread_messages!(),
+            " LIMIT 9999) unread)"
+        )
+    };
+}
+
+/// Whether the chat list shows chat `c` to its member (`m`, `uc`): a chat
+/// cleared with nothing newer is hidden.
+#[macro_export]
+macro_rules! listed {
+    () => {
+        "NOT (uc.hidden AND coalesce(m.left_seq, c.last_seq) <= uc.cleared_up_to_seq)"
+    };
+}
+
+/// User `u`'s total unread count over the chats their list shows and they
+/// have not archived: `GET /v1/me`'s `total_unread` and the push badge.
+#[macro_export]
+macro_rules! total_unread {
+    () => {
+        concat!(
+            "(SELECT coalesce(sum(",
+            $crate::unread_count!(),
+            "), 0)::bigint FROM rm_chats.user_chats uc \
+               JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
+               JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
+              WHERE uc.user_id = u.user_id AND NOT uc.archived AND ",
+            $crate::listed!(),
+            ")"
+        )
+    };
+}
+
 /// The read models the query API answers from.
 pub const QUERIED: [ReadModel; 4] = [USERS, CHATS, MESSAGES, MEDIA];
 

@@ -27,6 +27,12 @@ pub enum PushPreview {
     Nothing,
 }
 
+impl PushPreview {
+    pub fn is_full(&self) -> bool {
+        *self == PushPreview::Full
+    }
+}
+
 /// One message of a burst, as the log recorded it (a chat request is a
 /// message with no text from the requester).
 #[derive(Debug, Clone, PartialEq, Eq)]

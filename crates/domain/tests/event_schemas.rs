@@ -17,6 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
+use chat_domain::push::PushPreview;
 use chat_domain::{
     AcceptRequestsFrom, ChatEvent, DomainEvent, ForwardRef, LastSeenVisibility, MediaDeleteReason,
     MediaRef, MessageKind, ReplyRef, UserEvent, chat_stream, user_stream,
@@ -34,7 +35,8 @@ const TEXT_EVENTS: [&str; 2] = ["MessageSent", "MessageEdited"];
 /// Fields added after their event's first version, serialized only when not
 /// empty (`skip_serializing_if`), so older events read unchanged: optional
 /// in the schema, never null.
-const OMITTED_WHEN_EMPTY: [(&str, &str); 5] = [
+const OMITTED_WHEN_EMPTY: [(&str, &str); 6] = [
+    ("SettingsChanged", "push_preview"),
     ("MembersAdded", "invite"),
     ("ChannelSubscribed", "invite"),
     ("MessageSent", "mentions"),
@@ -548,21 +550,24 @@ fn user_examples() -> Vec<UserEvent> {
             },
         ]);
     }
-    for (read_receipts, last_seen_visible_to, accept_requests_from) in [
+    for (read_receipts, last_seen_visible_to, accept_requests_from, push_preview) in [
         (
             true,
             LastSeenVisibility::Everyone,
             AcceptRequestsFrom::Everyone,
+            PushPreview::Full,
         ),
         (
             false,
             LastSeenVisibility::Contacts,
             AcceptRequestsFrom::Nobody,
+            PushPreview::SenderOnly,
         ),
         (
             false,
             LastSeenVisibility::Nobody,
             AcceptRequestsFrom::Everyone,
+            PushPreview::Nothing,
         ),
     ] {
         v.push(UserEvent::SettingsChanged {
@@ -570,6 +575,7 @@ fn user_examples() -> Vec<UserEvent> {
             read_receipts,
             last_seen_visible_to,
             accept_requests_from,
+            push_preview,
             at: T1,
         });
     }

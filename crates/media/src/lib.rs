@@ -36,7 +36,7 @@ use chat_common::ApiError;
 use chat_common::auth::Verifier;
 use chat_common::media_url::MediaUrlSigner;
 use chat_common::openapi::{BEARER, add_codes, for_each_operation};
-use chat_common::read_models::{self, CheckpointWatch};
+use chat_common::read_models::CheckpointWatch;
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
 use utoipa::openapi::OpenApi;
@@ -56,9 +56,9 @@ pub use storage::{MediaBackend, S3Config};
 pub struct MediaApp {
     pub commands: CommandState,
     pub media: MediaService,
-    /// The read models a download's check reads (chats and media), watched
-    /// once per app: a recipient learns of a message (and its media URL)
-    /// the moment it commits, before the projector wrote those rows.
+    /// The process's read-model watch (a download's check reads chats and
+    /// media): a recipient learns of a message (and its media URL) the
+    /// moment it commits, before the projector wrote those rows.
     read_models: CheckpointWatch,
 }
 
@@ -75,12 +75,13 @@ impl FromRef<MediaApp> for CommandState {
 }
 
 impl MediaApp {
-    /// Open the object store of `config` next to the running command side.
-    pub fn start(commands: CommandState, config: MediaConfig) -> Result<MediaApp, String> {
-        let read_models = CheckpointWatch::spawn(
-            commands.pool.clone(),
-            &[read_models::CHATS, read_models::MEDIA],
-        );
+    /// Open the object store of `config` next to the running command side;
+    /// `read_models` is the process's one watch of the read models.
+    pub fn start(
+        commands: CommandState,
+        config: MediaConfig,
+        read_models: CheckpointWatch,
+    ) -> Result<MediaApp, String> {
         Ok(MediaApp {
             commands,
             media: MediaService::start(config)?,

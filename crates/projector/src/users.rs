@@ -92,11 +92,12 @@ impl Projection for UsersProjection {
                 read_receipts,
                 last_seen_visible_to,
                 accept_requests_from,
+                push_preview,
                 ..
             } => {
                 sqlx::query(&format!(
                     "UPDATE {s}.users SET read_receipts = $2, last_seen_visible_to = $3, \
-                       accept_requests_from = $4, position = $5 \
+                       accept_requests_from = $4, push_preview = $6, position = $5 \
                      WHERE user_id = $1 AND position < $5"
                 ))
                 .bind(user_id)
@@ -104,6 +105,7 @@ impl Projection for UsersProjection {
                 .bind(label(&last_seen_visible_to))
                 .bind(label(&accept_requests_from))
                 .bind(pos)
+                .bind(label(&push_preview))
                 .execute(&mut *conn)
                 .await?;
             }

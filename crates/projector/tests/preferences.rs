@@ -32,6 +32,7 @@ async fn profile_settings_and_blocks_project_into_the_user_directory() {
             read_receipts: Some(false),
             last_seen_visible_to: Some(LastSeenVisibility::Nobody),
             accept_requests_from: Some(AcceptRequestsFrom::Nobody),
+            push_preview: Some(chat_domain::push::PushPreview::SenderOnly),
         },
     )
     .await;
@@ -60,6 +61,7 @@ async fn profile_settings_and_blocks_project_into_the_user_directory() {
             "user_id": alice, "username": "alice", "display_name": "Alice A.",
             "avatar_url": "https://example.com/a.png", "bio": "hiker", "read_receipts": false,
             "last_seen_visible_to": "nobody", "accept_requests_from": "nobody",
+            "push_preview": "sender_only",
             "status": "dnd", "status_text": "On the trail", "status_expires_at": null,
         })
     );

@@ -99,6 +99,7 @@ type RecipientRow = (
     Option<String>,
     Option<OffsetDateTime>,
     Vec<Uuid>,
+    Option<String>,
 );
 
 /// The members of `chat` who may see a message from `from_seq` on and
@@ -129,7 +130,8 @@ pub async fn recipients(
          SELECT w.user_id, w.joined_seq, w.left_seq, w.muted, \
                 u.status, u.status_text, u.status_expires_at, \
                 ARRAY(SELECT b.blocked_user_id FROM rm_users.blocks b \
-                       WHERE b.user_id = w.user_id AND b.blocked_user_id = ANY($4)) \
+                       WHERE b.user_id = w.user_id AND b.blocked_user_id = ANY($4)), \
+                u.push_preview \
            FROM who w LEFT JOIN rm_users.users u ON u.user_id = w.user_id \
           WHERE EXISTS (SELECT 1 FROM push.subscriptions s WHERE s.user_id = w.user_id)",
     )
@@ -142,7 +144,7 @@ pub async fn recipients(
     Ok(found
         .into_iter()
         .map(
-            |(user_id, joined, left, muted, status, text, expires_at, blocks)| Recipient {
+            |(user_id, joined, left, muted, status, text, expires_at, blocks, preview)| Recipient {
                 user_id,
                 joined_seq: u64::try_from(joined).unwrap_or(0),
                 left_seq: left.map(|l| u64::try_from(l).unwrap_or(0)),
@@ -158,23 +160,22 @@ pub async fn recipients(
                 }),
                 blocks,
                 connected: false,
-                preview: PushPreview::Full,
+                preview: preview
+                    .and_then(|p| serde_json::from_value(serde_json::Value::from(p)).ok())
+                    .unwrap_or(PushPreview::Full),
             },
         )
         .collect())
 }
 
 const BADGE_SQL: &str = concat!(
-    "SELECT m.user_id, coalesce(sum(u.n), 0)::bigint FROM rm_chats.members m \
-       LEFT JOIN rm_chats.user_chats uc ON uc.user_id = m.user_id AND uc.chat_id = m.chat_id \
-       CROSS JOIN LATERAL (SELECT count(*) AS n FROM (SELECT 1 ",
-    chat_common::unread_messages!(),
-    " LIMIT 9999) z) u \
-     WHERE m.user_id = ANY($1) AND m.left_seq IS NULL GROUP BY m.user_id"
+    "SELECT u.user_id, ",
+    chat_common::total_unread!(),
+    " FROM rm_users.users u WHERE u.user_id = ANY($1)"
 );
 
-/// Each user's total unread count (the chat list's definition), for the
-/// badge.
+/// Each user's total unread count (`GET /v1/me`'s `total_unread`), for
+/// the badge.
 pub async fn badges(pool: &PgPool, users: &[Uuid]) -> sqlx::Result<HashMap<Uuid, u64>> {
     let rows: Vec<(Uuid, i64)> = sqlx::query_as(BADGE_SQL)
         .bind(users)

@@ -33,7 +33,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use chat_common::auth::Verifier;
 use chat_common::openapi::{BEARER, add_codes, for_each_operation};
-use chat_common::read_models::{self, CheckpointWatch};
+use chat_common::read_models::CheckpointWatch;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::openapi::OpenApi;
@@ -84,12 +84,15 @@ impl FromRef<PushApp> for Arc<Verifier> {
 }
 
 impl PushApp {
-    /// Load (or make and keep) the VAPID key and get ready to send.
+    /// Load (or make and keep) the VAPID key and get ready to send;
+    /// `read_models` is the process's one watch of the read models (a
+    /// burst's facts come from users, chats and messages).
     pub async fn start(
         pool: PgPool,
         verifier: Arc<Verifier>,
         config: PushConfig,
         presence: Arc<dyn Presence>,
+        read_models: CheckpointWatch,
     ) -> Result<PushApp, String> {
         let vapid = Vapid::load(
             &pool,
@@ -98,14 +101,6 @@ impl PushApp {
         )
         .await
         .map_err(|e| e.to_string())?;
-        let read_models = CheckpointWatch::spawn(
-            pool.clone(),
-            &[
-                read_models::USERS,
-                read_models::CHATS,
-                read_models::MESSAGES,
-            ],
-        );
         Ok(PushApp {
             client: send::PushClient::new(config.timeout),
             pool,

@@ -30,7 +30,7 @@ use crate::{PushApp, facts, retry};
 const POLL: Duration = Duration::from_millis(200);
 /// Most chats taken per round, and handled at once.
 const CHATS_PER_ROUND: i64 = 64;
-const CHATS_AT_ONCE: usize = 4;
+const CHATS_AT_ONCE: usize = 2;
 /// How long a burst waits for the read models before the next round.
 const READ_MODEL_WAIT: Duration = Duration::from_secs(5);
 

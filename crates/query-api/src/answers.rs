@@ -55,6 +55,9 @@ pub struct Settings {
     pub last_seen_visible_to: String,
     #[schema(value_type = AcceptRequestsFrom)]
     pub accept_requests_from: String,
+    /// How much of a message push notifications show: `full` (sender and
+    /// text), `sender_only` or `nothing`.
+    pub push_preview: String,
 }
 
 /// One chat of `GET /v1/chats`.

@@ -34,6 +34,28 @@ async fn a_burst_reaches_an_offline_device_once_encrypted_and_signed() {
     assert_eq!(last["urgency"], "normal");
     // Alice (the sender) has no device, and nothing more comes.
     quiet(&rx, &phone, got.len()).await;
+
+    // Bob's own setting: no sender, no text on his lock screen.
+    let r = app
+        .call(
+            reqwest::Method::PUT,
+            "/v1/me/settings",
+            Some(&bob.token),
+            Some(json!({"push_preview": "nothing"})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.raw);
+    say(&app, chat, &alice, text("secret")).await;
+    let got = rx.until(&phone, |g| covered(g) >= 4).await;
+    let p = &got.last().unwrap()["payload"];
+    assert_eq!(
+        (&p["preview"], &p["sender_name"]),
+        (&json!(null), &json!(null))
+    );
+    assert_eq!(p["badge"], 4);
+    let me = app.get("/v1/me", &bob).await;
+    assert_eq!(me.body["settings"]["push_preview"], "nothing");
+    assert_eq!(me.body["total_unread"], 4, "the badge is this figure");
 }
 
 #[tokio::test]

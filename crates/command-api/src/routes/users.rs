@@ -65,6 +65,10 @@ struct SettingsBody {
     last_seen_visible_to: Option<LastSeenVisibility>,
     #[schema(value_type = Option<openapi::AcceptRequestsFrom>)]
     accept_requests_from: Option<AcceptRequestsFrom>,
+    /// How much of a message your push notifications show: `full` (sender
+    /// and text), `sender_only` or `nothing`.
+    #[schema(value_type = Option<String>, pattern = "^(full|sender_only|nothing)$")]
+    push_preview: Option<chat_domain::push::PushPreview>,
 }
 
 /// Run a command on the caller's own user stream.
@@ -127,6 +131,7 @@ async fn settings(
         read_receipts: b.read_receipts,
         last_seen_visible_to: b.last_seen_visible_to,
         accept_requests_from: b.accept_requests_from,
+        push_preview: b.push_preview,
     };
     on_self(&state, &ctx, action).await
 }

@@ -55,6 +55,7 @@ pub(super) fn decide(user: &User, cmd: &UserCommand, policy: &Policy) -> Decisio
             read_receipts,
             last_seen_visible_to,
             accept_requests_from,
+            push_preview,
         } => {
             let new = Settings {
                 read_receipts: read_receipts.unwrap_or(user.settings.read_receipts),
@@ -62,12 +63,14 @@ pub(super) fn decide(user: &User, cmd: &UserCommand, policy: &Policy) -> Decisio
                     .unwrap_or(user.settings.last_seen_visible_to),
                 accept_requests_from: accept_requests_from
                     .unwrap_or(user.settings.accept_requests_from),
+                push_preview: push_preview.unwrap_or(user.settings.push_preview),
             };
             when(new != user.settings, || UserEvent::SettingsChanged {
                 user_id,
                 read_receipts: new.read_receipts,
                 last_seen_visible_to: new.last_seen_visible_to,
                 accept_requests_from: new.accept_requests_from,
+                push_preview: new.push_preview,
                 at,
             })
         }

@@ -34,6 +34,10 @@ pub enum UserEvent {
         read_receipts: bool,
         last_seen_visible_to: LastSeenVisibility,
         accept_requests_from: AcceptRequestsFrom,
+        /// Left out while `full` (the default), so events from before push
+        /// notifications read the same.
+        #[serde(default, skip_serializing_if = "crate::push::PushPreview::is_full")]
+        push_preview: crate::push::PushPreview,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },

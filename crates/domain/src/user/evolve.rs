@@ -45,12 +45,14 @@ impl User {
                 read_receipts,
                 last_seen_visible_to,
                 accept_requests_from,
+                push_preview,
                 ..
             } => {
                 self.settings = Settings {
                     read_receipts: *read_receipts,
                     last_seen_visible_to: *last_seen_visible_to,
                     accept_requests_from: *accept_requests_from,
+                    push_preview: *push_preview,
                 };
             }
             UserEvent::UserBlocked {

@@ -8,6 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
+
+use crate::push::PushPreview;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -35,6 +37,8 @@ pub struct Settings {
     pub read_receipts: bool,
     pub last_seen_visible_to: LastSeenVisibility,
     pub accept_requests_from: AcceptRequestsFrom,
+    /// How much of a message their push notifications show.
+    pub push_preview: PushPreview,
 }
 
 impl Default for Settings {
@@ -43,6 +47,7 @@ impl Default for Settings {
             read_receipts: true,
             last_seen_visible_to: LastSeenVisibility::Everyone,
             accept_requests_from: AcceptRequestsFrom::Everyone,
+            push_preview: PushPreview::Full,
         }
     }
 }

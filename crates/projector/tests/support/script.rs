@@ -33,6 +33,7 @@ pub async fn everything(h: &History, rounds: usize) -> Cast {
             read_receipts: Some(false),
             last_seen_visible_to: Some(LastSeenVisibility::Contacts),
             accept_requests_from: None,
+            push_preview: None,
         },
     )
     .await;

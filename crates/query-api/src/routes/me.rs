@@ -7,10 +7,13 @@ use chat_common::auth::AuthUser;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{LISTED, UNREAD, db};
+use super::db;
 use sqlx::types::Json as SqlJson;
 
 use crate::QueryState;
+
+/// `total_unread`: the same figure as the push badge.
+const TOTAL_UNREAD: &str = chat_common::total_unread!();
 use crate::answers::Me;
 
 pub(super) fn routes() -> OpenApiRouter<QueryState> {
@@ -29,11 +32,9 @@ async fn me(State(s): State<QueryState>, AuthUser(p): AuthUser) -> Result<Json<M
             'avatar_url', u.avatar_url, 'bio', u.bio, 'last_seen_at', ls.at, \
             'settings', jsonb_build_object('read_receipts', u.read_receipts, \
                 'last_seen_visible_to', u.last_seen_visible_to, \
-                'accept_requests_from', u.accept_requests_from), \
-            'total_unread', (SELECT coalesce(sum({UNREAD}), 0) FROM rm_chats.user_chats uc \
-                JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
-                JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
-               WHERE uc.user_id = u.user_id AND NOT uc.archived AND {LISTED})) \
+                'accept_requests_from', u.accept_requests_from, \
+                'push_preview', u.push_preview), \
+            'total_unread', {TOTAL_UNREAD}) \
            FROM rm_users.users u \
            LEFT JOIN gateway.last_seen ls ON ls.user_id = u.user_id \
           WHERE u.user_id = $1"

@@ -69,17 +69,8 @@ pub(crate) fn db(e: sqlx::Error) -> ApiError {
     }
 }
 
-/// Unread messages of `$user` in chat `c` (a `rm_chats.members` row `m`,
-/// a `rm_chats.user_chats` row `uc`), capped at 9,999: what counts is
-/// [`chat_common::unread_messages`]'s.
-pub(crate) const UNREAD: &str = concat!(
-    "(SELECT count(*) FROM (SELECT 1 ",
-    chat_common::unread_messages!(),
-    " LIMIT 9999) unread)"
-);
-
 /// The chat list's counts for chat `c` and its member (`m`, `uc`), from
-/// one scan of the unread messages (capped like [`UNREAD`]): a JSON object
+/// one scan of the unread messages (capped like [`chat_common::unread_count`]): a JSON object
 /// `{unread_count, mention_count}`, the second counting the unread messages
 /// that mention the member. Mute does not change either: a mention in a
 /// muted chat still counts.
@@ -95,8 +86,7 @@ pub(crate) const UNREAD_COUNTS: &str = concat!(
 /// they cleared or deleted for themselves stays out of it until a message
 /// they can see arrives after the clear. Decided here rather than stored, so
 /// that a send writes no row per member.
-pub(crate) const LISTED: &str =
-    "NOT (uc.hidden AND coalesce(m.left_seq, c.last_seq) <= uc.cleared_up_to_seq)";
+pub(crate) const LISTED: &str = chat_common::listed!();
 
 /// When chat `c` last had activity for its member (`m`, `uc`): the chat's
 /// own while they are in it, as it was when they left afterwards (frozen
