@@ -218,13 +218,15 @@ pub(crate) async fn delivered(
     chat: Uuid,
     position: i64,
 ) -> sqlx::Result<()> {
-    mark(pool, subscription, chat, position).await?;
-    sqlx::query("UPDATE push.subscriptions SET last_success_at = now() WHERE subscription_id = $1")
-        .bind(subscription)
-        .execute(pool)
-        .await?;
+    // One round trip: a burst writes one of these per device.
     sqlx::query(
-        "DELETE FROM push.retries WHERE subscription_id = $1 AND chat_id = $2 AND position <= $3",
+        "WITH marked AS ( \
+             INSERT INTO push.marks (subscription_id, chat_id, position) VALUES ($1, $2, $3) \
+             ON CONFLICT (subscription_id, chat_id) \
+             DO UPDATE SET position = greatest(push.marks.position, EXCLUDED.position)), \
+         seen AS ( \
+             UPDATE push.subscriptions SET last_success_at = now() WHERE subscription_id = $1) \
+         DELETE FROM push.retries WHERE subscription_id = $1 AND chat_id = $2 AND position <= $3",
     )
     .bind(subscription)
     .bind(chat)

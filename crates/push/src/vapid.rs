@@ -14,18 +14,24 @@ use p256::ecdsa::{Signature, SigningKey};
 use rand_core::OsRng;
 use serde_json::json;
 use sqlx::PgPool;
+use std::collections::HashMap;
+use std::sync::Mutex;
 use time::OffsetDateTime;
 
 /// How long a VAPID JWT is valid (RFC 8292 allows at most 24 hours).
 const JWT_LIFETIME_SECS: i64 = 12 * 3600;
+/// A signed header is reused for an audience until this close to expiry
+/// (one ECDSA signature per push service every few hours, not per push).
+const JWT_RENEW_SECS: i64 = 3600;
 
 /// The application server's VAPID identity.
-#[derive(Clone)]
 pub struct Vapid {
     key: SigningKey,
     /// `mailto:` or `https:` contact the push services may use.
     subject: String,
     public: String,
+    /// Per audience: the `Authorization` value and its JWT's expiry.
+    signed: Mutex<HashMap<String, (String, i64)>>,
 }
 
 impl std::fmt::Debug for Vapid {
@@ -80,6 +86,7 @@ impl Vapid {
             public: B64.encode(point.as_bytes()),
             key,
             subject: subject.to_owned(),
+            signed: Mutex::new(HashMap::new()),
         }
     }
 
@@ -92,10 +99,26 @@ impl Vapid {
     /// The `Authorization` header for a request to `audience` (the push
     /// service's origin): `vapid t=<jwt>, k=<public key>`.
     pub fn authorization(&self, audience: &str, now: OffsetDateTime) -> String {
+        let now = now.unix_timestamp();
+        let mut signed = self.signed.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((value, exp)) = signed.get(audience)
+            && exp - now > JWT_RENEW_SECS
+        {
+            return value.clone();
+        }
+        let value = self.sign(audience, now);
+        signed.insert(
+            audience.to_owned(),
+            (value.clone(), now + JWT_LIFETIME_SECS),
+        );
+        value
+    }
+
+    fn sign(&self, audience: &str, now: i64) -> String {
         let header = B64.encode(br#"{"typ":"JWT","alg":"ES256"}"#);
         let claims = json!({
             "aud": audience,
-            "exp": now.unix_timestamp() + JWT_LIFETIME_SECS,
+            "exp": now + JWT_LIFETIME_SECS,
             "sub": self.subject,
         });
         let claims = B64.encode(claims.to_string());
@@ -133,6 +156,23 @@ mod tests {
         let sig = Signature::from_slice(&B64.decode(parts[2]).unwrap()).unwrap();
         key.verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
             .unwrap();
+    }
+
+    #[test]
+    fn a_header_is_reused_per_audience_until_near_its_expiry() {
+        let v = Vapid::new(SigningKey::random(&mut OsRng), "mailto:a@b");
+        let t0 = datetime!(2026-12-07 12:00 UTC);
+        let a = v.authorization("https://a.example", t0);
+        assert_eq!(
+            v.authorization("https://a.example", t0 + time::Duration::hours(10)),
+            a
+        );
+        assert_ne!(v.authorization("https://b.example", t0), a);
+        let later = v.authorization(
+            "https://a.example",
+            t0 + time::Duration::hours(11) + time::Duration::minutes(1),
+        );
+        assert_ne!(later, a, "renewed within the last hour of its life");
     }
 
     #[test]

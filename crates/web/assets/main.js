@@ -6,6 +6,7 @@ import { ChatList } from './chats.js';
 import { Conversation } from './conversation.js';
 import { $, status } from './dom.js';
 import { Live } from './live.js';
+import { enablePush, pushSupported } from './notify.js';
 import { People, newDirect, newGroup } from './people.js';
 
 const api = new Api();
@@ -83,6 +84,8 @@ function authForm(id, run) {
 authForm('login-form', (f) => api.login(f.get('username'), f.get('password')));
 authForm('register-form', (f) => api.register(f.get('username'), f.get('password'), f.get('display_name')));
 $('logout').addEventListener('click', () => api.logout());
+$('notifications').hidden = !pushSupported();
+$('notifications').addEventListener('click', () => enablePush(api).then(status, (e) => status(e.message)));
 $('new-direct').addEventListener('click', () => newDirect(people, open));
 $('new-group').addEventListener('click', () => newGroup(people, open));
 let searchTimer;

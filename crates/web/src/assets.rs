@@ -53,6 +53,16 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../assets/people.js"),
     ),
     (
+        "notify.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/notify.js"),
+    ),
+    (
+        "sw.js",
+        "text/javascript; charset=utf-8",
+        include_str!("../assets/sw.js"),
+    ),
+    (
         "favicon.svg",
         "image/svg+xml",
         include_str!("../assets/favicon.svg"),
