@@ -22,7 +22,7 @@ use serde_json::Value;
 use utoipa::openapi::extensions::ExtensionsBuilder;
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn, PathItem};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ContentBuilder, Header, InfoBuilder, OpenApi, OpenApiBuilder, Ref, Required, ResponseBuilder,
 };
@@ -184,6 +184,24 @@ pub fn header_param(
 }
 
 /// Run `f` on every operation of the document, with its path.
+/// What every route behind a bearer token shares: the `bearer` security
+/// requirement and the problems of tokens, ids (on paths with one) and
+/// dependencies.
+pub fn bearer_conventions(path: &str, op: &mut Operation) {
+    op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    let mut codes = vec![
+        "missing_token",
+        "invalid_token",
+        "token_expired",
+        "internal_error",
+        "service_unavailable",
+    ];
+    if path.contains('{') {
+        codes.push("invalid_id");
+    }
+    add_codes(op, &codes);
+}
+
 pub fn for_each_operation(doc: &mut OpenApi, mut f: impl FnMut(&str, &mut Operation)) {
     for (path, item) in doc.paths.paths.iter_mut() {
         for op in operations_mut(item).into_iter().flatten() {

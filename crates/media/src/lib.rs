@@ -35,7 +35,7 @@ use chat_command_api::pipeline::store_error;
 use chat_common::ApiError;
 use chat_common::auth::Verifier;
 use chat_common::media_url::MediaUrlSigner;
-use chat_common::openapi::{BEARER, add_codes, for_each_operation};
+use chat_common::openapi::{bearer_conventions, for_each_operation};
 use chat_common::read_models::CheckpointWatch;
 use object_store::ObjectStore;
 use object_store::path::Path as ObjectPath;
@@ -183,22 +183,12 @@ pub fn documented_routes() -> OpenApiRouter<MediaApp> {
 /// unattached one is cleaned up after a day.
 pub fn media_conventions(doc: &mut OpenApi) {
     for_each_operation(doc, |path, op| {
-        let mut security = vec![SecurityRequirement::new(BEARER, Vec::<String>::new())];
-        if op.operation_id.as_deref() == Some("download_media") {
+        bearer_conventions(path, op);
+        if op.operation_id.as_deref() == Some("download_media")
+            && let Some(security) = op.security.as_mut()
+        {
             // A signed URL (`exp`, `sig`) needs no token.
             security.push(SecurityRequirement::default());
         }
-        op.security = Some(security);
-        let mut codes = vec![
-            "missing_token",
-            "invalid_token",
-            "token_expired",
-            "internal_error",
-            "service_unavailable",
-        ];
-        if path.contains('{') {
-            codes.push("invalid_id");
-        }
-        add_codes(op, &codes);
     });
 }

@@ -32,12 +32,11 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::extract::FromRef;
 use chat_common::auth::Verifier;
-use chat_common::openapi::{BEARER, add_codes, for_each_operation};
+use chat_common::openapi::{bearer_conventions, for_each_operation};
 use chat_common::read_models::CheckpointWatch;
 use sqlx::PgPool;
 use tokio::sync::watch;
 use utoipa::openapi::OpenApi;
-use utoipa::openapi::security::SecurityRequirement;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -137,19 +136,6 @@ pub fn documented_routes() -> OpenApiRouter<PushApp> {
         .routes(routes!(routes::vapid_key))
         .routes(routes!(routes::subscribe, routes::list))
         .routes(routes!(routes::remove));
-    for_each_operation(r.get_openapi_mut(), |path, op| {
-        op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
-        let mut codes = vec![
-            "missing_token",
-            "invalid_token",
-            "token_expired",
-            "internal_error",
-            "service_unavailable",
-        ];
-        if path.contains('{') {
-            codes.push("invalid_id");
-        }
-        add_codes(op, &codes);
-    });
+    for_each_operation(r.get_openapi_mut(), bearer_conventions);
     r
 }

@@ -219,15 +219,12 @@ pub(crate) async fn delivered(
     position: i64,
 ) -> sqlx::Result<()> {
     // One round trip: a burst writes one of these per device.
-    sqlx::query(
-        "WITH marked AS ( \
-             INSERT INTO push.marks (subscription_id, chat_id, position) VALUES ($1, $2, $3) \
-             ON CONFLICT (subscription_id, chat_id) \
-             DO UPDATE SET position = greatest(push.marks.position, EXCLUDED.position)), \
+    sqlx::query(&format!(
+        "WITH marked AS ({MARK}), \
          seen AS ( \
              UPDATE push.subscriptions SET last_success_at = now() WHERE subscription_id = $1) \
-         DELETE FROM push.retries WHERE subscription_id = $1 AND chat_id = $2 AND position <= $3",
-    )
+         DELETE FROM push.retries WHERE subscription_id = $1 AND chat_id = $2 AND position <= $3"
+    ))
     .bind(subscription)
     .bind(chat)
     .bind(position)
@@ -236,22 +233,23 @@ pub(crate) async fn delivered(
     Ok(())
 }
 
+/// Device `$1` was told of chat `$2` up to position `$3`.
+const MARK: &str = "INSERT INTO push.marks (subscription_id, chat_id, position) \
+     VALUES ($1, $2, $3) ON CONFLICT (subscription_id, chat_id) \
+     DO UPDATE SET position = greatest(push.marks.position, EXCLUDED.position)";
+
 async fn mark(
     pool: &sqlx::PgPool,
     subscription: Uuid,
     chat: Uuid,
     position: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO push.marks (subscription_id, chat_id, position) VALUES ($1, $2, $3) \
-         ON CONFLICT (subscription_id, chat_id) \
-         DO UPDATE SET position = greatest(push.marks.position, EXCLUDED.position)",
-    )
-    .bind(subscription)
-    .bind(chat)
-    .bind(position)
-    .execute(pool)
-    .await?;
+    sqlx::query(MARK)
+        .bind(subscription)
+        .bind(chat)
+        .bind(position)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -197,7 +197,7 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
     hold.rollback().await.unwrap();
 
     let (node, _) = Node::start(&db, &rx, 200);
-    wait_until_sent(&pool).await;
+    pending_until(&pool, 0).await;
     // The new node has had time for a round, and sent nothing more.
     tokio::time::sleep(Duration::from_millis(1000)).await;
     for (i, d) in devices.iter().enumerate() {
@@ -228,16 +228,7 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
         )
         .await;
     }
-    for _ in 0..200 {
-        let (pending,): (i64,) = sqlx::query_as("SELECT count(*) FROM push.pending")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        if pending == 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    pending_until(&pool, 2).await;
     node.kill_9();
     let (_node, _) = Node::start(&db, &rx, 200);
     for d in &devices {
@@ -246,17 +237,17 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
     }
 }
 
-/// Until the notifier has no pending rows left.
-async fn wait_until_sent(pool: &sqlx::PgPool) {
+/// Until `push.pending` holds `n` rows (0: everything was sent).
+async fn pending_until(pool: &sqlx::PgPool, n: i64) {
     for _ in 0..200 {
         let (pending,): (i64,) = sqlx::query_as("SELECT count(*) FROM push.pending")
             .fetch_one(pool)
             .await
             .unwrap();
-        if pending == 0 {
+        if pending == n {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("pending pushes were never sent");
+    panic!("push.pending never held {n} rows");
 }
