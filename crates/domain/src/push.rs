@@ -8,30 +8,12 @@
 //! `dnd`, or the chat is muted and none of those messages mentions them.
 //! The preview honours their own setting ([`PushPreview`]).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::user::PushPreview;
 use crate::user::status::{Availability, CustomStatus};
-
-/// How much of a message a user's notifications show on their devices.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PushPreview {
-    /// The sender and the text.
-    #[default]
-    Full,
-    /// The sender only.
-    SenderOnly,
-    /// That there is something new, nothing more.
-    Nothing,
-}
-
-impl PushPreview {
-    pub fn is_full(&self) -> bool {
-        *self == PushPreview::Full
-    }
-}
 
 /// One message of a burst, as the log recorded it (a chat request is a
 /// message with no text from the requester).

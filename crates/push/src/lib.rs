@@ -18,6 +18,7 @@ pub mod config;
 pub mod ece;
 pub mod endpoint;
 mod facts;
+mod marks;
 pub mod metrics;
 pub mod notifier;
 pub mod projection;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::PushApp;
 use crate::ece::Receiver;
 use crate::endpoint::allowed;
-use crate::notifier::{delivered, gone};
+use crate::marks::{delivered, gone};
 use crate::send::{self, Device, Outcome};
 
 /// Attempts before a notification is given up.

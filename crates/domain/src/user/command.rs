@@ -36,7 +36,7 @@ pub enum UserAction {
         read_receipts: Option<bool>,
         last_seen_visible_to: Option<LastSeenVisibility>,
         accept_requests_from: Option<AcceptRequestsFrom>,
-        push_preview: Option<crate::push::PushPreview>,
+        push_preview: Option<crate::user::PushPreview>,
     },
     BlockUser {
         target: Uuid,

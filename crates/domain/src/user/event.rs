@@ -36,8 +36,8 @@ pub enum UserEvent {
         accept_requests_from: AcceptRequestsFrom,
         /// Left out while `full` (the default), so events from before push
         /// notifications read the same.
-        #[serde(default, skip_serializing_if = "crate::push::PushPreview::is_full")]
-        push_preview: crate::push::PushPreview,
+        #[serde(default, skip_serializing_if = "crate::user::PushPreview::is_full")]
+        push_preview: crate::user::PushPreview,
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },

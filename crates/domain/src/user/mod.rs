@@ -18,7 +18,8 @@ pub use command::{UserAction, UserCommand};
 pub use event::{MediaDeleteReason, UserEvent};
 pub use media::MediaState;
 pub use state::{
-    AcceptRequestsFrom, ChatPrefs, LastSeenVisibility, Muted, Settings, User, UserState,
+    AcceptRequestsFrom, ChatPrefs, LastSeenVisibility, Muted, PushPreview, Settings, User,
+    UserState,
 };
 
 use crate::error::DomainError;

@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::push::PushPreview;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -30,6 +29,26 @@ pub enum AcceptRequestsFrom {
     #[default]
     Everyone,
     Nobody,
+}
+
+/// How much of a message a user's push notifications show on their
+/// devices (the notifier's rule: `crate::push`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushPreview {
+    /// The sender and the text.
+    #[default]
+    Full,
+    /// The sender only.
+    SenderOnly,
+    /// That there is something new, nothing more.
+    Nothing,
+}
+
+impl PushPreview {
+    pub fn is_full(&self) -> bool {
+        *self == PushPreview::Full
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -179,7 +179,7 @@ fn changing_settings_carries_all_settings_and_repeats_decide_nothing() {
                 read_receipts: None,
                 last_seen_visible_to: Some(LastSeenVisibility::Contacts),
                 accept_requests_from: Some(AcceptRequestsFrom::Nobody),
-                push_preview: Some(crate::push::PushPreview::SenderOnly),
+                push_preview: Some(crate::user::PushPreview::SenderOnly),
             },
         )
     };
@@ -188,7 +188,7 @@ fn changing_settings_carries_all_settings_and_repeats_decide_nothing() {
         read_receipts: true,
         last_seen_visible_to: LastSeenVisibility::Contacts,
         accept_requests_from: AcceptRequestsFrom::Nobody,
-        push_preview: crate::push::PushPreview::SenderOnly,
+        push_preview: crate::user::PushPreview::SenderOnly,
         at: T0,
     };
     let state = me([]).when(change()).then([changed.clone()]);

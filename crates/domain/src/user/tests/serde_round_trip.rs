@@ -17,7 +17,7 @@ fn every_user_event_round_trips_through_json_with_its_type_name() {
             read_receipts: false,
             last_seen_visible_to: LastSeenVisibility::Nobody,
             accept_requests_from: AcceptRequestsFrom::Nobody,
-            push_preview: crate::push::PushPreview::Nothing,
+            push_preview: crate::user::PushPreview::Nothing,
             at,
         },
         UserEvent::UserBlocked {
