@@ -103,8 +103,10 @@ type RecipientRow = (
 );
 
 /// The members of `chat` who may see a message from `from_seq` on and
-/// have a subscribed device, plus the recipients of chat requests; each
-/// with the facts the rule needs (`connected` is filled in by the caller).
+/// have a subscribed device, plus the recipients of chat requests who are
+/// not among them (once each: a member's own row carries their mute and
+/// range); each with the facts the rule needs (`connected` is filled in
+/// by the caller).
 pub async fn recipients(
     pool: &PgPool,
     chat: Uuid,
@@ -126,7 +128,9 @@ pub async fn recipients(
               WHERE $2::bigint IS NOT NULL AND m.chat_id = $1 \
                 AND (m.left_seq IS NULL OR m.left_seq >= $2) \
              UNION ALL \
-             SELECT r, 0, NULL, false FROM unnest($3::uuid[]) r) \
+             SELECT r, 0, NULL, false FROM unnest($3::uuid[]) r \
+              WHERE $2::bigint IS NULL OR NOT EXISTS ( \
+                    SELECT 1 FROM rm_chats.members m2 WHERE m2.chat_id = $1 AND m2.user_id = r)) \
          SELECT w.user_id, w.joined_seq, w.left_seq, w.muted, \
                 u.status, u.status_text, u.status_expires_at, \
                 ARRAY(SELECT b.blocked_user_id FROM rm_users.blocks b \

@@ -194,3 +194,21 @@ async fn subscriptions_are_checked_listed_and_removed() {
     let list = app.get("/v1/me/push-subscriptions", &bob).await;
     assert_eq!(list.body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn a_chat_request_is_pushed_to_its_recipient_alone() {
+    let rx = Receiver::start();
+    let app = app().await;
+    let [alice, bob]: [User; 2] = app.users(2).await.try_into().ok().unwrap();
+    let (bobs, alices) = (rx.device("ok").await, rx.device("ok").await);
+    subscribe(&app, &bob, &bobs).await;
+    subscribe(&app, &alice, &alices).await;
+    let r = app.direct(&alice, &bob).await;
+    assert_eq!(r.status, 201, "{}", r.raw);
+    let got = rx.until(&bobs, |g| !g.is_empty()).await;
+    let p = &got[0]["payload"];
+    assert_eq!((&p["type"], &p["count"]), (&json!("request"), &json!(1)));
+    assert_eq!(p["sender_id"], alice.id.to_string());
+    assert_eq!(got[0]["urgency"], "high");
+    quiet(&rx, &alices, 0).await;
+}
