@@ -312,7 +312,7 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     (
         "push_kind_not_configured",
         400,
-        "this server has no sender for that kind of device (FCM, APNs)",
+        "this server has no sender for that kind of device (APNs; FCM without PUSH_FCM_CREDENTIALS)",
     ),
     (
         "push_subscription_not_found",

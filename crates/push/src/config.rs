@@ -6,6 +6,8 @@ use std::time::Duration;
 use chat_common::config::Secret;
 use clap::Args;
 
+use crate::fcm::FcmConfig;
+
 /// The push services of the major browsers (Chrome/Edge through FCM,
 /// Firefox, Safari): a subscription's endpoint must start with one of
 /// these unless `PUSH_ENDPOINT_ALLOW` says otherwise.
@@ -32,6 +34,8 @@ pub struct PushConfig {
     pub timeout: Duration,
     /// How many requests to push services are in flight at once.
     pub concurrency: usize,
+    /// FCM (HTTP v1) for app tokens; `None`: `kind: "fcm"` is refused.
+    pub fcm: Option<FcmConfig>,
 }
 
 impl PushConfig {
@@ -44,6 +48,7 @@ impl PushConfig {
             delay: Duration::from_secs(2),
             timeout: Duration::from_secs(10),
             concurrency: 64,
+            fcm: None,
         }
     }
 }
@@ -79,6 +84,16 @@ pub struct PushArgs {
     /// How long a message waits before it is pushed (milliseconds).
     #[arg(long, env = "PUSH_DELAY_MS", default_value_t = 2000)]
     pub push_delay_ms: u64,
+    /// FCM: the service account key file (JSON); unset, no FCM.
+    #[arg(long, env = "PUSH_FCM_CREDENTIALS")]
+    pub push_fcm_credentials: Option<std::path::PathBuf>,
+    /// FCM: where messages go (a test double or a proxy).
+    #[arg(
+        long,
+        env = "PUSH_FCM_ENDPOINT",
+        default_value = "https://fcm.googleapis.com"
+    )]
+    pub push_fcm_endpoint: String,
 }
 
 impl PushArgs {
@@ -99,6 +114,13 @@ impl PushArgs {
         c.vapid_private_key = self.push_vapid_private_key.clone();
         c.vapid_subject = self.push_vapid_subject.clone();
         c.delay = Duration::from_millis(self.push_delay_ms);
+        if let Some(path) = &self.push_fcm_credentials {
+            let json = std::fs::read_to_string(path)
+                .map_err(|e| format!("PUSH_FCM_CREDENTIALS {}: {e}", path.display()))?;
+            let mut fcm = FcmConfig::from_json(&json)?;
+            fcm.endpoint = self.push_fcm_endpoint.clone();
+            c.fcm = Some(fcm);
+        }
         Ok(c)
     }
 }

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::ece::Receiver;
 use crate::endpoint::allowed;
-use crate::send::Device;
+use crate::send::{Device, Target};
 
 /// One `push.pending` row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -205,14 +205,36 @@ type DeviceRow = (
     Uuid,
     Uuid,
     String,
+    String,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
     Option<i64>,
 );
 
-/// The Web Push devices of `users`, each with the last position a
-/// notification about `chat` covered. Endpoints that no longer pass the
-/// allow-list (it was narrowed) are skipped.
+/// Where a stored subscription is reached; `None` for one that can no
+/// longer be (a Web Push endpoint the narrowed allow-list refuses, keys
+/// that do not parse).
+pub fn target(
+    kind: &str,
+    endpoint: &str,
+    p256dh: Option<Vec<u8>>,
+    auth: Option<Vec<u8>>,
+    allow: &[String],
+) -> Option<Target> {
+    match kind {
+        "webpush" => Some(Target::WebPush {
+            endpoint: allowed(endpoint, allow)?,
+            keys: Receiver::from_bytes(&p256dh?, &auth?).ok()?,
+        }),
+        "fcm" => Some(Target::Fcm {
+            token: endpoint.to_owned(),
+        }),
+        _ => None,
+    }
+}
+
+/// The devices of `users`, each with the last position a notification
+/// about `chat` covered.
 pub async fn devices(
     pool: &PgPool,
     chat: Uuid,
@@ -220,10 +242,10 @@ pub async fn devices(
     allow: &[String],
 ) -> sqlx::Result<Vec<(Device, i64)>> {
     let rows: Vec<DeviceRow> = sqlx::query_as(
-        "SELECT s.subscription_id, s.user_id, s.endpoint, s.p256dh, s.auth, k.position \
+        "SELECT s.subscription_id, s.user_id, s.kind, s.endpoint, s.p256dh, s.auth, k.position \
            FROM push.subscriptions s \
            LEFT JOIN push.marks k ON k.subscription_id = s.subscription_id AND k.chat_id = $1 \
-          WHERE s.user_id = ANY($2) AND s.kind = 'webpush'",
+          WHERE s.user_id = ANY($2)",
     )
     .bind(chat)
     .bind(users)
@@ -231,18 +253,13 @@ pub async fn devices(
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(id, user, endpoint, p256dh, auth, mark)| {
-            let endpoint = allowed(&endpoint, allow)?;
-            let keys = Receiver::from_bytes(&p256dh?, &auth?).ok()?;
-            Some((
-                Device {
-                    subscription_id: id,
-                    user_id: user,
-                    endpoint,
-                    keys,
-                },
-                mark.unwrap_or(0),
-            ))
+        .filter_map(|(id, user, kind, endpoint, p256dh, auth, mark)| {
+            let device = Device {
+                subscription_id: id,
+                user_id: user,
+                target: target(&kind, &endpoint, p256dh, auth, allow)?,
+            };
+            Some((device, mark.unwrap_or(0)))
         })
         .collect())
 }

@@ -10,7 +10,8 @@
 //!   chat's burst into one notification per device, by the domain's rule
 //!   ([`chat_domain::push`]), with the badge and preview;
 //! * Web Push itself: RFC 8291 encryption ([`ece`]) and RFC 8292 VAPID
-//!   ([`vapid`]), over an HTTP client that follows no redirects ([`send`]).
+//!   ([`vapid`]), over an HTTP client that follows no redirects ([`send`]);
+//!   FCM HTTP v1 for app tokens ([`fcm`]).
 //!
 //! See `docs/push.md` and ADR 0016.
 
@@ -18,6 +19,7 @@ pub mod config;
 pub mod ece;
 pub mod endpoint;
 mod facts;
+pub mod fcm;
 mod marks;
 pub mod metrics;
 pub mod notifier;
@@ -72,6 +74,7 @@ pub struct PushApp {
     pub config: Arc<PushConfig>,
     pub vapid: Arc<Vapid>,
     client: send::PushClient,
+    fcm: Option<Arc<fcm::Fcm>>,
     presence: Arc<dyn Presence>,
     /// The read models a burst's facts come from.
     read_models: CheckpointWatch,
@@ -101,8 +104,13 @@ impl PushApp {
         )
         .await
         .map_err(|e| e.to_string())?;
+        let fcm = match &config.fcm {
+            Some(c) => Some(Arc::new(fcm::Fcm::new(c.clone())?)),
+            None => None,
+        };
         Ok(PushApp {
             client: send::PushClient::new(config.timeout),
+            fcm,
             pool,
             verifier,
             config: Arc::new(config),
@@ -110,6 +118,38 @@ impl PushApp {
             presence,
             read_models,
         })
+    }
+
+    /// Send one device its notification (`payload`, collapsed per `topic`).
+    pub(crate) async fn send(
+        &self,
+        to: &send::Device,
+        payload: &serde_json::Value,
+        topic: &str,
+        urgent: bool,
+    ) -> send::Outcome {
+        let outcome = match (&to.target, &self.fcm) {
+            (send::Target::WebPush { endpoint, keys }, _) => {
+                let body = payload.to_string();
+                send::webpush(
+                    &self.client,
+                    &self.vapid,
+                    endpoint,
+                    keys,
+                    body.as_bytes(),
+                    topic,
+                    urgent,
+                )
+                .await
+            }
+            (send::Target::Fcm { token }, Some(fcm)) => {
+                fcm.send(&self.client, token, payload, topic, urgent).await
+            }
+            // FCM was configured when the device registered, not now.
+            (send::Target::Fcm { .. }, None) => send::Outcome::Refused(0),
+        };
+        metrics::count(&outcome);
+        outcome
     }
 
     /// Run the notifier's sender until `shutdown` (every node may: bursts

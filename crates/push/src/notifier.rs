@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::marks::{delivered, gone, mark};
-use crate::send::{self, Device, Outcome};
+use crate::send::{Device, Outcome};
 use crate::{PushApp, facts, retry};
 
 /// How often the notifier looks for due bursts when idle.
@@ -168,17 +168,9 @@ async fn deliver(
     payload: serde_json::Value,
     urgent: bool,
 ) -> sqlx::Result<()> {
-    let body = payload.to_string();
-    let outcome = send::webpush(
-        &app.client,
-        &app.vapid,
-        &to,
-        body.as_bytes(),
-        &chat.simple().to_string(),
-        urgent,
-    )
-    .await;
-    crate::metrics::count(&outcome);
+    let outcome = app
+        .send(&to, &payload, &chat.simple().to_string(), urgent)
+        .await;
     match outcome {
         Outcome::Delivered => {
             delivered(&app.pool, to.subscription_id, chat, position).await?;

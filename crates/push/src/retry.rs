@@ -11,10 +11,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::PushApp;
-use crate::ece::Receiver;
-use crate::endpoint::allowed;
+use crate::facts::target;
 use crate::marks::{delivered, gone};
-use crate::send::{self, Device, Outcome};
+use crate::send::{Device, Outcome};
 
 /// Attempts before a notification is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -37,6 +36,7 @@ type Row = (
     i32,
     Uuid,
     String,
+    String,
     Option<Vec<u8>>,
     Option<Vec<u8>>,
 );
@@ -46,7 +46,7 @@ pub async fn round(app: &PushApp) -> sqlx::Result<usize> {
     let mut tx = app.pool.begin().await?;
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.subscription_id, r.chat_id, r.position, r.payload, r.urgent, r.attempts, \
-                s.user_id, s.endpoint, s.p256dh, s.auth \
+                s.user_id, s.kind, s.endpoint, s.p256dh, s.auth \
            FROM push.retries r JOIN push.subscriptions s USING (subscription_id) \
           WHERE r.not_before <= now() ORDER BY r.not_before LIMIT $1 \
             FOR UPDATE OF r SKIP LOCKED",
@@ -57,27 +57,32 @@ pub async fn round(app: &PushApp) -> sqlx::Result<usize> {
     let n = rows.len();
     let outcomes: Vec<(Uuid, Uuid, i64, i32, Outcome)> = futures::stream::iter(rows)
         .map(|row| async move {
-            let (sub, chat, position, payload, urgent, attempts, user, endpoint, p256dh, auth) =
-                row;
-            let device = allowed(&endpoint, &app.config.endpoint_allow).and_then(|endpoint| {
-                let keys = Receiver::from_bytes(&p256dh?, &auth?).ok()?;
-                Some(Device {
-                    subscription_id: sub,
-                    user_id: user,
-                    endpoint,
-                    keys,
-                })
-            });
-            let outcome = match device {
-                Some(d) => {
-                    let body = payload.to_string();
-                    let topic = chat.simple().to_string();
-                    send::webpush(&app.client, &app.vapid, &d, body.as_bytes(), &topic, urgent)
+            let (
+                sub,
+                chat,
+                position,
+                payload,
+                urgent,
+                attempts,
+                user,
+                kind,
+                endpoint,
+                p256dh,
+                auth,
+            ) = row;
+            let target = target(&kind, &endpoint, p256dh, auth, &app.config.endpoint_allow);
+            let outcome = match target {
+                Some(target) => {
+                    let d = Device {
+                        subscription_id: sub,
+                        user_id: user,
+                        target,
+                    };
+                    app.send(&d, &payload, &chat.simple().to_string(), urgent)
                         .await
                 }
                 None => Outcome::Refused(0),
             };
-            crate::metrics::count(&outcome);
             (sub, chat, position, attempts, outcome)
         })
         .buffer_unordered(app.config.concurrency.max(1))

@@ -100,13 +100,48 @@ pub(crate) async fn subscribe(
     headers: HeaderMap,
     ApiJson(b): ApiJson<SubscribeBody>,
 ) -> Result<(StatusCode, Json<SubscriptionId>), ApiError> {
-    if b.kind != Kind::Webpush {
-        return Err(ApiError::bad_request(
-            "push_kind_not_configured",
-            "this server sends Web Push only; FCM and APNs are not configured",
-        )
-        .with_field("kind"));
-    }
+    let device = match b.kind {
+        Kind::Webpush => web_device(&app, &b)?,
+        Kind::Fcm if app.config.fcm.is_some() => app_device(&b, "fcm")?,
+        Kind::Fcm | Kind::Apns => {
+            return Err(ApiError::bad_request(
+                "push_kind_not_configured",
+                "this server has no sender for that kind of device",
+            )
+            .with_field("kind"));
+        }
+    };
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(256).collect::<String>());
+    let id = store(&app, me.user_id, &device, agent)
+        .await
+        .map_err(|e| match e {
+            Stored::Full => ApiError::new(
+                StatusCode::CONFLICT,
+                "too_many_push_subscriptions",
+                format!("at most {MAX_SUBSCRIPTIONS} devices; remove one first"),
+            ),
+            Stored::Db(e) => ApiError::unavailable(&e),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(SubscriptionId {
+            subscription_id: id,
+        }),
+    ))
+}
+
+/// A device as stored: its kind, endpoint (or token) and Web Push keys.
+struct NewDevice {
+    kind: &'static str,
+    endpoint: String,
+    p256dh: Option<Vec<u8>>,
+    auth: Option<Vec<u8>>,
+}
+
+fn web_device(app: &PushApp, b: &SubscribeBody) -> Result<NewDevice, ApiError> {
     if b.token.is_some() {
         return Err(
             ApiError::bad_request("invalid_body", "a webpush subscription has no token")
@@ -132,60 +167,94 @@ pub(crate) async fn subscribe(
             .with_field("keys")
     })?;
     let (p256dh, auth) = decode_keys(keys)?;
-    let agent = headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(256).collect::<String>());
-    let mut tx = app
-        .pool
-        .begin()
-        .await
-        .map_err(|e| ApiError::unavailable(&e))?;
+    Ok(NewDevice {
+        kind: "webpush",
+        endpoint: url.to_string(),
+        p256dh: Some(p256dh),
+        auth: Some(auth),
+    })
+}
+
+/// An app's device: its token, printable and at most 4 KiB, nothing else.
+fn app_device(b: &SubscribeBody, kind: &'static str) -> Result<NewDevice, ApiError> {
+    if b.endpoint.is_some() || b.keys.is_some() {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("a {kind} subscription has a token, no endpoint or keys"),
+        )
+        .with_field("endpoint"));
+    }
+    let token = b.token.as_deref().unwrap_or("");
+    if token.is_empty() || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "the token must be 1 to 4096 printable characters",
+        )
+        .with_field("token"));
+    }
+    Ok(NewDevice {
+        kind,
+        endpoint: token.to_owned(),
+        p256dh: None,
+        auth: None,
+    })
+}
+
+enum Stored {
+    Full,
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for Stored {
+    fn from(e: sqlx::Error) -> Self {
+        Stored::Db(e)
+    }
+}
+
+/// Keep `device` for `user`: the same endpoint again keeps its id and takes
+/// the new keys; one another account had moves to `user`.
+async fn store(
+    app: &PushApp,
+    user: Uuid,
+    device: &NewDevice,
+    agent: Option<String>,
+) -> Result<Uuid, Stored> {
+    let mut tx = app.pool.begin().await?;
     // One writer per user at a time, so the cap holds under races.
     sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("push-user:{}", me.user_id))
+        .bind(format!("push-user:{user}"))
         .execute(&mut *tx)
-        .await
-        .map_err(|e| ApiError::unavailable(&e))?;
+        .await?;
     let (count, same): (i64, bool) = sqlx::query_as(
-        "SELECT count(*), coalesce(bool_or(endpoint = $2 AND kind = 'webpush'), false) \
+        "SELECT count(*), coalesce(bool_or(endpoint = $2 AND kind = $3), false) \
            FROM push.subscriptions WHERE user_id = $1",
     )
-    .bind(me.user_id)
-    .bind(url.as_str())
+    .bind(user)
+    .bind(&device.endpoint)
+    .bind(device.kind)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| ApiError::unavailable(&e))?;
+    .await?;
     if count >= MAX_SUBSCRIPTIONS && !same {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "too_many_push_subscriptions",
-            format!("at most {MAX_SUBSCRIPTIONS} devices; remove one first"),
-        ));
+        return Err(Stored::Full);
     }
     let (id,): (Uuid,) = sqlx::query_as(
         "INSERT INTO push.subscriptions (subscription_id, user_id, kind, endpoint, p256dh, auth, \
-           user_agent) VALUES ($1, $2, 'webpush', $3, $4, $5, $6) \
+           user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (kind, endpoint) DO UPDATE SET user_id = EXCLUDED.user_id, \
            p256dh = EXCLUDED.p256dh, auth = EXCLUDED.auth, user_agent = EXCLUDED.user_agent \
          RETURNING subscription_id",
     )
     .bind(Uuid::now_v7())
-    .bind(me.user_id)
-    .bind(url.as_str())
-    .bind(&p256dh)
-    .bind(&auth)
+    .bind(user)
+    .bind(device.kind)
+    .bind(&device.endpoint)
+    .bind(&device.p256dh)
+    .bind(&device.auth)
     .bind(agent)
     .fetch_one(&mut *tx)
-    .await
-    .map_err(|e| ApiError::unavailable(&e))?;
-    tx.commit().await.map_err(|e| ApiError::unavailable(&e))?;
-    Ok((
-        StatusCode::CREATED,
-        Json(SubscriptionId {
-            subscription_id: id,
-        }),
-    ))
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Base64url (padded or not) bytes of both keys, checked as a P-256 point

@@ -36,8 +36,25 @@ const MAX_ANSWER: usize = 4096;
 pub struct Device {
     pub subscription_id: Uuid,
     pub user_id: Uuid,
-    pub endpoint: Url,
-    pub keys: Receiver,
+    pub target: Target,
+}
+
+/// Where a device is reached.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// A browser's push service (RFC 8030), its keys for RFC 8291.
+    WebPush { endpoint: Url, keys: Receiver },
+    /// An app's FCM registration token.
+    Fcm { token: String },
+}
+
+/// An answer from a push service (or its token endpoint).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    /// At most [`MAX_ANSWER`] bytes of it.
+    pub body: Bytes,
 }
 
 /// What the push service's answer means.
@@ -92,6 +109,45 @@ impl PushClient {
             .build(https);
         PushClient { inner, timeout }
     }
+
+    /// POST `body` to `url` with `headers`, within the deadline; the
+    /// answer's first [`MAX_ANSWER`] bytes. `Err` when there was no answer
+    /// (unreachable, refused, timed out): always worth a retry.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Bytes,
+    ) -> Result<Answer, String> {
+        let mut request = hyper::Request::post(url).header(
+            "User-Agent",
+            concat!("chat-push/", env!("CARGO_PKG_VERSION")),
+        );
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let request = request
+            .body(Full::new(body))
+            .map_err(|e| format!("cannot build the request: {e}"))?;
+        match tokio::time::timeout(self.timeout, self.inner.request(request)).await {
+            Ok(Ok(res)) => {
+                let status = res.status();
+                let retry_after = res.headers().get(RETRY_AFTER).and_then(seconds);
+                let read = Limited::new(res.into_body(), MAX_ANSWER).collect();
+                let body = match tokio::time::timeout(self.timeout, read).await {
+                    Ok(Ok(collected)) => collected.to_bytes(),
+                    _ => Bytes::new(),
+                };
+                Ok(Answer {
+                    status,
+                    retry_after,
+                    body,
+                })
+            }
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".to_owned()),
+        }
+    }
 }
 
 /// Send `payload` (JSON) to one Web Push device. `topic` collapses
@@ -99,59 +155,41 @@ impl PushClient {
 pub async fn webpush(
     client: &PushClient,
     vapid: &Vapid,
-    to: &Device,
+    endpoint: &Url,
+    keys: &Receiver,
     payload: &[u8],
     topic: &str,
     urgent: bool,
 ) -> Outcome {
-    let body = match ece::encrypt(&to.keys, payload) {
+    let body = match ece::encrypt(keys, payload) {
         Ok(b) => b,
         Err(e) => {
             tracing::warn!(error = %e, "push payload too large");
             return Outcome::Refused(413);
         }
     };
-    let auth = vapid.authorization(&audience(&to.endpoint), OffsetDateTime::now_utc());
-    let request = hyper::Request::post(to.endpoint.as_str())
-        .header("TTL", TTL_SECS)
-        .header("Content-Encoding", "aes128gcm")
-        .header("Content-Type", "application/octet-stream")
-        .header("Topic", topic)
-        .header("Urgency", if urgent { "high" } else { "normal" })
-        .header("Authorization", auth)
-        .header(
-            "User-Agent",
-            concat!("chat-push/", env!("CARGO_PKG_VERSION")),
-        )
-        .body(Full::new(Bytes::from(body)));
-    let request = match request {
-        Ok(r) => r,
+    let auth = vapid.authorization(&audience(endpoint), OffsetDateTime::now_utc());
+    let headers = [
+        ("TTL", TTL_SECS.to_string()),
+        ("Content-Encoding", "aes128gcm".to_owned()),
+        ("Content-Type", "application/octet-stream".to_owned()),
+        ("Topic", topic.to_owned()),
+        ("Urgency", if urgent { "high" } else { "normal" }.to_owned()),
+        ("Authorization", auth),
+    ];
+    match client
+        .post(endpoint.as_str(), &headers, Bytes::from(body))
+        .await
+    {
+        Ok(answer) => classify(answer.status, answer.retry_after),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot build a push request");
-            return Outcome::Refused(0);
-        }
-    };
-    match tokio::time::timeout(client.timeout, client.inner.request(request)).await {
-        Ok(Ok(res)) => {
-            let status = res.status();
-            let retry_after = res.headers().get(RETRY_AFTER).and_then(seconds);
-            // Read (a little of) the answer so the connection is reused.
-            let rest = Limited::new(res.into_body(), MAX_ANSWER).collect();
-            let _ = tokio::time::timeout(client.timeout, rest).await;
-            classify(status, retry_after)
-        }
-        Ok(Err(e)) => {
-            tracing::info!(error = %e, subscription = %to.subscription_id, "push service unreachable");
-            Outcome::Retry(None)
-        }
-        Err(_) => {
-            tracing::info!(subscription = %to.subscription_id, "push service timed out");
+            tracing::info!(error = %e, "push service unreachable");
             Outcome::Retry(None)
         }
     }
 }
 
-fn classify(status: StatusCode, retry_after: Option<Duration>) -> Outcome {
+pub(crate) fn classify(status: StatusCode, retry_after: Option<Duration>) -> Outcome {
     match status.as_u16() {
         200..=299 => Outcome::Delivered,
         404 | 410 => Outcome::Gone,

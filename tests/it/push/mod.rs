@@ -8,5 +8,6 @@
 //! its notification.
 
 mod crash;
+mod fcm;
 mod receiver;
 mod rules;
