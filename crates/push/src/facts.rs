@@ -191,6 +191,20 @@ pub async fn badges(pool: &PgPool, users: &[Uuid]) -> sqlx::Result<HashMap<Uuid,
         .collect())
 }
 
+/// Per device, how many messages of `chat` a waiting retry covers.
+pub async fn owed(pool: &PgPool, chat: Uuid) -> sqlx::Result<HashMap<Uuid, u64>> {
+    let rows: Vec<(Uuid, Option<i64>)> = sqlx::query_as(
+        "SELECT subscription_id, (payload->>'count')::bigint FROM push.retries WHERE chat_id = $1",
+    )
+    .bind(chat)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(s, n)| (s, n.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)))
+        .collect())
+}
+
 /// The chat's title (groups and channels), for the notification's heading.
 pub async fn title(pool: &PgPool, chat: Uuid) -> sqlx::Result<Option<String>> {
     let row: Option<(Option<String>,)> =

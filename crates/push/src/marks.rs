@@ -1,7 +1,9 @@
-//! What the notifier records per device: how far each device was told of
-//! each chat (`push.marks`, the "exactly once" of docs/push.md), its last
-//! success, and its removal when its push service says it is gone. Shared
-//! by the first sends of a burst and by the retries.
+//! What the notifier keeps per chat and per device: the chat's lock (one
+//! node sends a chat's notifications at a time, in order), how far each
+//! device was told of each chat (`push.marks`, the "exactly once" of
+//! docs/push.md), its last success, and its removal when its push service
+//! says it is gone. Shared by the first sends of a burst and by the
+//! retries.
 
 use uuid::Uuid;
 
@@ -56,4 +58,15 @@ pub(crate) async fn gone(pool: &sqlx::PgPool, subscription: Uuid) -> sqlx::Resul
         .execute(pool)
         .await?;
     Ok(())
+}
+
+/// Take chat `chat`'s lock for this transaction, unless another node (or
+/// this one's retries) has it: one chat's notifications go out in order.
+pub(crate) async fn chat_lock(tx: &mut sqlx::PgConnection, chat: Uuid) -> sqlx::Result<bool> {
+    let (mine,): (bool,) =
+        sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
+            .bind(format!("push:{chat}"))
+            .fetch_one(tx)
+            .await?;
+    Ok(mine)
 }

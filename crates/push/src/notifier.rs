@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::marks::{delivered, gone, mark};
+use crate::marks::{chat_lock, delivered, gone, mark};
 use crate::send::{Device, Outcome};
 use crate::{PushApp, facts, retry};
 
@@ -85,12 +85,7 @@ pub async fn round(app: &PushApp) -> sqlx::Result<usize> {
 /// the read models are not there yet.
 async fn burst(app: &PushApp, chat: Uuid) -> sqlx::Result<usize> {
     let mut tx = app.pool.begin().await?;
-    let (mine,): (bool,) =
-        sqlx::query_as("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(format!("push:{chat}"))
-            .fetch_one(&mut *tx)
-            .await?;
-    if !mine {
+    if !chat_lock(&mut tx, chat).await? {
         return Ok(0);
     }
     let rows = facts::burst(&mut tx, chat).await?;
@@ -121,6 +116,9 @@ async fn burst(app: &PushApp, chat: Uuid) -> sqlx::Result<usize> {
         let badges = facts::badges(&app.pool, &users).await?;
         let title = facts::title(&app.pool, chat).await?;
         let devices = facts::devices(&app.pool, chat, &users, &app.config.endpoint_allow).await?;
+        // A device still owed an earlier notification of this chat gets one
+        // covering both: the newer one replaces the waiting retry.
+        let owed = facts::owed(&app.pool, chat).await?;
         let jobs = devices
             .into_iter()
             .filter(|(_, mark)| *mark < last)
@@ -132,7 +130,7 @@ async fn burst(app: &PushApp, chat: Uuid) -> sqlx::Result<usize> {
                     "chat_title": title,
                     "message_id": n.message_id,
                     "seq": n.seq,
-                    "count": n.count,
+                    "count": n.count as u64 + owed.get(&d.subscription_id).copied().unwrap_or(0),
                     "sender_id": n.sender_id,
                     "sender_name": n.sender_name,
                     "preview": n.preview,

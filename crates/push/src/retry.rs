@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::PushApp;
 use crate::facts::target;
-use crate::marks::{delivered, gone};
+use crate::marks::{chat_lock, delivered, gone};
 use crate::send::{Device, Outcome};
 
 /// Attempts before a notification is given up.
@@ -54,6 +54,16 @@ pub async fn round(app: &PushApp) -> sqlx::Result<usize> {
     .bind(PER_ROUND)
     .fetch_all(&mut *tx)
     .await?;
+    // Only the chats no burst is being sent for (the retry would race the
+    // newer notification that replaces it).
+    let mut free = std::collections::HashMap::new();
+    for row in &rows {
+        if !free.contains_key(&row.1) {
+            let mine = chat_lock(&mut tx, row.1).await?;
+            free.insert(row.1, mine);
+        }
+    }
+    let rows: Vec<Row> = rows.into_iter().filter(|r| free[&r.1]).collect();
     let n = rows.len();
     let outcomes: Vec<(Uuid, Uuid, i64, i32, Outcome)> = futures::stream::iter(rows)
         .map(|row| async move {

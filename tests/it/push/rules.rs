@@ -212,3 +212,39 @@ async fn a_chat_request_is_pushed_to_its_recipient_alone() {
     assert_eq!(got[0]["urgency"], "high");
     quiet(&rx, &alices, 0).await;
 }
+
+/// One chat's notifications arrive in order: a device whose push service
+/// failed the first burst (503) gets no late copy of it after a newer one;
+/// the newer notification covers both bursts' messages, and the waiting
+/// retry is dropped.
+#[tokio::test]
+async fn a_newer_burst_replaces_a_waiting_retry_and_covers_its_messages() {
+    let rx = Receiver::start();
+    let app = app().await;
+    let [alice, bob]: [User; 2] = app.users(2).await.try_into().ok().unwrap();
+    let chat = app.accepted_direct(&alice, &bob).await;
+    let phone = rx.device("flaky:1").await;
+    subscribe(&app, &bob, &phone).await;
+    say(&app, chat, &alice, text("first")).await;
+    // The first burst was refused once (503): a retry waits 1 s.
+    for _ in 0..100 {
+        if rx.state(&phone).await["attempts"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    say(&app, chat, &alice, text("second")).await;
+    let got = rx.until(&phone, |g| covered(g) >= 2).await;
+    quiet(&rx, &phone, got.len()).await;
+    let got = rx.state(&phone).await["received"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let seqs: Vec<u64> = got
+        .iter()
+        .map(|n| n["payload"]["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    assert_eq!(covered(&got), 2, "each message covered once: {got:?}");
+    assert_eq!(got.last().unwrap()["payload"]["preview"], "second");
+}
