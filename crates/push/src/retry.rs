@@ -58,9 +58,8 @@ pub async fn round(app: &PushApp) -> sqlx::Result<usize> {
     // newer notification that replaces it).
     let mut free = std::collections::HashMap::new();
     for row in &rows {
-        if !free.contains_key(&row.1) {
-            let mine = chat_lock(&mut tx, row.1).await?;
-            free.insert(row.1, mine);
+        if let std::collections::hash_map::Entry::Vacant(e) = free.entry(row.1) {
+            e.insert(chat_lock(&mut tx, row.1).await?);
         }
     }
     let rows: Vec<Row> = rows.into_iter().filter(|r| free[&r.1]).collect();
