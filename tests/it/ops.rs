@@ -51,7 +51,9 @@ async fn readyz_and_metrics_report_projections_and_the_gateway_catching_up_to_th
         .iter()
         .map(|p| p["name"].as_str().expect("a name"))
         .collect();
-    assert_eq!(names, ["users", "chats", "messages", "media"]);
+    // The push notifier's projection is reported too (its lag is the
+    // notifications' backlog).
+    assert_eq!(names, ["users", "chats", "messages", "media", "push"]);
 
     let metrics = app
         .http
