@@ -33,9 +33,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use axum::Router;
-use axum::extract::FromRef;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use chat_common::auth::Verifier;
-use chat_common::openapi::{bearer_conventions, for_each_operation};
+use chat_common::openapi::{add_codes, bearer_conventions, for_each_operation};
 use chat_common::read_models::CheckpointWatch;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -167,9 +167,15 @@ pub fn migrator() -> sqlx::migrate::Migrator {
     m
 }
 
+/// Largest body the push routes take (a subscription is well under 8 KiB).
+const MAX_BODY: usize = 16 * 1024;
+
 /// The push routes and their document.
 pub fn router_with_openapi(app: PushApp) -> (Router, OpenApi) {
-    documented_routes().with_state(app).split_for_parts()
+    documented_routes()
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(app)
+        .split_for_parts()
 }
 
 pub fn documented_routes() -> OpenApiRouter<PushApp> {
@@ -177,6 +183,19 @@ pub fn documented_routes() -> OpenApiRouter<PushApp> {
         .routes(routes!(routes::vapid_key))
         .routes(routes!(routes::subscribe, routes::list))
         .routes(routes!(routes::remove));
-    for_each_operation(r.get_openapi_mut(), bearer_conventions);
+    for_each_operation(r.get_openapi_mut(), |path, op| {
+        bearer_conventions(path, op);
+        if op.request_body.is_some() {
+            add_codes(
+                op,
+                &[
+                    "malformed_json",
+                    "invalid_body",
+                    "unsupported_media_type",
+                    "payload_too_large",
+                ],
+            );
+        }
+    });
     r
 }
