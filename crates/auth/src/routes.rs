@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use chat_common::openapi::{add_codes, for_each_operation};
+use chat_common::openapi::{JSON_BODY_CODES, add_codes, for_each_operation};
 use chat_common::{ApiError, ApiJson};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -33,17 +33,10 @@ where
 /// database.
 pub fn auth_conventions(doc: &mut OpenApi) {
     for_each_operation(doc, |_, op| {
+        add_codes(op, &JSON_BODY_CODES);
         add_codes(
             op,
-            &[
-                "malformed_json",
-                "invalid_body",
-                "unsupported_media_type",
-                "payload_too_large",
-                "rate_limited",
-                "internal_error",
-                "service_unavailable",
-            ],
+            &["rate_limited", "internal_error", "service_unavailable"],
         );
     });
 }

@@ -184,6 +184,15 @@ pub fn header_param(
 }
 
 /// Run `f` on every operation of the document, with its path.
+/// The problems of a JSON body read by `ApiJson`: not JSON, not the
+/// route's shape, not `application/json`, over the route's limit.
+pub const JSON_BODY_CODES: [&str; 4] = [
+    "malformed_json",
+    "invalid_body",
+    "unsupported_media_type",
+    "payload_too_large",
+];
+
 /// What every route behind a bearer token shares: the `bearer` security
 /// requirement and the problems of tokens, ids (on paths with one) and
 /// dependencies.

@@ -35,7 +35,7 @@ use async_trait::async_trait;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef};
 use chat_common::auth::Verifier;
-use chat_common::openapi::{add_codes, bearer_conventions, for_each_operation};
+use chat_common::openapi::{JSON_BODY_CODES, add_codes, bearer_conventions, for_each_operation};
 use chat_common::read_models::CheckpointWatch;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -186,15 +186,7 @@ pub fn documented_routes() -> OpenApiRouter<PushApp> {
     for_each_operation(r.get_openapi_mut(), |path, op| {
         bearer_conventions(path, op);
         if op.request_body.is_some() {
-            add_codes(
-                op,
-                &[
-                    "malformed_json",
-                    "invalid_body",
-                    "unsupported_media_type",
-                    "payload_too_large",
-                ],
-            );
+            add_codes(op, &JSON_BODY_CODES);
         }
     });
     r

@@ -10,7 +10,7 @@
 //! operation's codes into its problem responses. The path parameters and
 //! domain enums the command routes share are here too.
 
-use chat_common::openapi::{BEARER, add_codes, for_each_operation, header_param};
+use chat_common::openapi::{BEARER, JSON_BODY_CODES, add_codes, for_each_operation, header_param};
 use utoipa::IntoParams;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::SecurityRequirement;
@@ -53,7 +53,7 @@ pub fn command_conventions(doc: &mut OpenApi) {
             codes.push("invalid_id");
         }
         if op.request_body.is_some() {
-            codes.extend(["malformed_json", "invalid_body", "unsupported_media_type"]);
+            codes.extend(JSON_BODY_CODES);
         }
         add_codes(op, &codes);
     });
