@@ -3,7 +3,9 @@
 //! and each member with a subscribed device.
 //!
 //! A recipient is notified when, among the burst, there is a message from
-//! someone else inside their visible range whose sender they do not block;
+//! someone else that the one visibility rule ([`crate::visibility`]) shows
+//! them whole (inside their window, not hidden by them, not deleted) and
+//! whose sender they do not block;
 //! unless they are connected (they see it live), their chosen status is
 //! `dnd`, or the chat is muted and none of those messages mentions them.
 //! The preview honours their own setting ([`PushPreview`]).
@@ -14,6 +16,7 @@ use uuid::Uuid;
 
 pub use crate::user::PushPreview;
 use crate::user::status::{Availability, CustomStatus};
+use crate::visibility::{self, Shown, Window};
 
 /// One message of a burst, as the log recorded it (a chat request is a
 /// message with no text from the requester).
@@ -35,9 +38,10 @@ pub struct Sent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recipient {
     pub user_id: Uuid,
-    /// Sees messages with `joined_seq < seq <= left_seq`.
-    pub joined_seq: u64,
-    pub left_seq: Option<u64>,
+    /// The seqs they see (join, clear, leave): the one visibility rule's.
+    pub window: Window,
+    /// Messages of the burst they hid for themselves.
+    pub hidden: Vec<Uuid>,
     pub muted: bool,
     pub status: Option<CustomStatus>,
     pub blocks: Vec<Uuid>,
@@ -88,7 +92,10 @@ pub fn notice(to: &Recipient, burst: &[Sent], now: OffsetDateTime) -> Option<Not
     let seen: Vec<&Sent> = burst
         .iter()
         .filter(told)
-        .filter(|m| !m.request && m.seq > to.joined_seq && to.left_seq.is_none_or(|l| m.seq <= l))
+        .filter(|m| {
+            let hidden = m.message_id.is_some_and(|id| to.hidden.contains(&id));
+            !m.request && visibility::message(&to.window, m.seq, hidden, m.deleted) == Shown::Whole
+        })
         .collect();
     let request = burst.iter().filter(told).find(|m| m.request);
     let (last, count) = match (seen.last(), request) {
@@ -137,8 +144,8 @@ mod tests {
     fn me() -> Recipient {
         Recipient {
             user_id: Uuid::from_u128(1),
-            joined_seq: 0,
-            left_seq: None,
+            window: Window::default(),
+            hidden: vec![],
             muted: false,
             status: None,
             blocks: vec![],
@@ -215,7 +222,7 @@ mod tests {
     fn blocked_senders_and_messages_outside_the_visible_range_are_left_out() {
         let r = Recipient {
             blocks: vec![Uuid::from_u128(2)],
-            joined_seq: 1,
+            window: Window::joined(1),
             ..me()
         };
         assert_eq!(
@@ -224,6 +231,20 @@ mod tests {
         );
         let n = notice(&r, &[msg(2, 3, "after")], NOW).unwrap();
         assert_eq!(n.count, 1);
+    }
+
+    #[test]
+    fn what_they_cleared_or_hid_is_not_told() {
+        let mut window = Window::joined(0);
+        window.clear(1);
+        let r = Recipient {
+            window,
+            hidden: vec![Uuid::from_u128(103)],
+            ..me()
+        };
+        // Seq 1 is before their clear; seq 3 (message id 103) they hid.
+        let n = notice(&r, &[msg(1, 2, "a"), msg(2, 2, "b"), msg(3, 2, "c")], NOW).unwrap();
+        assert_eq!((n.count, n.preview.as_deref()), (1, Some("b")));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use chat_domain::MessageKind;
 use chat_domain::push::{PushPreview, Recipient, Sent};
 use chat_domain::user::status::{Availability, CustomStatus};
+use chat_domain::visibility::Window;
 use chat_projector::chats::preview::preview;
 use sqlx::{PgConnection, PgPool};
 use time::OffsetDateTime;
@@ -94,7 +95,9 @@ type RecipientRow = (
     Uuid,
     i64,
     Option<i64>,
+    i64,
     bool,
+    Vec<Uuid>,
     Option<String>,
     Option<String>,
     Option<OffsetDateTime>,
@@ -114,6 +117,7 @@ pub async fn recipients(
 ) -> sqlx::Result<Vec<Recipient>> {
     let senders: Vec<Uuid> = rows.iter().map(|r| r.sender_id).collect();
     let requested: Vec<Uuid> = rows.iter().filter_map(|r| r.recipient_id).collect();
+    let messages: Vec<Uuid> = rows.iter().filter_map(|r| r.message_id).collect();
     let from_seq = rows
         .iter()
         .filter(|r| r.recipient_id.is_none())
@@ -122,16 +126,19 @@ pub async fn recipients(
     let found: Vec<RecipientRow> = sqlx::query_as(
         "WITH who AS ( \
              SELECT m.user_id, m.joined_seq, m.left_seq, \
+                    coalesce(uc.cleared_up_to_seq, 0) AS cleared, \
                     coalesce(uc.muted_forever OR uc.muted_until > now(), false) AS muted \
                FROM rm_chats.members m \
                LEFT JOIN rm_chats.user_chats uc ON uc.user_id = m.user_id AND uc.chat_id = m.chat_id \
               WHERE $2::bigint IS NOT NULL AND m.chat_id = $1 \
                 AND (m.left_seq IS NULL OR m.left_seq >= $2) \
              UNION ALL \
-             SELECT r, 0, NULL, false FROM unnest($3::uuid[]) r \
+             SELECT r, 0, NULL, 0, false FROM unnest($3::uuid[]) r \
               WHERE $2::bigint IS NULL OR NOT EXISTS ( \
                     SELECT 1 FROM rm_chats.members m2 WHERE m2.chat_id = $1 AND m2.user_id = r)) \
-         SELECT w.user_id, w.joined_seq, w.left_seq, w.muted, \
+         SELECT w.user_id, w.joined_seq, w.left_seq, w.cleared, w.muted, \
+                ARRAY(SELECT h.message_id FROM rm_messages.hidden h \
+                       WHERE h.user_id = w.user_id AND h.message_id = ANY($5)), \
                 u.status, u.status_text, u.status_expires_at, \
                 ARRAY(SELECT b.blocked_user_id FROM rm_users.blocks b \
                        WHERE b.user_id = w.user_id AND b.blocked_user_id = ANY($4)), \
@@ -143,15 +150,32 @@ pub async fn recipients(
     .bind(from_seq)
     .bind(&requested)
     .bind(&senders)
+    .bind(&messages)
     .fetch_all(pool)
     .await?;
     Ok(found
         .into_iter()
         .map(
-            |(user_id, joined, left, muted, status, text, expires_at, blocks, preview)| Recipient {
+            |(
                 user_id,
-                joined_seq: u64::try_from(joined).unwrap_or(0),
-                left_seq: left.map(|l| u64::try_from(l).unwrap_or(0)),
+                joined,
+                left,
+                cleared,
+                muted,
+                hidden,
+                status,
+                text,
+                expires_at,
+                blocks,
+                preview,
+            )| Recipient {
+                user_id,
+                window: Window {
+                    joined_seq: seq(joined),
+                    cleared_seq: seq(cleared),
+                    left_seq: left.map(seq),
+                },
+                hidden,
                 muted,
                 status: status.and_then(|s| {
                     let status: Availability =
@@ -170,6 +194,10 @@ pub async fn recipients(
             },
         )
         .collect())
+}
+
+fn seq(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 const BADGE_SQL: &str = concat!(

@@ -181,8 +181,9 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
     for d in &devices {
         rx.until(d, |g| covered(g) >= 3).await;
     }
+    let mut marked = 0i64;
     for _ in 0..100 {
-        let (marked,): (i64,) =
+        (marked,) =
             sqlx::query_as("SELECT count(*) FROM push.marks WHERE chat_id = $1 AND position > 0")
                 .bind(chat_id)
                 .fetch_one(&pool)
@@ -193,6 +194,7 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert_eq!(marked, 3, "the unlocked devices are marked before the kill");
     node.kill_9();
     hold.rollback().await.unwrap();
 
