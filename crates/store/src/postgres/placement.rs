@@ -64,7 +64,13 @@ impl Facts {
             match (kind, stream, id) {
                 (0, _, _) => {
                     facts.head = a as u64;
-                    facts.now = row.try_get(6)?;
+                    // In microseconds: this script runs in the simple
+                    // (text) protocol, and a timestamp's text did not
+                    // always parse (`InvalidLiteral`, seen in a test run).
+                    let micros: i64 = row.try_get(6)?;
+                    facts.now =
+                        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+                            .map_err(|e| StoreError::from(sqlx::Error::Decode(Box::new(e))))?;
                 }
                 (1, Some(s), _) => {
                     let hash: Option<Vec<u8>> = row.try_get(5)?;

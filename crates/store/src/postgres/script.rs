@@ -84,7 +84,7 @@ pub(crate) fn facts(reqs: &[AppendRequest], begin: bool) -> Result<String> {
     Ok(format!(
         "{begin}SELECT pg_advisory_xact_lock({APPEND_LOCK}); \
          SELECT 0::int2, NULL::text, NULL::uuid, coalesce(max(position), 0), 0::int8, NULL::bytea, \
-                now() FROM events \
+                (extract(epoch FROM now()) * 1000000)::int8 FROM events \
          UNION ALL \
          SELECT 1::int2, s, NULL::uuid, coalesce(last.version, 0), 0::int8, last.hash, NULL \
            FROM unnest({streams}) AS s \
