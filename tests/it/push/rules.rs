@@ -175,6 +175,14 @@ async fn subscriptions_are_checked_listed_and_removed() {
         )
         .await;
     r.problem(400, "push_kind_not_configured");
+    // A body that breaks only a length limit gets its 400, not a 413 from
+    // the body limit, even when every character takes four bytes (the API
+    // fuzzer found this one).
+    let mut b = device.clone();
+    b["kind"] = json!("webpush");
+    b["endpoint"] = json!("😀".repeat(4097));
+    let r = app.post("/v1/me/push-subscriptions", &bob, Some(b)).await;
+    r.problem(400, "push_endpoint_not_allowed");
 
     // The same device twice is one subscription; another user's sign-in on
     // it takes it over.
