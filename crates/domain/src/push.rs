@@ -134,6 +134,41 @@ pub fn notice(to: &Recipient, burst: &[Sent], now: OffsetDateTime) -> Option<Not
     })
 }
 
+/// The words a device shows: the same for every kind of device, so a
+/// browser, an FCM app and an iOS alert say one thing. What the preview
+/// setting left out (sender, text) is not made up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub title: String,
+    pub body: String,
+}
+
+/// The alert for a notice about a chat titled `chat_title` (`None` for a
+/// direct chat), covering `count` messages in all.
+pub fn alert(n: &Notice, chat_title: Option<&str>, count: u64) -> Alert {
+    let sender = n.sender_name.as_deref();
+    if n.reason == Reason::Request {
+        return Alert {
+            title: sender.map_or_else(
+                || "New chat request".to_owned(),
+                |s| format!("{s} wants to chat"),
+            ),
+            body: String::new(),
+        };
+    }
+    let title = chat_title.or(sender).unwrap_or("New message").to_owned();
+    let mut body = match (&n.preview, chat_title, sender) {
+        (Some(p), Some(_), Some(s)) => format!("{s}: {p}"),
+        (Some(p), _, _) => p.clone(),
+        (None, _, _) if count > 1 => format!("{count} new messages"),
+        (None, _, _) => "New message".to_owned(),
+    };
+    if n.reason == Reason::Mention {
+        body = format!("@ {body}");
+    }
+    Alert { title, body }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +326,28 @@ mod tests {
         // With a message after it, the message is what is told.
         let n = notice(&me(), &[req, msg(1, 2, "hi")], NOW).unwrap();
         assert_eq!((n.reason, n.count), (Reason::Message, 1));
+    }
+
+    #[test]
+    fn an_alert_says_only_what_the_preview_setting_lets_through() {
+        let full = notice(&me(), &[msg(1, 2, "a"), msg(2, 3, "hi")], NOW).unwrap();
+        let a = alert(&full, Some("Team"), 2);
+        assert_eq!((a.title.as_str(), a.body.as_str()), ("Team", "user3: hi"));
+        let a = alert(&full, None, 2);
+        assert_eq!((a.title.as_str(), a.body.as_str()), ("user3", "hi"));
+        let quiet = Recipient {
+            preview: PushPreview::Nothing,
+            ..me()
+        };
+        let n = notice(&quiet, &[msg(1, 2, "a"), msg(2, 3, "secret")], NOW).unwrap();
+        let a = alert(&n, None, 2);
+        assert_eq!(
+            (a.title.as_str(), a.body.as_str()),
+            ("New message", "2 new messages")
+        );
+        let mut m = msg(1, 2, "@you");
+        m.mentions = vec![Uuid::from_u128(1)];
+        let n = notice(&me(), &[m], NOW).unwrap();
+        assert_eq!(alert(&n, Some("Team"), 1).body, "@ user2: @you");
     }
 }

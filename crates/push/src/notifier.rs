@@ -124,17 +124,21 @@ async fn burst(app: &PushApp, chat: Uuid) -> sqlx::Result<usize> {
             .filter(|(_, mark)| *mark < last)
             .map(|(d, _)| {
                 let n = &notices[&d.user_id];
+                let count = n.count as u64 + owed.get(&d.subscription_id).copied().unwrap_or(0);
+                let alert = chat_domain::push::alert(n, title.as_deref(), count);
                 let payload = json!({
                     "type": n.reason,
                     "chat_id": chat,
                     "chat_title": title,
                     "message_id": n.message_id,
                     "seq": n.seq,
-                    "count": n.count as u64 + owed.get(&d.subscription_id).copied().unwrap_or(0),
+                    "count": count,
                     "sender_id": n.sender_id,
                     "sender_name": n.sender_name,
                     "preview": n.preview,
                     "badge": badges.get(&d.user_id).copied().unwrap_or(0),
+                    "title": alert.title,
+                    "body": alert.body,
                 });
                 let urgent = n.reason != chat_domain::push::Reason::Message;
                 (d, payload, urgent)

@@ -2,24 +2,13 @@
 // sends (docs/push.md: one per chat and burst, with the badge), and opens
 // the chat when one is clicked. It holds no data and caches nothing.
 
-/** Title and body of a notification from its payload; what the preview
- * setting left out (sender, text) is not made up. */
-function describe(n) {
-  const who = n.sender_name || 'Someone';
-  if (n.type === 'request') return { title: n.sender_name ? `${who} wants to chat` : 'New chat request', body: '' };
-  const title = n.chat_title || n.sender_name || 'New message';
-  let body = n.preview || (n.count > 1 ? `${n.count} new messages` : 'New message');
-  if (n.preview && n.chat_title && n.sender_name) body = `${n.sender_name}: ${n.preview}`;
-  if (n.type === 'mention') body = `@ ${body}`;
-  return { title, body };
-}
-
 self.addEventListener('push', (event) => {
   let n = {};
   try { n = event.data ? event.data.json() : {}; } catch { n = {}; }
-  const { title, body } = describe(n);
-  const shown = self.registration.showNotification(title, {
-    body,
+  // The server words every alert (chat_domain::push::alert), so a browser
+  // and a phone say the same thing.
+  const shown = self.registration.showNotification(n.title || 'New message', {
+    body: n.body || '',
     tag: n.chat_id || 'chat',
     renotify: true,
     icon: '/app/favicon.svg',

@@ -29,6 +29,11 @@ async fn a_burst_reaches_an_offline_device_once_encrypted_and_signed() {
     assert_eq!(p["chat_id"], chat.to_string());
     assert_eq!(p["sender_id"], alice.id.to_string());
     assert_eq!(p["preview"], "three");
+    // The words every kind of device shows (chat_domain::push::alert).
+    assert_eq!(
+        (&p["title"], &p["body"]),
+        (&p["sender_name"], &json!("three"))
+    );
     assert_eq!(p["badge"], 3, "the badge is bob's unread total");
     assert_eq!(last["topic"], chat.simple().to_string());
     assert_eq!(last["urgency"], "normal");
@@ -51,6 +56,10 @@ async fn a_burst_reaches_an_offline_device_once_encrypted_and_signed() {
     assert_eq!(
         (&p["preview"], &p["sender_name"]),
         (&json!(null), &json!(null))
+    );
+    assert_eq!(
+        (&p["title"], &p["body"]),
+        (&json!("New message"), &json!("New message"))
     );
     assert_eq!(p["badge"], 4);
     let me = app.get("/v1/me", &bob).await;

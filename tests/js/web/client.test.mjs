@@ -312,11 +312,12 @@ describe('web client', () => {
     }));
     await cdp.send('ServiceWorker.enable');
     const { registrationId } = await registered;
-    // What the server sends (docs/push.md), delivered as the browser's push
-    // service would: the worker turns it into a notification.
+    // What the server sends (docs/push.md, worded by chat_domain::push::alert),
+    // delivered as the browser's push service would: the worker shows it.
     const chatId = '0193a5b4-0000-7000-8000-000000000001';
     const payload = { type: 'mention', chat_id: chatId, chat_title: 'Team', message_id: null, seq: 7,
-      count: 2, sender_id: null, sender_name: 'Ben', preview: 'see you at 5', badge: 3 };
+      count: 2, sender_id: null, sender_name: 'Ben', preview: 'see you at 5', badge: 3,
+      title: 'Team', body: '@ Ben: see you at 5' };
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${server.url}/`, registrationId, data: JSON.stringify(payload) });
     const shown = await ana.page.evaluate(async () => {
       const r = await navigator.serviceWorker.getRegistration('/app/');
@@ -330,7 +331,8 @@ describe('web client', () => {
     assert.deepEqual(shown, [{ title: 'Team', body: '@ Ben: see you at 5', tag: chatId, chat: chatId }]);
     // A second burst of the same chat replaces it (one per chat).
     await cdp.send('ServiceWorker.deliverPushMessage', { origin: `${server.url}/`, registrationId,
-      data: JSON.stringify({ ...payload, type: 'message', preview: null, sender_name: null, chat_title: null, count: 4 }) });
+      data: JSON.stringify({ ...payload, type: 'message', preview: null, sender_name: null, chat_title: null, count: 4,
+        title: 'New message', body: '4 new messages' }) });
     const replaced = await ana.page.evaluate(async () => {
       const r = await navigator.serviceWorker.getRegistration('/app/');
       for (let i = 0; i < 100; i++) {
