@@ -6,6 +6,7 @@ use std::time::Duration;
 use chat_common::config::Secret;
 use clap::Args;
 
+use crate::apns::{self, ApnsConfig};
 use crate::fcm::FcmConfig;
 
 /// The push services of the major browsers (Chrome/Edge through FCM,
@@ -36,6 +37,9 @@ pub struct PushConfig {
     pub concurrency: usize,
     /// FCM (HTTP v1) for app tokens; `None`: `kind: "fcm"` is refused.
     pub fcm: Option<FcmConfig>,
+    /// APNs (HTTP/2, token auth) for iOS/macOS apps; `None`: `kind:
+    /// "apns"` is refused.
+    pub apns: Option<ApnsConfig>,
 }
 
 impl PushConfig {
@@ -49,6 +53,7 @@ impl PushConfig {
             timeout: Duration::from_secs(10),
             concurrency: 64,
             fcm: None,
+            apns: None,
         }
     }
 }
@@ -94,6 +99,23 @@ pub struct PushArgs {
         default_value = "https://fcm.googleapis.com"
     )]
     pub push_fcm_endpoint: String,
+    /// APNs: the signing key file (`.p8`) from the Apple developer
+    /// account; unset, no APNs.
+    #[arg(long, env = "PUSH_APNS_KEY")]
+    pub push_apns_key: Option<std::path::PathBuf>,
+    /// APNs: the signing key's id.
+    #[arg(long, env = "PUSH_APNS_KEY_ID", default_value = "")]
+    pub push_apns_key_id: String,
+    /// APNs: the developer team's id.
+    #[arg(long, env = "PUSH_APNS_TEAM_ID", default_value = "")]
+    pub push_apns_team_id: String,
+    /// APNs: the app's bundle id (the notifications' topic).
+    #[arg(long, env = "PUSH_APNS_TOPIC", default_value = "")]
+    pub push_apns_topic: String,
+    /// APNs: where notifications go (`https://api.sandbox.push.apple.com`
+    /// for development builds).
+    #[arg(long, env = "PUSH_APNS_ENDPOINT", default_value = apns::PRODUCTION)]
+    pub push_apns_endpoint: String,
 }
 
 impl PushArgs {
@@ -120,6 +142,18 @@ impl PushArgs {
             let mut fcm = FcmConfig::from_json(&json)?;
             fcm.endpoint = self.push_fcm_endpoint.clone();
             c.fcm = Some(fcm);
+        }
+        if let Some(path) = &self.push_apns_key {
+            let key_pem = std::fs::read_to_string(path)
+                .map_err(|e| format!("PUSH_APNS_KEY {}: {e}", path.display()))?;
+            let apns = ApnsConfig {
+                key_pem,
+                key_id: self.push_apns_key_id.clone(),
+                team_id: self.push_apns_team_id.clone(),
+                topic: self.push_apns_topic.clone(),
+                endpoint: self.push_apns_endpoint.clone(),
+            };
+            c.apns = Some(apns);
         }
         Ok(c)
     }

@@ -271,6 +271,9 @@ pub fn target(
         "fcm" => Some(Target::Fcm {
             token: endpoint.to_owned(),
         }),
+        "apns" => Some(Target::Apns {
+            token: endpoint.to_owned(),
+        }),
         _ => None,
     }
 }

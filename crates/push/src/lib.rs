@@ -11,10 +11,11 @@
 //!   ([`chat_domain::push`]), with the badge and preview;
 //! * Web Push itself: RFC 8291 encryption ([`ece`]) and RFC 8292 VAPID
 //!   ([`vapid`]), over an HTTP client that follows no redirects ([`send`]);
-//!   FCM HTTP v1 for app tokens ([`fcm`]).
+//!   FCM HTTP v1 ([`fcm`]) and APNs over HTTP/2 ([`apns`]) for app tokens.
 //!
 //! See `docs/push.md` and ADR 0016.
 
+pub mod apns;
 pub mod config;
 pub mod ece;
 pub mod endpoint;
@@ -75,6 +76,7 @@ pub struct PushApp {
     pub vapid: Arc<Vapid>,
     client: send::PushClient,
     fcm: Option<Arc<fcm::Fcm>>,
+    apns: Option<Arc<apns::Apns>>,
     presence: Arc<dyn Presence>,
     /// The read models a burst's facts come from.
     read_models: CheckpointWatch,
@@ -108,9 +110,14 @@ impl PushApp {
             Some(c) => Some(Arc::new(fcm::Fcm::new(c.clone())?)),
             None => None,
         };
+        let apns = match &config.apns {
+            Some(c) => Some(Arc::new(apns::Apns::new(c.clone(), config.timeout)?)),
+            None => None,
+        };
         Ok(PushApp {
             client: send::PushClient::new(config.timeout),
             fcm,
+            apns,
             pool,
             verifier,
             config: Arc::new(config),
@@ -128,8 +135,8 @@ impl PushApp {
         topic: &str,
         urgent: bool,
     ) -> send::Outcome {
-        let outcome = match (&to.target, &self.fcm) {
-            (send::Target::WebPush { endpoint, keys }, _) => {
+        let outcome = match &to.target {
+            send::Target::WebPush { endpoint, keys } => {
                 let body = payload.to_string();
                 send::webpush(
                     &self.client,
@@ -142,11 +149,15 @@ impl PushApp {
                 )
                 .await
             }
-            (send::Target::Fcm { token }, Some(fcm)) => {
-                fcm.send(&self.client, token, payload, topic, urgent).await
-            }
-            // FCM was configured when the device registered, not now.
-            (send::Target::Fcm { .. }, None) => send::Outcome::Refused(0),
+            send::Target::Fcm { token } => match &self.fcm {
+                Some(fcm) => fcm.send(&self.client, token, payload, topic, urgent).await,
+                // FCM was configured when the device registered, not now.
+                None => send::Outcome::Refused(0),
+            },
+            send::Target::Apns { token } => match &self.apns {
+                Some(apns) => apns.send(token, payload, topic, urgent).await,
+                None => send::Outcome::Refused(0),
+            },
         };
         metrics::count(&outcome);
         outcome

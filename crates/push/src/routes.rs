@@ -69,7 +69,7 @@ pub(crate) struct SubscribeBody {
     endpoint: Option<String>,
     /// Web Push: the subscription's keys.
     keys: Option<Keys>,
-    /// FCM / APNs: the device token.
+    /// FCM: the registration token; APNs: the device token (hex).
     #[schema(max_length = 4096)]
     token: Option<String>,
     /// `PushSubscription.toJSON()` also carries this; ignored.
@@ -103,6 +103,7 @@ pub(crate) async fn subscribe(
     let device = match b.kind {
         Kind::Webpush => web_device(&app, &b)?,
         Kind::Fcm if app.config.fcm.is_some() => app_device(&b, "fcm")?,
+        Kind::Apns if app.config.apns.is_some() => app_device(&b, "apns")?,
         Kind::Fcm | Kind::Apns => {
             return Err(ApiError::bad_request(
                 "push_kind_not_configured",
@@ -176,6 +177,7 @@ fn web_device(app: &PushApp, b: &SubscribeBody) -> Result<NewDevice, ApiError> {
 }
 
 /// An app's device: its token, printable and at most 4 KiB, nothing else.
+/// An APNs token is hex: it becomes part of the request's path.
 fn app_device(b: &SubscribeBody, kind: &'static str) -> Result<NewDevice, ApiError> {
     if b.endpoint.is_some() || b.keys.is_some() {
         return Err(ApiError::bad_request(
@@ -185,10 +187,15 @@ fn app_device(b: &SubscribeBody, kind: &'static str) -> Result<NewDevice, ApiErr
         .with_field("endpoint"));
     }
     let token = b.token.as_deref().unwrap_or("");
-    if token.is_empty() || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
+    let (fits, rule): (fn(char) -> bool, _) = if kind == "apns" {
+        (|c| c.is_ascii_hexdigit(), "hex digits")
+    } else {
+        (|c| c.is_ascii_graphic(), "printable characters")
+    };
+    if token.is_empty() || token.len() > 4096 || !token.chars().all(fits) {
         return Err(ApiError::bad_request(
             "invalid_body",
-            "the token must be 1 to 4096 printable characters",
+            format!("the token must be 1 to 4096 {rule}"),
         )
         .with_field("token"));
     }

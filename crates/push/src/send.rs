@@ -46,6 +46,8 @@ pub enum Target {
     WebPush { endpoint: Url, keys: Receiver },
     /// An app's FCM registration token.
     Fcm { token: String },
+    /// An iOS/macOS app's APNs device token (hex).
+    Apns { token: String },
 }
 
 /// An answer from a push service (or its token endpoint).
@@ -79,7 +81,19 @@ pub struct PushClient {
 }
 
 impl PushClient {
+    /// For Web Push and FCM: HTTP/2 where the service offers it (ALPN).
     pub fn new(timeout: Duration) -> PushClient {
+        PushClient::build(timeout, false)
+    }
+
+    /// For APNs, which speaks HTTP/2 only: ALPN offers `h2` alone over
+    /// TLS, and a plain `http://` address (a local test server or proxy)
+    /// gets HTTP/2 with prior knowledge.
+    pub fn http2_only(timeout: Duration) -> PushClient {
+        PushClient::build(timeout, true)
+    }
+
+    fn build(timeout: Duration, h2_only: bool) -> PushClient {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(timeout.min(Duration::from_secs(5))));
@@ -99,13 +113,18 @@ impl PushClient {
                 hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls)
             }
         };
-        let https = builder
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
+        let https = if h2_only {
+            builder.https_or_http().enable_http2().wrap_connector(http)
+        } else {
+            builder
+                .https_or_http()
+                .enable_http1()
+                .enable_http2()
+                .wrap_connector(http)
+        };
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(30))
+            .http2_only(h2_only)
             .build(https);
         PushClient { inner, timeout }
     }

@@ -4,7 +4,6 @@
 //! the registration token, string data and a per-chat collapse key. FCM
 //! itself cannot be reached from here.
 
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,7 +17,7 @@ use chat_testkit::TestDb;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-use super::receiver::{say, text};
+use super::receiver::{key_pair, say, text};
 use crate::support::{TestApp, User, test_config};
 
 /// What the loopback FCM saw.
@@ -102,35 +101,10 @@ async fn send(
     )
 }
 
-/// A fresh RSA key pair (PKCS#8 private, SPKI public) from the openssl CLI.
-fn rsa_pair() -> (String, String) {
-    let private = Command::new("openssl")
-        .args([
-            "genpkey",
-            "-algorithm",
-            "RSA",
-            "-pkeyopt",
-            "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("openssl");
-    let dir = std::env::temp_dir().join(format!("fcm-key-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::write(&dir, &private.stdout).unwrap();
-    let public = Command::new("openssl")
-        .args(["pkey", "-pubout", "-in"])
-        .arg(&dir)
-        .output()
-        .expect("openssl");
-    let _ = std::fs::remove_file(&dir);
-    (
-        String::from_utf8(private.stdout).unwrap(),
-        String::from_utf8(public.stdout).unwrap(),
-    )
-}
-
 #[tokio::test]
 async fn fcm_devices_get_one_data_message_per_burst_and_unregistered_ones_are_removed() {
-    let (private_pem, public_pem) = rsa_pair();
+    let (private_pem, public_pem) =
+        key_pair(&["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"]);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let fake = Arc::new(Fake {

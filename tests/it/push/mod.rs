@@ -5,8 +5,10 @@
 //!
 //! `receiver`: that receiver and the tests' helpers; `rules`: who is told
 //! what; `crash`: nodes stopped or killed with SIGKILL between a message and
-//! its notification.
+//! its notification; `fcm` and `apns`: the app senders against loopback
+//! servers that check what Google's and Apple's documentation says.
 
+mod apns;
 mod crash;
 mod fcm;
 mod receiver;

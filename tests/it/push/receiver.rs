@@ -133,3 +133,26 @@ pub(super) async fn quiet(rx: &Receiver, device: &Value, had: usize) {
     let s = rx.state(device).await;
     assert_eq!(s["received"].as_array().unwrap().len(), had, "{s}");
 }
+
+/// A fresh key pair (PKCS#8 private, SPKI public PEM) from the openssl CLI,
+/// `genpkey` given `args`: what a provider's console hands out.
+pub(super) fn key_pair(args: &[&str]) -> (String, String) {
+    let private = Command::new("openssl")
+        .arg("genpkey")
+        .args(args)
+        .output()
+        .expect("openssl (scripts/services installs it)");
+    assert!(private.status.success(), "openssl genpkey {args:?}");
+    let path = std::env::temp_dir().join(format!("push-key-{}", Uuid::new_v4().simple()));
+    std::fs::write(&path, &private.stdout).unwrap();
+    let public = Command::new("openssl")
+        .args(["pkey", "-pubout", "-in"])
+        .arg(&path)
+        .output()
+        .expect("openssl");
+    let _ = std::fs::remove_file(&path);
+    (
+        String::from_utf8(private.stdout).unwrap(),
+        String::from_utf8(public.stdout).unwrap(),
+    )
+}
