@@ -43,6 +43,14 @@ type Row = (
 
 /// Send the retries that are due; answers how many were handled.
 pub async fn round(app: &PushApp) -> sqlx::Result<usize> {
+    // Idle, a round is this one indexed probe, not a transaction.
+    let due: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM push.retries WHERE not_before <= now())")
+            .fetch_one(&app.pool)
+            .await?;
+    if !due {
+        return Ok(0);
+    }
     let mut tx = app.pool.begin().await?;
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT r.subscription_id, r.chat_id, r.position, r.payload, r.urgent, r.attempts, \
