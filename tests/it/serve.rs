@@ -1,8 +1,6 @@
 //! End-to-end: `chat serve` creates its database, migrates, answers health
 //! checks and shuts down gracefully.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chat::{App, AppConfig};
@@ -10,6 +8,8 @@ use chat_common::config::Secret;
 
 use chat_testkit::TestDb;
 use serde_json::Value;
+
+use crate::support::ServeNode;
 
 /// The whole app on port 0 against `db`, with development settings.
 fn config(db: &TestDb) -> AppConfig {
@@ -63,53 +63,14 @@ async fn the_app_creates_its_database_and_answers_health_checks() {
 #[tokio::test]
 async fn the_binary_serves_and_stops_on_sigterm() {
     let db = TestDb::unborn();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
-        .arg("serve")
-        .env("BIND_ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", &db.url)
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chat serve");
-
-    // The bound address is logged because port 0 picks one.
-    let stdout = child.stdout.take().unwrap();
-    let addr = tokio::task::spawn_blocking(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && v["message"] == "listening"
-            {
-                return v["addr"].as_str().map(str::to_owned);
-            }
-        }
-        None
-    });
-    let addr = tokio::time::timeout(Duration::from_secs(60), addr)
-        .await
-        .expect("the server logs its address")
-        .unwrap()
-        .expect("a listening line with the address");
-
-    let res = reqwest::get(format!("http://{addr}/healthz"))
+    let node = ServeNode::start(&db.url, &[]).await;
+    let res = reqwest::get(format!("{}/healthz", node.base))
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
 
     // SIGTERM → graceful exit with status 0.
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let status = node.terminate().await;
     assert!(status.success(), "exit status {status:?}");
 }
 

@@ -1,8 +1,6 @@
 //! Nodes stopped, or killed with SIGKILL, between a message and its
 //! notification, or in the middle of a burst.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use chat_testkit::TestDb;
@@ -10,7 +8,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::receiver::{Receiver, covered, quiet, say, subscribe, text};
-use crate::support::{TestApp, User, test_config};
+use crate::support::{ServeNode, TestApp, User, test_config};
 
 #[tokio::test]
 async fn a_burst_pending_when_the_node_stops_is_sent_once_after_the_restart() {
@@ -33,49 +31,19 @@ async fn a_burst_pending_when_the_node_stops_is_sent_once_after_the_restart() {
     drop(app);
 }
 
-/// `chat serve` as a child process, to be killed with SIGKILL.
-struct Node(Child);
-
-impl Node {
-    fn start(db: &TestDb, receiver: &Receiver, delay_ms: u64) -> (Node, String) {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
-            .arg("serve")
-            .env("BIND_ADDR", "127.0.0.1:0")
-            .env("DATABASE_URL", &db.url)
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info")
-            .env("PUSH_ENDPOINT_ALLOW", format!("{}/", receiver.base))
-            .env("PUSH_DELAY_MS", delay_ms.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start chat serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let addr = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .find_map(|l| {
-                let v: Value = serde_json::from_str(&l).ok()?;
-                (v["message"] == "listening").then(|| v["addr"].as_str().map(str::to_owned))?
-            })
-            .expect("the node logs its address");
-        // Keep reading its log so it never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        (Node(child), format!("http://{addr}"))
-    }
-
-    fn kill_9(mut self) {
-        self.0.kill().expect("SIGKILL");
-        self.0.wait().expect("reaped");
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// `chat serve` pushing to `receiver` after `delay_ms`, to be killed with
+/// SIGKILL.
+async fn start_node(db: &TestDb, receiver: &Receiver, delay_ms: u64) -> (ServeNode, String) {
+    let node = ServeNode::start(
+        &db.url,
+        &[
+            ("PUSH_ENDPOINT_ALLOW", format!("{}/", receiver.base)),
+            ("PUSH_DELAY_MS", delay_ms.to_string()),
+        ],
+    )
+    .await;
+    let base = node.base.clone();
+    (node, base)
 }
 
 async fn call(base: &str, token: Option<&str>, path: &str, body: Value) -> Value {
@@ -102,7 +70,7 @@ async fn call(base: &str, token: Option<&str>, path: &str, body: Value) -> Value
 async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing() {
     let rx = Receiver::start();
     let db = TestDb::create().await;
-    let (node, base) = Node::start(&db, &rx, 200);
+    let (node, base) = start_node(&db, &rx, 200).await;
     let mut users = Vec::new();
     let names: Vec<String> = (0..2)
         .map(|i| format!("k9_{i}_{}", &Uuid::now_v7().simple().to_string()[24..]))
@@ -198,7 +166,7 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
     node.kill_9();
     hold.rollback().await.unwrap();
 
-    let (node, _) = Node::start(&db, &rx, 200);
+    let (node, _) = start_node(&db, &rx, 200).await;
     pending_until(&pool, 0).await;
     // The new node has had time for a round, and sent nothing more.
     tokio::time::sleep(Duration::from_millis(1000)).await;
@@ -210,7 +178,7 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
 
     // Killed before a burst was due: the next node sends all of it.
     node.kill_9();
-    let (node, base) = Node::start(&db, &rx, 60_000);
+    let (node, base) = start_node(&db, &rx, 60_000).await;
     let alice = call(
         &base,
         None,
@@ -232,7 +200,7 @@ async fn a_node_killed_mid_burst_or_before_it_loses_nothing_and_repeats_nothing(
     }
     pending_until(&pool, 2).await;
     node.kill_9();
-    let (_node, _) = Node::start(&db, &rx, 200);
+    let (_node, _) = start_node(&db, &rx, 200).await;
     for d in &devices {
         let got = rx.until(d, |g| covered(g) >= 5).await;
         assert_eq!(covered(&got), 5, "{got:?}");

@@ -3,6 +3,8 @@
 //! endpoint.
 #![allow(dead_code)]
 
+mod node;
+
 use std::time::Duration;
 
 use chat::{App, AppConfig};
@@ -11,6 +13,8 @@ use chat_testkit::TestDb;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+pub use node::ServeNode;
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256";
 
