@@ -101,10 +101,15 @@ pub(super) fn covered(got: &[Value]) -> u64 {
 }
 
 pub(super) async fn app() -> TestApp {
+    app_with_delay(Duration::from_millis(300)).await
+}
+
+/// The app pushing to loopback receivers, `delay` after a burst starts.
+pub(super) async fn app_with_delay(delay: Duration) -> TestApp {
     let db = TestDb::create().await;
     let mut config = test_config(&db);
     config.push = chat_push::PushConfig::with_endpoints(vec!["http://127.0.0.1:".into()]);
-    config.push.delay = Duration::from_millis(300);
+    config.push.delay = delay;
     TestApp::spawn_with(db, config).await
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::receiver::{Receiver, app, covered, quiet, say, subscribe, text};
+use super::receiver::{Receiver, app, app_with_delay, covered, quiet, say, subscribe, text};
 use crate::gateway_client::Ws;
 use crate::support::User;
 
@@ -264,4 +264,44 @@ async fn a_newer_burst_replaces_a_waiting_retry_and_covers_its_messages() {
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
     assert_eq!(covered(&got), 2, "each message covered once: {got:?}");
     assert_eq!(got.last().unwrap()["payload"]["preview"], "second");
+}
+
+#[tokio::test]
+async fn nobody_is_told_of_a_message_the_visibility_rule_hides_from_them() {
+    let rx = Receiver::start();
+    // Long enough for the whole story to be one burst.
+    let app = app_with_delay(Duration::from_secs(3)).await;
+    let [alice, bob, carol, dave]: [User; 4] = app.users(4).await.try_into().ok().unwrap();
+    let group = app.group(&alice, &[&bob, &dave], "g").await;
+    let (bobs, carols) = (rx.device("ok").await, rx.device("ok").await);
+    subscribe(&app, &bob, &bobs).await;
+    subscribe(&app, &carol, &carols).await;
+
+    let one = app.send(group, &alice, "c1", "one").await.id("message_id");
+    let gone = app.send(group, &alice, "c2", "gone").await.id("message_id");
+    let on = |m| format!("/v1/chats/{group}/messages/{m}");
+    let r = app
+        .delete(&format!("{}?for=everyone", on(gone)), &alice)
+        .await;
+    assert!(r.status.is_success(), "{}", r.raw);
+    let r = app.delete(&format!("{}?for=me", on(one)), &bob).await;
+    assert!(r.status.is_success(), "{}", r.raw);
+    let r = app
+        .post(
+            &format!("/v1/chats/{group}/members"),
+            &alice,
+            Some(json!({"user_ids": [carol.id]})),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.raw);
+    say(&app, group, &alice, text("three")).await;
+
+    // Bob: not the one he hid, not the deleted one. Carol: nothing from
+    // before she joined.
+    for device in [&bobs, &carols] {
+        let got = rx.until(device, |g| covered(g) >= 1).await;
+        quiet(&rx, device, got.len()).await;
+        assert_eq!(covered(&got), 1, "{got:?}");
+        assert_eq!(got[0]["payload"]["preview"], "three");
+    }
 }
