@@ -118,6 +118,16 @@ impl App {
             Some(c) => c.verifier.clone(),
             None => Arc::new(Verifier::new(&config.command.auth.jwt).map_err(anyhow::Error::msg)?),
         };
+        // Sessions signed out on any node: their access tokens are refused
+        // here too, for as long as one may still be alive.
+        let token_life = config.command.auth.access_ttl.unsigned_abs()
+            + std::time::Duration::from_secs(chat_common::auth::LEEWAY_SECS);
+        chat_auth::sessions::watch_revocations(
+            pool.clone(),
+            verifier.revoked().clone(),
+            token_life,
+            stop_projector.subscribe(),
+        );
 
         let (stop_gateway, gateway_stopping) = watch::channel(false);
         let mut gateway_config = gateway_config;

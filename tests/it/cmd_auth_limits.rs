@@ -120,6 +120,21 @@ async fn an_external_issuers_token_works_and_creates_the_profile() {
         .map(|(t, _)| t)
         .collect();
     assert_eq!(types, ["UserRegistered", "ProfileUpdated"]);
+
+    // Their password and sessions live with their identity provider.
+    let r = app
+        .call(
+            Method::PUT,
+            "/v1/me/password",
+            Some(&t),
+            Some(json!({"current_password": "anything at all", "new_password": "a new secret"})),
+        )
+        .await;
+    r.problem(409, "password_not_set");
+    let r = app
+        .call(Method::GET, "/v1/me/sessions", Some(&t), None)
+        .await;
+    assert_eq!(r.body["items"], json!([]), "{}", r.raw);
 }
 
 async fn limited_app(redis: bool) -> TestApp {

@@ -44,4 +44,5 @@ mod push;
 mod queries;
 mod receipts;
 mod serve;
+mod sessions;
 mod system_entries;

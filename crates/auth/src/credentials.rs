@@ -2,6 +2,7 @@
 
 use axum::http::StatusCode;
 use chat_common::ApiError;
+use chat_common::http::ClientInfo;
 use chat_domain::{Aggregate, Policy, User, UserAction, UserCommand, UserEvent, user_stream};
 use chat_store::typed::encode;
 use chat_store::{ExpectedVersion, Metadata};
@@ -9,6 +10,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::sessions::{self, Which};
 use super::{AuthService, TokenPair, db_error, domain_error, password, store_error, unauthorized};
 
 fn invalid_credentials() -> ApiError {
@@ -39,6 +41,7 @@ impl AuthService {
         username: &str,
         password: &str,
         display_name: Option<&str>,
+        client: &ClientInfo,
     ) -> Result<TokenPair, ApiError> {
         let user_id = Uuid::now_v7();
         let now = OffsetDateTime::now_utc();
@@ -89,9 +92,11 @@ impl AuthService {
             .with_field("username"),
             e => db_error(e),
         })?;
+        let session = Uuid::now_v7();
         let pair = self
-            .issue_pair(&mut tx, user_id, Vec::new(), Uuid::now_v7(), now)
+            .issue_pair(&mut tx, user_id, Vec::new(), session, now)
             .await?;
+        sessions::open(&mut tx, session, user_id, now, client).await?;
         tx.commit().await.map_err(db_error)?;
 
         let metadata = Metadata {
@@ -133,7 +138,12 @@ impl AuthService {
     /// Check a username and password and open a new refresh-token family.
     /// Unknown user and wrong password answer alike, after the same work.
     #[tracing::instrument(skip_all, fields(user_id))]
-    pub async fn login(&self, username: &str, password: &str) -> Result<TokenPair, ApiError> {
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, ApiError> {
         if let Some(limiter) = &self.limiter {
             limiter.check_login(username).await?;
         }
@@ -169,8 +179,69 @@ impl AuthService {
         tracing::Span::current().record("user_id", tracing::field::display(user_id));
 
         let now = OffsetDateTime::now_utc();
-        let mut conn = self.pool.acquire().await.map_err(db_error)?;
-        self.issue_pair(&mut conn, user_id, roles, Uuid::now_v7(), now)
+        let session = Uuid::now_v7();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let pair = self
+            .issue_pair(&mut tx, user_id, roles, session, now)
+            .await?;
+        sessions::open(&mut tx, session, user_id, now, client).await?;
+        tx.commit().await.map_err(db_error)?;
+        Ok(pair)
+    }
+
+    /// Change `user`'s password, given the current one, and sign out every
+    /// other session (`keep` is the caller's). A wrong current password is
+    /// counted like a failed login.
+    #[tracing::instrument(skip_all, fields(%user))]
+    pub async fn change_password(
+        &self,
+        user: Uuid,
+        current: &str,
+        new: &str,
+        keep: Option<Uuid>,
+    ) -> Result<(), ApiError> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT username, password_hash FROM auth_credentials WHERE user_id = $1",
+        )
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        let external = |(_, hash): &(String, String)| hash == crate::profile::NO_PASSWORD;
+        let Some((username, stored)) = row.filter(|r| !external(r)) else {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "password_not_set",
+                "this account signs in through an external issuer and has no password here",
+            ));
+        };
+        if let Some(limiter) = &self.limiter {
+            limiter.check_login(&username).await?;
+        }
+        password::check_rules(new).map_err(|e| e.with_field("new_password"))?;
+        let right = current.chars().count() <= password::MAX_PASSWORD_CHARS
+            && password::verify(current.to_owned(), Some(stored)).await?;
+        if !right {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "the current password is wrong",
+            )
+            .with_field("current_password"));
+        }
+        let hash = password::hash(new.to_owned()).await?;
+        let now = OffsetDateTime::now_utc();
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        sqlx::query("UPDATE auth_credentials SET password_hash = $2 WHERE user_id = $1")
+            .bind(user)
+            .bind(&hash)
+            .execute(&mut *tx)
             .await
+            .map_err(db_error)?;
+        let ids = sessions::revoke(&mut tx, user, Which::AllBut(keep), now).await?;
+        tx.commit().await.map_err(db_error)?;
+        self.forget(&ids);
+        tracing::info!(signed_out = ids.len(), "password changed");
+        Ok(())
     }
 }

@@ -11,16 +11,22 @@
 //!   one again revokes its whole family ([`tokens`]);
 //! * [`AuthService::ensure_profile`] gives users of an external issuer their
 //!   `user-{id}` stream on first sight ([`profile`]);
-//! * [`routes`] is the HTTP surface (`/v1/auth/*`).
+//! * each family is a session ([`sessions`]): listed, signed out one by one
+//!   or all others, and refused at once on every node through the
+//!   verifier's revoked set; a password change signs the others out;
+//! * [`routes`] is the HTTP surface (`/v1/auth/*`, `/v1/me/sessions`,
+//!   `/v1/me/password`).
 //!
-//! Secrets live in the `auth_credentials` and `refresh_tokens` tables
-//! ([`migrator`], `20261121000210_auth.sql`), never in events. Access tokens are
+//! Secrets live in the `auth_credentials`, `refresh_tokens` and
+//! `auth_sessions` tables ([`migrator`]), never in events. Access tokens are
 //! verified by [`chat_common::auth::Verifier`], which every service shares.
 
+mod account;
 mod credentials;
 mod password;
 mod profile;
 mod routes;
+pub mod sessions;
 mod tokens;
 
 use std::sync::Arc;
@@ -37,7 +43,7 @@ use uuid::Uuid;
 
 pub use routes::{auth_conventions, routes};
 
-/// The auth tables (`auth_credentials`, `refresh_tokens`). Other crates
+/// The auth tables (`auth_credentials`, `refresh_tokens`, `auth_sessions`). Other crates
 /// migrate the same database, so unknown versions are ignored.
 pub fn migrator() -> sqlx::migrate::Migrator {
     let mut m = sqlx::migrate!("./migrations");

@@ -16,7 +16,7 @@ use super::{AuthService, db_error, domain_error, store_error};
 
 /// Stored as the password hash of external users: not a PHC string, so no
 /// password ever matches it.
-const NO_PASSWORD: &str = "!external";
+pub(crate) const NO_PASSWORD: &str = "!external";
 
 const MAX_USERNAME_CHARS: usize = 32;
 const MIN_USERNAME_CHARS: usize = 3;

@@ -1,11 +1,14 @@
-//! `/v1/auth/*`: register, login, refresh, logout.
+//! `/v1/auth/*`: register, login, refresh, logout; and the signed-in
+//! user's sessions and password ([`crate::account`]).
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{FromRef, State};
 use axum::http::StatusCode;
-use chat_common::openapi::{JSON_BODY_CODES, add_codes, for_each_operation};
+use axum::{Extension, Json};
+use chat_common::auth::Verifier;
+use chat_common::http::ClientInfo;
+use chat_common::openapi::{JSON_BODY_CODES, add_codes, bearer_conventions, for_each_operation};
 use chat_common::{ApiError, ApiJson};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,7 +16,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AuthService, TokenPair};
+use super::{AuthService, TokenPair, account};
 
 /// The auth routes and their document, for any state that can hand out
 /// the [`AuthService`].
@@ -21,19 +24,28 @@ pub fn routes<S>() -> OpenApiRouter<S>
 where
     S: Clone + Send + Sync + 'static,
     Arc<AuthService>: FromRef<S>,
+    Arc<Verifier>: FromRef<S>,
 {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
+        .routes(routes!(account::list, account::revoke_others))
+        .routes(routes!(account::revoke))
+        .routes(routes!(account::change_password))
 }
 
 /// What every auth route shares: JSON bodies, the per-IP rate limit, the
 /// database.
 pub fn auth_conventions(doc: &mut OpenApi) {
-    for_each_operation(doc, |_, op| {
-        add_codes(op, &JSON_BODY_CODES);
+    for_each_operation(doc, |path, op| {
+        if path.starts_with("/v1/me/") {
+            bearer_conventions(path, op);
+        }
+        if op.request_body.is_some() {
+            add_codes(op, &JSON_BODY_CODES);
+        }
         add_codes(
             op,
             &["rate_limited", "internal_error", "service_unavailable"],
@@ -85,10 +97,17 @@ struct RefreshBody {
 )]
 async fn register(
     State(auth): State<Arc<AuthService>>,
+    client: Option<Extension<ClientInfo>>,
     ApiJson(body): ApiJson<RegisterBody>,
 ) -> Result<(StatusCode, Json<TokenPair>), ApiError> {
+    let client = client.map(|c| c.0).unwrap_or_default();
     let pair = auth
-        .register(&body.username, &body.password, body.display_name.as_deref())
+        .register(
+            &body.username,
+            &body.password,
+            body.display_name.as_deref(),
+            &client,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(pair)))
 }
@@ -102,9 +121,13 @@ async fn register(
 )]
 async fn login(
     State(auth): State<Arc<AuthService>>,
+    client: Option<Extension<ClientInfo>>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    Ok(Json(auth.login(&body.username, &body.password).await?))
+    let client = client.map(|c| c.0).unwrap_or_default();
+    Ok(Json(
+        auth.login(&body.username, &body.password, &client).await?,
+    ))
 }
 
 /// Trade a refresh token for a new pair. Refresh tokens rotate; presenting
@@ -117,9 +140,11 @@ async fn login(
 )]
 async fn refresh(
     State(auth): State<Arc<AuthService>>,
+    client: Option<Extension<ClientInfo>>,
     ApiJson(body): ApiJson<RefreshBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    Ok(Json(auth.refresh(&body.refresh_token).await?))
+    let client = client.map(|c| c.0).unwrap_or_default();
+    Ok(Json(auth.refresh(&body.refresh_token, &client).await?))
 }
 
 /// Revoke a refresh token (and its family).

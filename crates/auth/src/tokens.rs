@@ -5,11 +5,13 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chat_common::ApiError;
+use chat_common::http::ClientInfo;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::sessions::{self, Which};
 use super::{AuthService, TokenPair, db_error, unauthorized};
 
 /// 32 random bytes, base64url without padding.
@@ -55,9 +57,10 @@ impl AuthService {
         .execute(&mut *conn)
         .await
         .map_err(db_error)?;
-        let claims = self
+        let mut claims = self
             .signer
             .claims(user_id, roles, now, self.config.access_ttl);
+        claims.sid = Some(family_id);
         let access_token = self
             .signer
             .sign(&claims)
@@ -76,7 +79,11 @@ impl AuthService {
     /// refreshes with one token exactly one wins; the other sees it rotated,
     /// which is reuse: the whole family is revoked.
     #[tracing::instrument(skip_all, fields(user_id))]
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, ApiError> {
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client: &ClientInfo,
+    ) -> Result<TokenPair, ApiError> {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let row = sqlx::query(
@@ -102,8 +109,9 @@ impl AuthService {
             return Err(invalid_refresh_token());
         }
         if rotated_at.is_some() {
-            revoke_family(&mut tx, family_id, now).await?;
+            let ids = sessions::revoke(&mut tx, user_id, Which::One(family_id), now).await?;
             tx.commit().await.map_err(db_error)?;
+            self.forget(&ids);
             tracing::warn!(%user_id, %family_id, "refresh token reused; family revoked");
             return Err(unauthorized(
                 "refresh_token_reused",
@@ -119,6 +127,7 @@ impl AuthService {
         let pair = self
             .issue_pair(&mut tx, user_id, roles, family_id, now)
             .await?;
+        sessions::touch(&mut tx, family_id, now, client).await?;
         tx.commit().await.map_err(db_error)?;
         Ok(pair)
     }
@@ -127,34 +136,17 @@ impl AuthService {
     /// are fine: logging out twice is logging out.
     #[tracing::instrument(skip_all)]
     pub async fn logout(&self, refresh_token: &str) -> Result<(), ApiError> {
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $2
-             WHERE family_id = (SELECT family_id FROM refresh_tokens WHERE token_hash = $1)
-               AND revoked_at IS NULL",
-        )
-        .bind(token_hash(refresh_token))
-        .bind(OffsetDateTime::now_utc())
-        .execute(&self.pool)
-        .await
-        .map_err(db_error)?;
+        let family: Option<(Uuid, Uuid)> =
+            sqlx::query_as("SELECT user_id, family_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash(refresh_token))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?;
+        if let Some((user, family)) = family {
+            self.sign_out(user, family).await?;
+        }
         Ok(())
     }
-}
-
-async fn revoke_family(
-    conn: &mut PgConnection,
-    family_id: Uuid,
-    now: OffsetDateTime,
-) -> Result<(), ApiError> {
-    sqlx::query(
-        "UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL",
-    )
-    .bind(family_id)
-    .bind(now)
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -11,11 +11,12 @@ use axum::body::{Body, to_bytes};
 use axum::extract::{
     ConnectInfo, DefaultBodyLimit, FromRef, FromRequestParts, MatchedPath, Request, State,
 };
-use axum::http::{Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use chat_common::ApiError;
 use chat_common::auth::AuthUser;
+use chat_common::http::ClientInfo;
 use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -72,6 +73,7 @@ where
     S: Clone + Send + Sync + 'static,
     CommandState: FromRef<S>,
     Arc<chat_auth::AuthService>: FromRef<S>,
+    Arc<chat_common::auth::Verifier>: FromRef<S>,
 {
     let mut auth_routes = chat_auth::routes::<S>();
     chat_auth::auth_conventions(auth_routes.get_openapi_mut());
@@ -83,7 +85,11 @@ where
 /// Auth endpoints are limited per client IP (password guessing, sign-up
 /// floods). Without connection info (tests driving the router directly) the
 /// bucket is shared.
-async fn auth_rate_limit(State(state): State<CommandState>, req: Request, next: Next) -> Response {
+async fn auth_rate_limit(
+    State(state): State<CommandState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -94,10 +100,14 @@ async fn auth_rate_limit(State(state): State<CommandState>, req: Request, next: 
         .get("x-forwarded-for")
         .and_then(|v| v.to_str().ok());
     let ip = state.limiter.client_ip(peer, forwarded);
-    match state.limiter.check_auth(ip).await {
-        Ok(()) => next.run(req).await,
-        Err(e) => e.into_response(),
+    if let Err(e) = state.limiter.check_auth(ip).await {
+        return e.into_response();
     }
+    // The sessions a login opens record where it came from.
+    let known = req.extensions().get::<ConnectInfo<SocketAddr>>().is_some();
+    let client = ClientInfo::new(known.then_some(ip), req.headers().get(header::USER_AGENT));
+    req.extensions_mut().insert(client);
+    next.run(req).await
 }
 
 /// The command guard's state: the command side, and the (method, route)

@@ -181,3 +181,31 @@ mod tests {
         assert!(!acceptable_request_id("ünï".as_bytes()));
     }
 }
+
+/// Who is calling, as the auth routes record it for a session: the
+/// client's address (the forwarded one only behind a trusted proxy) and
+/// its `User-Agent`, cut to [`ClientInfo::MAX_AGENT`] characters. Put in
+/// the request's extensions by the layer that resolves the address (the
+/// command side's per-IP limit).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    pub ip: Option<std::net::IpAddr>,
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    pub const MAX_AGENT: usize = 256;
+
+    pub fn new(ip: Option<std::net::IpAddr>, user_agent: Option<&HeaderValue>) -> ClientInfo {
+        let user_agent = user_agent
+            .and_then(|v| v.to_str().ok())
+            .map(|s| {
+                s.chars()
+                    .filter(|c| !c.is_control())
+                    .take(Self::MAX_AGENT)
+                    .collect::<String>()
+            })
+            .filter(|s| !s.trim().is_empty());
+        ClientInfo { ip, user_agent }
+    }
+}

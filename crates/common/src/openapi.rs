@@ -193,18 +193,22 @@ pub const JSON_BODY_CODES: [&str; 4] = [
     "payload_too_large",
 ];
 
+/// The problems of a bearer token: none, not ours or broken, expired, or
+/// issued in a session since signed out.
+pub const TOKEN_CODES: [&str; 4] = [
+    "missing_token",
+    "invalid_token",
+    "token_expired",
+    "session_revoked",
+];
+
 /// What every route behind a bearer token shares: the `bearer` security
 /// requirement and the problems of tokens, ids (on paths with one) and
 /// dependencies.
 pub fn bearer_conventions(path: &str, op: &mut Operation) {
     op.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
-    let mut codes = vec![
-        "missing_token",
-        "invalid_token",
-        "token_expired",
-        "internal_error",
-        "service_unavailable",
-    ];
+    let mut codes = vec!["internal_error", "service_unavailable"];
+    codes.extend(TOKEN_CODES);
     if path.contains('{') {
         codes.push("invalid_id");
     }

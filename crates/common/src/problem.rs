@@ -258,6 +258,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "the access token has expired; refresh it",
     ),
     (
+        "session_revoked",
+        401,
+        "the token's session was signed out (sessions, password change or reset); sign in again",
+    ),
+    (
         "invalid_credentials",
         401,
         "unknown username or wrong password",
@@ -288,6 +293,17 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "the signed media URL's signature does not match",
     ),
     ("user_not_found", 404, "no user has this id"),
+    (
+        "session_not_found",
+        404,
+        "you have no live session with this id",
+    ),
+    ("wrong_password", 403, "the current password is wrong"),
+    (
+        "password_not_set",
+        409,
+        "the account signs in through an external issuer and has no password here",
+    ),
     ("stream_not_found", 404, "no events in this stream"),
     (
         "message_not_found",

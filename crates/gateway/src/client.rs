@@ -63,6 +63,8 @@ pub struct Client {
     /// `subscribe`).
     last_sent: Option<u64>,
     deadline: Option<Instant>,
+    /// The token's session: signing it out closes the socket.
+    session: Option<Uuid>,
     /// Shown away because idle (see [`Client::idle`]).
     idle_away: bool,
     signals: SignalBucket,
@@ -102,6 +104,7 @@ impl Gateway {
             status: Status::Online,
             last_sent: None,
             deadline,
+            session: who.session_id,
             idle_away: false,
             signals: SignalBucket::new(cfg.signals_per_sec, cfg.signals_burst),
             rx: conn.rx,
@@ -118,6 +121,13 @@ impl Client {
     /// Notified when the client fell behind and must be closed.
     pub fn slow(&self) -> Arc<Notify> {
         self.slow.clone()
+    }
+
+    /// Whether the token's session was signed out since (checked on each
+    /// keepalive tick: the socket closes within a ping interval).
+    pub fn signed_out(&self) -> bool {
+        self.session
+            .is_some_and(|s| self.gw.verifier().revoked().contains(s))
     }
 
     /// When the token stops being valid.
@@ -266,6 +276,7 @@ impl Client {
         match self.gw.authenticate(token) {
             Ok((who, deadline)) if who.user_id == self.user => {
                 self.deadline = deadline;
+                self.session = who.session_id;
                 Ok(())
             }
             Ok(_) => Err(refuse("invalid_token", "the token names another user")),

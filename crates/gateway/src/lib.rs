@@ -225,6 +225,10 @@ impl Gateway {
         self.inner.hub.routed()
     }
 
+    pub(crate) fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
+    }
+
     /// Verify a token: who it names and when it expires.
     pub fn authenticate(&self, token: &str) -> Result<(Principal, Option<Instant>), ApiError> {
         let who = self.inner.verifier.verify(token)?;

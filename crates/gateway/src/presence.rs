@@ -57,7 +57,8 @@ pub(crate) struct PresenceAnswer {
     params(PresenceQuery),
     responses((status = 200, description = "One entry per user asked about", body = PresenceAnswer)),
     extensions(("x-error-codes" = json!([
-        "missing_token", "invalid_token", "token_expired", "invalid_query", "service_unavailable"
+        "missing_token", "invalid_token", "token_expired", "session_revoked", "invalid_query",
+        "service_unavailable"
     ]))))]
 pub(crate) async fn presence(
     State(gw): State<Gateway>,

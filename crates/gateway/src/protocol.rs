@@ -16,6 +16,9 @@ use uuid::Uuid;
 pub const CLOSE_SLOW_CONSUMER: u16 = 4008;
 /// The access token expired (and no `auth` frame renewed it).
 pub const CLOSE_TOKEN_EXPIRED: u16 = 4001;
+/// The token's session was signed out (sessions, password change or
+/// reset): sign in again; renewing the token will not help.
+pub const CLOSE_SESSION_REVOKED: u16 = 4003;
 /// The server is shutting down.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// A frame exceeded the size limit.

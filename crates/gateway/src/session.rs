@@ -112,6 +112,9 @@ impl Session {
         if self.last_heard.elapsed() > idle {
             return Err(End::Drop);
         }
+        if client.signed_out() {
+            return Err(End::Close(p::CLOSE_SESSION_REVOKED, "session signed out"));
+        }
         if let Some(turn) = self.idle.check() {
             client.idle(turn).await;
         }

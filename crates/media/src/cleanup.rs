@@ -104,6 +104,7 @@ async fn delete_one(
             roles: Vec::new(),
             external: false,
             username_hint: None,
+            session_id: None,
         },
         at: now,
         request_id: None,

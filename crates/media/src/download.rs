@@ -60,7 +60,7 @@ struct Row {
         (status = 304, description = "Not modified (If-None-Match)"),
     ),
     extensions(("x-error-codes" = json!([
-        "invalid_id", "invalid_query", "missing_token", "invalid_token", "token_expired",
+        "invalid_id", "invalid_query", "missing_token", "invalid_token", "token_expired", "session_revoked",
         "signed_url_expired", "signature_invalid", "media_not_found", "invalid_range",
         "projection_lagging"
     ]))),

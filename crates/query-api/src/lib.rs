@@ -139,9 +139,6 @@ pub fn router_with_openapi(state: QueryState) -> (Router, utoipa::openapi::OpenA
 fn query_conventions(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::security::SecurityRequirement;
     const SHARED: &[&str] = &[
-        "missing_token",
-        "invalid_token",
-        "token_expired",
         "invalid_min_position",
         "rate_limited",
         "request_timeout",
@@ -160,7 +157,12 @@ fn query_conventions(doc: &mut utoipa::openapi::OpenApi) {
                 .get("x-error-codes")
                 .and_then(|v| v.as_array().cloned())
                 .unwrap_or_default();
-            codes.extend(SHARED.iter().map(|c| serde_json::Value::from(*c)));
+            codes.extend(
+                SHARED
+                    .iter()
+                    .chain(&chat_common::openapi::TOKEN_CODES)
+                    .map(|c| serde_json::Value::from(*c)),
+            );
             ext.insert("x-error-codes".to_owned(), serde_json::Value::Array(codes));
         }
     }

@@ -132,8 +132,12 @@ impl Session {
                 _ = stop.changed() => Err(End::Close("going_away", "server shutting down")),
                 _ = expiry => Err(End::Close("token_expired", "token expired")),
                 _ = keepalive.tick() => {
-                    self.client.keepalive().await;
-                    Ok(())
+                    if self.client.signed_out() {
+                        Err(End::Close("session_revoked", "session signed out"))
+                    } else {
+                        self.client.keepalive().await;
+                        Ok(())
+                    }
                 }
                 Some(action) = self.actions.recv() => {
                     self.act(action).await;

@@ -10,7 +10,9 @@
 //! operation's codes into its problem responses. The path parameters and
 //! domain enums the command routes share are here too.
 
-use chat_common::openapi::{BEARER, JSON_BODY_CODES, add_codes, for_each_operation, header_param};
+use chat_common::openapi::{
+    BEARER, JSON_BODY_CODES, TOKEN_CODES, add_codes, for_each_operation, header_param,
+};
 use utoipa::IntoParams;
 use utoipa::openapi::OpenApi;
 use utoipa::openapi::security::SecurityRequirement;
@@ -36,9 +38,6 @@ pub fn command_conventions(doc: &mut OpenApi) {
             r#"^[\t ]*(W/)?("[0-9]{1,19}"|[0-9]{1,19})[\t ]*$"#,
         ));
         let mut codes = vec![
-            "missing_token",
-            "invalid_token",
-            "token_expired",
             "invalid_idempotency_key",
             "invalid_if_match",
             "idempotency_key_reused",
@@ -49,6 +48,7 @@ pub fn command_conventions(doc: &mut OpenApi) {
             "internal_error",
             "service_unavailable",
         ];
+        codes.extend(TOKEN_CODES);
         if path.contains('{') {
             codes.push("invalid_id");
         }

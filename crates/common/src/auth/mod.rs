@@ -56,6 +56,10 @@ pub struct Claims {
     pub aud: String,
     #[serde(default)]
     pub roles: Vec<String>,
+    /// The session (refresh-token family) the token was issued in: what
+    /// signing a device out revokes. Absent in tokens minted by tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 /// The authenticated caller, as the routes see it.
@@ -67,6 +71,8 @@ pub struct Principal {
     pub external: bool,
     /// The external token's `preferred_username`, for the automatic profile.
     pub username_hint: Option<String>,
+    /// Our token's session (`sid`); `None` for external tokens.
+    pub session_id: Option<Uuid>,
 }
 
 impl Principal {
@@ -135,6 +141,50 @@ pub(super) fn validation(algorithms: Vec<Algorithm>, issuer: &str, audience: &st
     v
 }
 
+/// Sessions signed out while access tokens issued in them may still be
+/// alive (an access token lives minutes, and is not looked up per
+/// request): every node's [`Verifier`] refuses their tokens. The node that
+/// revokes adds the session at once; every node reloads the set from the
+/// database each second (`chat_auth::sessions::watch_revocations`).
+#[derive(Debug, Clone, Default)]
+pub struct RevokedSessions(Arc<std::sync::RwLock<Revoked>>);
+
+#[derive(Debug, Default)]
+struct Revoked {
+    /// As the database had it at the last reload.
+    loaded: std::collections::HashSet<Uuid>,
+    /// Revoked here since: a reload that read the database before their
+    /// commit must not drop them.
+    local: Vec<(Uuid, std::time::Instant)>,
+}
+
+/// How long a session revoked here is kept besides the reloaded set.
+const LOCAL_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl RevokedSessions {
+    pub fn contains(&self, session: Uuid) -> bool {
+        self.0.read().is_ok_and(|r| {
+            r.loaded.contains(&session) || r.local.iter().any(|(s, _)| *s == session)
+        })
+    }
+
+    /// Revoked on this node (after its commit).
+    pub fn insert(&self, session: Uuid) {
+        if let Ok(mut r) = self.0.write() {
+            r.local.push((session, std::time::Instant::now()));
+        }
+    }
+
+    /// The set as the database has it now (sessions whose tokens have all
+    /// expired drop out).
+    pub fn replace(&self, sessions: std::collections::HashSet<Uuid>) {
+        if let Ok(mut r) = self.0.write() {
+            r.loaded = sessions;
+            r.local.retain(|(_, at)| at.elapsed() < LOCAL_GRACE);
+        }
+    }
+}
+
 /// Checks access tokens: ours (HS256) and, if configured, an external
 /// issuer's. Cheap to share (`Arc<Verifier>` in every service's state).
 pub struct Verifier {
@@ -142,6 +192,7 @@ pub struct Verifier {
     key: DecodingKey,
     validation: Validation,
     external: Option<External>,
+    revoked: RevokedSessions,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -182,7 +233,13 @@ impl Verifier {
             key: DecodingKey::from_secret(config.secret.expose().as_bytes()),
             validation: validation(vec![Algorithm::HS256], &config.issuer, &config.audience),
             external,
+            revoked: RevokedSessions::default(),
         })
+    }
+
+    /// The sessions whose tokens this verifier refuses.
+    pub fn revoked(&self) -> &RevokedSessions {
+        &self.revoked
     }
 
     /// Check `token` and answer whom it authenticates.
@@ -207,11 +264,20 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
             .map_err(|e| token_error(&e))?;
         let user_id = Uuid::parse_str(&data.claims.sub).map_err(|_| invalid_token())?;
+        if let Some(sid) = data.claims.sid
+            && self.revoked.contains(sid)
+        {
+            return Err(unauthorized(
+                "session_revoked",
+                "this session was signed out; sign in again",
+            ));
+        }
         Ok(Principal {
             user_id,
             roles: data.claims.roles,
             external: false,
             username_hint: None,
+            session_id: data.claims.sid,
         })
     }
 
@@ -230,6 +296,7 @@ impl Verifier {
                 .preferred_username
                 .map(|u| u.trim().to_owned())
                 .filter(|u| !u.is_empty()),
+            session_id: None,
         })
     }
 }

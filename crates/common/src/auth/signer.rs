@@ -49,6 +49,7 @@ impl TokenSigner {
             iss: self.issuer.clone(),
             aud: self.audience.clone(),
             roles,
+            sid: None,
         }
     }
 
