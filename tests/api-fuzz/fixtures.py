@@ -2,8 +2,13 @@
 three with one message, a chat request to the caller, and an upload. Prints shell assignments of their ids
 (CHAT_FUZZ_*) for scripts/api-fuzz. Standard library only."""
 
+import base64
+import hashlib
+import hmac
 import json
+import os
 import sys
+import time
 import urllib.request
 import uuid
 
@@ -55,7 +60,24 @@ form = (
 media = call("POST", "/v1/media", token=token, raw=form,
              content_type=f"multipart/form-data; boundary={boundary}")
 
-print(f"CHAT_FUZZ_TOKEN={token}")
+
+
+def b64(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def session_free_token(user_id):
+    """The caller's access token as a tool mints it: no `sid`, so no
+    session the fuzzer signs out (DELETE /v1/me/sessions/{id} with an id
+    it listed, DELETE /v1/me/sessions) takes its own token away."""
+    now = int(time.time())
+    claims = {"sub": user_id, "iat": now, "exp": now + 7200, "iss": "chat", "aud": "chat", "roles": []}
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+    key = os.environ["CHAT_FUZZ_JWT_SECRET"].encode()
+    return signing_input + "." + b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())
+
+
+print(f"CHAT_FUZZ_TOKEN={session_free_token(me['user_id'])}")
 print(f"CHAT_FUZZ_CHAT={group['chat_id']}")
 print(f"CHAT_FUZZ_DIRECT={direct['chat_id']}")
 print(f"CHAT_FUZZ_MESSAGE={sent['message_id']}")
