@@ -23,6 +23,7 @@ mod cmd_snapshots;
 mod cmd_users;
 mod docs_errors;
 mod edits;
+mod email;
 mod gateway_backpressure;
 mod gateway_bad_frames;
 mod gateway_keepalive;

@@ -19,6 +19,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/v1/me/sessions"),
     ("delete", "/v1/me/sessions/{session_id}"),
     ("put", "/v1/me/password"),
+    ("put", "/v1/me/email"),
+    ("post", "/v1/auth/verify-email"),
+    ("post", "/v1/auth/password-reset"),
+    ("post", "/v1/auth/password-reset/confirm"),
     ("put", "/v1/me/profile"),
     ("put", "/v1/me/settings"),
     ("put", "/v1/me/status"),
@@ -278,7 +282,9 @@ async fn commands_need_a_bearer_token_and_document_their_problems() {
         let needs_token = path.starts_with("/v1/") && !path.starts_with("/v1/auth/");
         // Sessions and passwords are credentials, not events, like the
         // push devices below.
-        let credentials = path.starts_with("/v1/me/sessions") || path == "/v1/me/password";
+        let credentials = path.starts_with("/v1/me/sessions")
+            || path == "/v1/me/password"
+            || path == "/v1/me/email";
         // Queries need a token too, but take no Idempotency-Key; nor do the
         // media routes, which stream past the idempotency layer (an upload
         // retried is a new item; a delete repeated changes nothing;
@@ -415,7 +421,8 @@ async fn request_body_schemas_accept_every_field_the_server_accepts() {
         BTreeSet::from([
             "username".to_owned(),
             "password".to_owned(),
-            "display_name".to_owned()
+            "display_name".to_owned(),
+            "email".to_owned()
         ])
     );
     let group = body_schema(&doc, &op("post", "/v1/chats/group")["requestBody"]);

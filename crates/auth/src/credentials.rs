@@ -10,6 +10,7 @@ use sqlx::Row;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::email::check_address;
 use super::sessions::{self, Which};
 use super::{AuthService, TokenPair, db_error, domain_error, password, store_error, unauthorized};
 
@@ -41,8 +42,10 @@ impl AuthService {
         username: &str,
         password: &str,
         display_name: Option<&str>,
+        email: Option<&str>,
         client: &ClientInfo,
     ) -> Result<TokenPair, ApiError> {
+        let email = email.map(check_address).transpose()?;
         let user_id = Uuid::now_v7();
         let now = OffsetDateTime::now_utc();
         tracing::Span::current().record("user_id", tracing::field::display(user_id));
@@ -97,6 +100,13 @@ impl AuthService {
             .issue_pair(&mut tx, user_id, Vec::new(), session, now)
             .await?;
         sessions::open(&mut tx, session, user_id, now, client).await?;
+        let mail = match &email {
+            Some(e) => Some(
+                self.verification(&mut tx, user_id, &username, e, now)
+                    .await?,
+            ),
+            None => None,
+        };
         tx.commit().await.map_err(db_error)?;
 
         let metadata = Metadata {
@@ -120,6 +130,9 @@ impl AuthService {
             return Err(store_error(e));
         }
         tracing::info!(%user_id, "user registered");
+        if let Some(mail) = mail {
+            self.mailer.send(mail);
+        }
         Ok(pair)
     }
 

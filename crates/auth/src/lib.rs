@@ -23,6 +23,9 @@
 
 mod account;
 mod credentials;
+mod email;
+pub mod mail;
+mod mail_routes;
 mod password;
 mod profile;
 mod routes;
@@ -70,6 +73,8 @@ pub struct AuthConfig {
     /// Lifetime of each refresh token (30 days by default); every rotation
     /// issues a token with a fresh lifetime.
     pub refresh_ttl: time::Duration,
+    /// Where account mail goes (`SMTP_URL`, `MAIL_FROM`).
+    pub mail: mail::MailConfig,
 }
 
 impl AuthConfig {
@@ -82,6 +87,7 @@ impl AuthConfig {
             jwt,
             access_ttl: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl: Self::DEFAULT_REFRESH_TTL,
+            mail: mail::MailConfig::default(),
         }
     }
 
@@ -117,6 +123,7 @@ pub struct AuthService {
     verifier: Arc<Verifier>,
     /// Per-account login limits ([`AuthService::with_login_limits`]).
     limiter: Option<Arc<dyn LoginLimits>>,
+    mailer: mail::Mailer,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -140,6 +147,7 @@ impl AuthService {
         if config.access_ttl <= time::Duration::ZERO || config.refresh_ttl <= time::Duration::ZERO {
             return Err("token lifetimes must be positive".into());
         }
+        let mailer = mail::Mailer::new(&config.mail)?;
         Ok(Self {
             pool,
             store,
@@ -147,6 +155,7 @@ impl AuthService {
             signer,
             verifier,
             limiter: None,
+            mailer,
         })
     }
 

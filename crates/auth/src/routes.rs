@@ -16,7 +16,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AuthService, TokenPair, account};
+use super::{AuthService, TokenPair, account, mail_routes};
 
 /// The auth routes and their document, for any state that can hand out
 /// the [`AuthService`].
@@ -34,6 +34,10 @@ where
         .routes(routes!(account::list, account::revoke_others))
         .routes(routes!(account::revoke))
         .routes(routes!(account::change_password))
+        .routes(routes!(mail_routes::set_email))
+        .routes(routes!(mail_routes::verify_email))
+        .routes(routes!(mail_routes::request_reset))
+        .routes(routes!(mail_routes::confirm_reset))
 }
 
 /// What every auth route shares: JSON bodies, the per-IP rate limit, the
@@ -71,6 +75,10 @@ struct RegisterBody {
     #[serde(default)]
     #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: Option<String>,
+    /// An address to confirm (a code is mailed there); optional.
+    #[serde(default)]
+    #[schema(max_length = 254)]
+    email: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -92,7 +100,8 @@ struct RefreshBody {
     request_body = RegisterBody,
     responses((status = 201, description = "Registered", body = TokenPair)),
     extensions(("x-error-codes" = json!([
-        "invalid_username", "invalid_password", "invalid_display_name", "username_taken", "user_exists"
+        "invalid_username", "invalid_password", "invalid_display_name", "invalid_email",
+        "username_taken", "user_exists"
     ]))),
 )]
 async fn register(
@@ -106,6 +115,7 @@ async fn register(
             &body.username,
             &body.password,
             body.display_name.as_deref(),
+            body.email.as_deref(),
             &client,
         )
         .await?;

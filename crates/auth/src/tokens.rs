@@ -21,8 +21,8 @@ pub(super) fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What the database keeps of a refresh token.
-fn token_hash(token: &str) -> Vec<u8> {
+/// What the database keeps of a refresh token (or a mailed code).
+pub(super) fn token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 

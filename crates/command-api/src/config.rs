@@ -39,6 +39,14 @@ pub struct CommandArgs {
     /// `chat-auditors=auditor`). Unset: its roles grant nothing.
     #[arg(long, env = "JWT_ROLE_MAP")]
     pub jwt_role_map: Option<String>,
+    /// Where account mail goes: `smtps://user:pass@host:465`,
+    /// `smtp://host:587?tls=required`, or a local `smtp://127.0.0.1:1025`.
+    /// Unset: mail is written to the log (development only).
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<Secret>,
+    /// The `From:` of account mail.
+    #[arg(long, env = "MAIL_FROM", default_value = "chat <no-reply@localhost>")]
+    pub mail_from: String,
     /// Access-token lifetime in seconds.
     #[arg(long, env = "ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
     pub access_token_ttl_secs: i64,
@@ -148,6 +156,10 @@ impl CommandArgs {
             });
         }
         auth.access_ttl = time::Duration::seconds(self.access_token_ttl_secs.max(1));
+        auth.mail = chat_auth::mail::MailConfig {
+            smtp_url: self.smtp_url.clone(),
+            from: self.mail_from.clone(),
+        };
         let caps = chat_domain::policy::MIN_GROUP_MEMBERS..=chat_domain::policy::MAX_GROUP_MEMBERS;
         if !caps.contains(&self.max_group_members) {
             return Err(format!(

@@ -294,6 +294,21 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     ),
     ("user_not_found", 404, "no user has this id"),
     (
+        "invalid_email",
+        400,
+        "not an e-mail address (name@domain, at most 254 characters)",
+    ),
+    (
+        "invalid_mail_code",
+        400,
+        "the mailed code is unknown, used or expired; ask for a new one",
+    ),
+    (
+        "email_taken",
+        409,
+        "another account has confirmed this address",
+    ),
+    (
         "session_not_found",
         404,
         "you have no live session with this id",
