@@ -36,6 +36,7 @@ mod kafka;
 mod media;
 mod media_manage;
 mod mentions;
+mod mfa;
 mod moderation;
 mod openapi;
 mod ops;

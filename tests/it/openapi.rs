@@ -23,6 +23,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/v1/auth/verify-email"),
     ("post", "/v1/auth/password-reset"),
     ("post", "/v1/auth/password-reset/confirm"),
+    ("post", "/v1/me/mfa/totp"),
+    ("delete", "/v1/me/mfa/totp"),
+    ("post", "/v1/me/mfa/totp/enable"),
+    ("post", "/v1/auth/login/mfa"),
     ("put", "/v1/me/profile"),
     ("put", "/v1/me/settings"),
     ("put", "/v1/me/status"),
@@ -284,7 +288,8 @@ async fn commands_need_a_bearer_token_and_document_their_problems() {
         // push devices below.
         let credentials = path.starts_with("/v1/me/sessions")
             || path == "/v1/me/password"
-            || path == "/v1/me/email";
+            || path == "/v1/me/email"
+            || path.starts_with("/v1/me/mfa/");
         // Queries need a token too, but take no Idempotency-Key; nor do the
         // media routes, which stream past the idempotency layer (an upload
         // retried is a new item; a delete repeated changes nothing;

@@ -191,6 +191,14 @@ impl AuthService {
         let roles: Vec<String> = row.try_get("roles").map_err(db_error)?;
         tracing::Span::current().record("user_id", tracing::field::display(user_id));
 
+        if let Some(mfa_token) = self.mfa_challenge(user_id).await? {
+            let mut e = unauthorized(
+                "mfa_required",
+                "the password is right; now a code from the authenticator app",
+            );
+            e.mfa_token = Some(mfa_token);
+            return Err(e);
+        }
         let now = OffsetDateTime::now_utc();
         let session = Uuid::now_v7();
         let mut tx = self.pool.begin().await.map_err(db_error)?;

@@ -26,6 +26,8 @@ mod credentials;
 mod email;
 pub mod mail;
 mod mail_routes;
+mod mfa;
+mod mfa_routes;
 mod password;
 mod profile;
 mod routes;
@@ -38,6 +40,7 @@ use axum::http::StatusCode;
 use chat_common::ApiError;
 use chat_common::auth::{JwtConfig, TokenSigner, Verifier};
 use chat_common::config::Secret;
+use chat_common::sealing::{KeyWrap, MasterKey};
 use chat_domain::DomainError;
 use chat_store::{EventStore, StoreError};
 use serde::Serialize;
@@ -75,6 +78,11 @@ pub struct AuthConfig {
     pub refresh_ttl: time::Duration,
     /// Where account mail goes (`SMTP_URL`, `MAIL_FROM`).
     pub mail: mail::MailConfig,
+    /// Seals TOTP secrets at rest (`MASTER_KEY`); unset, a key derived
+    /// from the JWT secret (rotating that then loses the TOTP secrets).
+    pub master_key: Option<Secret>,
+    /// The master key before the last rotation, to open what it sealed.
+    pub master_key_previous: Option<Secret>,
 }
 
 impl AuthConfig {
@@ -88,6 +96,8 @@ impl AuthConfig {
             access_ttl: Self::DEFAULT_ACCESS_TTL,
             refresh_ttl: Self::DEFAULT_REFRESH_TTL,
             mail: mail::MailConfig::default(),
+            master_key: None,
+            master_key_previous: None,
         }
     }
 
@@ -124,6 +134,8 @@ pub struct AuthService {
     /// Per-account login limits ([`AuthService::with_login_limits`]).
     limiter: Option<Arc<dyn LoginLimits>>,
     mailer: mail::Mailer,
+    /// Seals secrets at rest (TOTP).
+    keys: Arc<dyn KeyWrap>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -148,6 +160,14 @@ impl AuthService {
             return Err("token lifetimes must be positive".into());
         }
         let mailer = mail::Mailer::new(&config.mail)?;
+        let master = config.master_key.as_ref().unwrap_or_else(|| {
+            tracing::warn!(
+                "MASTER_KEY is not set: TOTP secrets are sealed with a key derived from JWT_SECRET, \
+                 and rotating JWT_SECRET would lose them"
+            );
+            &config.jwt.secret
+        });
+        let keys = Arc::new(MasterKey::new(master, config.master_key_previous.as_ref()));
         Ok(Self {
             pool,
             store,
@@ -156,6 +176,7 @@ impl AuthService {
             verifier,
             limiter: None,
             mailer,
+            keys,
         })
     }
 

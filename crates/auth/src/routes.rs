@@ -16,7 +16,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AuthService, TokenPair, account, mail_routes};
+use super::{AuthService, TokenPair, account, mail_routes, mfa_routes};
 
 /// The auth routes and their document, for any state that can hand out
 /// the [`AuthService`].
@@ -38,6 +38,9 @@ where
         .routes(routes!(mail_routes::verify_email))
         .routes(routes!(mail_routes::request_reset))
         .routes(routes!(mail_routes::confirm_reset))
+        .routes(routes!(mfa_routes::setup, mfa_routes::disable))
+        .routes(routes!(mfa_routes::enable))
+        .routes(routes!(mfa_routes::login))
 }
 
 /// What every auth route shares: JSON bodies, the per-IP rate limit, the
@@ -127,7 +130,7 @@ async fn register(
     post, path = "/v1/auth/login", tag = "auth", operation_id = "login",
     request_body = LoginBody,
     responses((status = 200, description = "Logged in", body = TokenPair)),
-    extensions(("x-error-codes" = json!(["invalid_credentials"]))),
+    extensions(("x-error-codes" = json!(["invalid_credentials", "mfa_required"]))),
 )]
 async fn login(
     State(auth): State<Arc<AuthService>>,

@@ -44,6 +44,13 @@ pub struct CommandArgs {
     /// Unset: mail is written to the log (development only).
     #[arg(long, env = "SMTP_URL")]
     pub smtp_url: Option<Secret>,
+    /// Seals secrets at rest (TOTP): at least 32 bytes. Unset: derived
+    /// from JWT_SECRET.
+    #[arg(long, env = "MASTER_KEY")]
+    pub master_key: Option<Secret>,
+    /// The master key before a rotation, until what it sealed is resealed.
+    #[arg(long, env = "MASTER_KEY_PREVIOUS")]
+    pub master_key_previous: Option<Secret>,
     /// The `From:` of account mail.
     #[arg(long, env = "MAIL_FROM", default_value = "chat <no-reply@localhost>")]
     pub mail_from: String,
@@ -156,6 +163,13 @@ impl CommandArgs {
             });
         }
         auth.access_ttl = time::Duration::seconds(self.access_token_ttl_secs.max(1));
+        if !self.is_dev()
+            && let Some(key) = &self.master_key
+        {
+            check_secret("MASTER_KEY", key)?;
+        }
+        auth.master_key = self.master_key.clone();
+        auth.master_key_previous = self.master_key_previous.clone();
         auth.mail = chat_auth::mail::MailConfig {
             smtp_url: self.smtp_url.clone(),
             from: self.mail_from.clone(),

@@ -4,8 +4,9 @@
 //! pieces ([`config`]), telemetry setup ([`telemetry`]), the problem+json error
 //! type every route answers with ([`problem`]), the access-token claims
 //! ([`auth`]), the OpenAPI plumbing every document shares ([`openapi`]),
-//! the read-model contract ([`read_models`]) and the one shutdown signal
-//! ([`shutdown`]). No business logic.
+//! the read-model contract ([`read_models`]), secrets sealed at rest under
+//! the master key ([`sealing`]) and the one shutdown signal ([`shutdown`]).
+//! No business logic.
 
 pub mod auth;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod media_url;
 pub mod openapi;
 pub mod problem;
 pub mod read_models;
+pub mod sealing;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -27,6 +27,9 @@ pub struct Problem {
     /// The offending request field or header, when there is one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Only with `mfa_required`: the token for `POST /v1/auth/login/mfa`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfa_token: Option<String>,
 }
 
 /// An error on its way to becoming a problem+json response.
@@ -38,6 +41,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds for `Retry-After` (429, 503).
     pub retry_after: Option<u64>,
+    /// The login's second step ([`Problem::mfa_token`]).
+    pub mfa_token: Option<String>,
 }
 
 impl ApiError {
@@ -48,6 +53,7 @@ impl ApiError {
             detail: detail.into(),
             field: None,
             retry_after: None,
+            mfa_token: None,
         }
     }
 
@@ -119,6 +125,7 @@ impl ApiError {
             detail: self.detail.clone(),
             code: self.code.to_owned(),
             field: self.field.clone(),
+            mfa_token: self.mfa_token.clone(),
         }
     }
 }
@@ -293,6 +300,32 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         "the signed media URL's signature does not match",
     ),
     ("user_not_found", 404, "no user has this id"),
+    (
+        "mfa_required",
+        401,
+        "the password was right; send a TOTP code with the mfa_token to POST /v1/auth/login/mfa",
+    ),
+    (
+        "invalid_mfa_token",
+        401,
+        "the mfa_token is unknown or expired (5 minutes, 5 wrong codes); log in again",
+    ),
+    (
+        "invalid_mfa_code",
+        400,
+        "the TOTP or recovery code is wrong or was already used",
+    ),
+    (
+        "mfa_already_enabled",
+        409,
+        "TOTP is already on; turn it off first",
+    ),
+    (
+        "mfa_not_set_up",
+        409,
+        "set TOTP up first (POST /v1/me/mfa/totp)",
+    ),
+    ("mfa_not_enabled", 409, "TOTP is not on"),
     (
         "invalid_email",
         400,
