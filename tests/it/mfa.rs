@@ -97,7 +97,7 @@ async fn totp_guards_the_login_and_each_code_works_once() {
         json!({"code": code(&secret, s - 3)}),
     )
     .await;
-    r.problem(400, "invalid_mfa_code");
+    r.problem(403, "invalid_mfa_code");
     let r = call(
         &app,
         Method::POST,
@@ -132,7 +132,7 @@ async fn totp_guards_the_login_and_each_code_works_once() {
             second(json!({"code": spent})),
         )
         .await
-        .problem(400, "invalid_mfa_code");
+        .problem(403, "invalid_mfa_code");
     }
     let r = call(
         &app,
@@ -182,14 +182,14 @@ async fn totp_guards_the_login_and_each_code_works_once() {
     let again = json!({"mfa_token": challenge, "recovery_code": recovery[0]});
     call(&app, Method::POST, "/v1/auth/login/mfa", None, again)
         .await
-        .problem(400, "invalid_mfa_code");
+        .problem(403, "invalid_mfa_code");
 
     // Five wrong codes end the challenge, even for a right sixth.
     for _ in 1..5 {
         let wrong = json!({"mfa_token": challenge, "code": "000000"});
         call(&app, Method::POST, "/v1/auth/login/mfa", None, wrong)
             .await
-            .problem(400, "invalid_mfa_code");
+            .problem(403, "invalid_mfa_code");
     }
     let late = json!({"mfa_token": challenge, "code": code(&secret, step_now() + 1)});
     call(&app, Method::POST, "/v1/auth/login/mfa", None, late)

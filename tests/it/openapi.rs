@@ -430,6 +430,17 @@ async fn request_body_schemas_accept_every_field_the_server_accepts() {
             "email".to_owned()
         ])
     );
+    // The attribute needs a literal: each copy is checked against the one
+    // the server validates with.
+    for body in [
+        register,
+        body_schema(&doc, &op("put", "/v1/me/email")["requestBody"]),
+    ] {
+        assert_eq!(
+            body["properties"]["email"]["pattern"],
+            chat_auth::mail::ADDRESS_PATTERN,
+        );
+    }
     let group = body_schema(&doc, &op("post", "/v1/chats/group")["requestBody"]);
     assert_eq!(
         properties(group),

@@ -13,13 +13,24 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::AuthService;
+use super::email::check_address;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EmailBody {
-    /// `name@domain`, at most 254 characters.
-    #[schema(max_length = 254)]
+    /// `name@domain`, at most 254 characters (`mail::ADDRESS_PATTERN`).
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+    )]
     email: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ByUsername {
+    #[schema(max_length = 100)]
+    username: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -40,12 +51,10 @@ pub(crate) struct CodeBody {
 
 /// One of the two: the account's username, or its confirmed address.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ResetBody {
-    #[schema(max_length = 100)]
-    username: Option<String>,
-    #[schema(max_length = 254)]
-    email: Option<String>,
+#[serde(untagged)]
+pub(crate) enum ResetBody {
+    Username(ByUsername),
+    Email(EmailBody),
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -100,22 +109,25 @@ pub(crate) async fn verify_email(
 /// only to a confirmed address.
 #[utoipa::path(post, path = "/v1/auth/password-reset", tag = "auth",
     operation_id = "request_password_reset", request_body = ResetBody,
-    responses((status = 202, description = "A code is mailed if the account has a confirmed address")))]
+    responses((status = 202, description = "A code is mailed if the account has a confirmed address")),
+    extensions(("x-error-codes" = json!(["invalid_email", "invalid_username"]))))]
 pub(crate) async fn request_reset(
     State(auth): State<Arc<AuthService>>,
     ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<StatusCode, ApiError> {
-    match (&body.username, &body.email) {
-        (Some(_), None) | (None, Some(_)) => {}
-        _ => {
-            return Err(ApiError::bad_request(
-                "invalid_body",
-                "give either username or email",
-            ));
+    // What is malformed is told (that says nothing about any account).
+    let (username, email) = match &body {
+        ResetBody::Username(u) if u.username.chars().count() > 100 => {
+            return Err(
+                ApiError::bad_request("invalid_username", "at most 100 characters")
+                    .with_field("username"),
+            );
         }
-    }
-    auth.request_password_reset(body.username.as_deref(), body.email.as_deref())
-        .await?;
+        ResetBody::Username(u) => (Some(u.username.as_str()), None),
+        ResetBody::Email(e) => (None, Some(check_address(&e.email)?)),
+    };
+    let email = email.as_deref();
+    auth.request_password_reset(username, email).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -93,7 +93,11 @@ fn context(user: Uuid) -> Vec<u8> {
 }
 
 fn invalid_code() -> ApiError {
-    ApiError::bad_request("invalid_mfa_code", "the code is wrong or was already used")
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "invalid_mfa_code",
+        "the code is wrong or was already used",
+    )
 }
 
 fn conflict(code: &'static str, detail: &str) -> ApiError {

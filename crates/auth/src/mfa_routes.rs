@@ -40,41 +40,57 @@ pub(crate) struct CodeBody {
     code: String,
 }
 
-/// A code from the app, or one of the recovery codes.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ProofBody {
-    #[schema(max_length = 10)]
-    code: Option<String>,
+pub(crate) struct RecoveryBody {
+    /// One of the recovery codes (`xxxx-xxxx-xxxx-xxxx`, any case).
     #[schema(max_length = 40)]
-    recovery_code: Option<String>,
+    recovery_code: String,
 }
 
+/// A code from the app, or one of the recovery codes.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum ProofBody {
+    Code(CodeBody),
+    Recovery(RecoveryBody),
+}
+
+impl ProofBody {
+    fn proof(&self) -> Proof<'_> {
+        match self {
+            ProofBody::Code(c) => Proof::Code(&c.code),
+            ProofBody::Recovery(r) => Proof::Recovery(&r.recovery_code),
+        }
+    }
+}
+
+/// The login's second step, with a code from the app.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct LoginMfaBody {
+pub(crate) struct LoginCode {
     /// From the login's 401 `mfa_required`.
     #[schema(max_length = 100)]
     mfa_token: String,
     #[schema(max_length = 10)]
-    code: Option<String>,
-    #[schema(max_length = 40)]
-    recovery_code: Option<String>,
+    code: String,
 }
 
-/// Exactly one of the two.
-fn proof<'a>(
-    code: &'a Option<String>,
-    recovery: &'a Option<String>,
-) -> Result<Proof<'a>, ApiError> {
-    match (code, recovery) {
-        (Some(c), None) => Ok(Proof::Code(c)),
-        (None, Some(r)) => Ok(Proof::Recovery(r)),
-        _ => Err(ApiError::bad_request(
-            "invalid_body",
-            "give either code or recovery_code",
-        )),
-    }
+/// The login's second step, with a recovery code.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginRecovery {
+    #[schema(max_length = 100)]
+    mfa_token: String,
+    #[schema(max_length = 40)]
+    recovery_code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub(crate) enum LoginMfaBody {
+    Code(LoginCode),
+    Recovery(LoginRecovery),
 }
 
 /// Set up TOTP: a new secret for the authenticator app; it takes effect
@@ -122,8 +138,7 @@ pub(crate) async fn disable(
     AuthUser(me): AuthUser,
     ApiJson(body): ApiJson<ProofBody>,
 ) -> Result<StatusCode, ApiError> {
-    let proof = proof(&body.code, &body.recovery_code)?;
-    auth.totp_disable(me.user_id, proof).await?;
+    auth.totp_disable(me.user_id, body.proof()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -138,7 +153,10 @@ pub(crate) async fn login(
     client: Option<Extension<ClientInfo>>,
     ApiJson(body): ApiJson<LoginMfaBody>,
 ) -> Result<Json<TokenPair>, ApiError> {
-    let proof = proof(&body.code, &body.recovery_code)?;
     let client = client.map(|c| c.0).unwrap_or_default();
-    Ok(Json(auth.login_mfa(&body.mfa_token, proof, &client).await?))
+    let (token, proof) = match &body {
+        LoginMfaBody::Code(c) => (&c.mfa_token, Proof::Code(&c.code)),
+        LoginMfaBody::Recovery(r) => (&r.mfa_token, Proof::Recovery(&r.recovery_code)),
+    };
+    Ok(Json(auth.login_mfa(token, proof, &client).await?))
 }

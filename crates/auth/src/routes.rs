@@ -78,9 +78,13 @@ struct RegisterBody {
     #[serde(default)]
     #[schema(max_length = 64, pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")]
     display_name: Option<String>,
-    /// An address to confirm (a code is mailed there); optional.
+    /// An address to confirm (a code is mailed there); optional
+    /// (`mail::ADDRESS_PATTERN`).
     #[serde(default)]
-    #[schema(max_length = 254)]
+    #[schema(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+    )]
     email: Option<String>,
 }
 

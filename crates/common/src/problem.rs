@@ -312,7 +312,7 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     ),
     (
         "invalid_mfa_code",
-        400,
+        403,
         "the TOTP or recovery code is wrong or was already used",
     ),
     (
