@@ -27,6 +27,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/v1/me/mfa/totp"),
     ("post", "/v1/me/mfa/totp/enable"),
     ("post", "/v1/auth/login/mfa"),
+    ("get", "/v1/me/export"),
     ("put", "/v1/me/profile"),
     ("put", "/v1/me/settings"),
     ("put", "/v1/me/status"),

@@ -24,6 +24,7 @@
 mod account;
 mod credentials;
 mod email;
+pub mod export;
 pub mod mail;
 mod mail_routes;
 mod mfa;

@@ -4,6 +4,7 @@ mod bans;
 mod channels;
 mod chats;
 mod edits;
+mod export;
 mod me;
 mod media;
 mod messages;
@@ -23,6 +24,7 @@ use crate::QueryState;
 pub fn routes() -> OpenApiRouter<QueryState> {
     OpenApiRouter::new()
         .merge(me::routes())
+        .merge(export::routes())
         .merge(chats::routes())
         .merge(bans::routes())
         .merge(channels::routes())
