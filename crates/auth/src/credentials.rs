@@ -210,6 +210,27 @@ impl AuthService {
         Ok(pair)
     }
 
+    /// The username of a user who signs in here (not through an external
+    /// issuer, whose password, address and second factor live there).
+    pub(super) async fn local_username(&self, user: Uuid) -> Result<String, ApiError> {
+        let name: Option<String> = sqlx::query_scalar(
+            "SELECT username FROM auth_credentials WHERE user_id = $1 AND password_hash <> $2",
+        )
+        .bind(user)
+        .bind(crate::profile::NO_PASSWORD)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db_error)?;
+        name.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "password_not_set",
+                "this account signs in through an external issuer; its password, address and \
+                 second factor are kept there",
+            )
+        })
+    }
+
     /// Change `user`'s password, given the current one, and sign out every
     /// other session (`keep` is the caller's). A wrong current password is
     /// counted like a failed login.

@@ -112,21 +112,7 @@ impl AuthService {
     /// they had stays in force until the new one is confirmed.
     pub async fn set_email(&self, user: Uuid, email: &str) -> Result<String, ApiError> {
         let email = check_address(email)?;
-        let username: Option<String> = sqlx::query_scalar(
-            "SELECT username FROM auth_credentials WHERE user_id = $1 AND password_hash <> $2",
-        )
-        .bind(user)
-        .bind(NO_PASSWORD)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let username = username.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "password_not_set",
-                "this account signs in through an external issuer; its address is kept there",
-            )
-        })?;
+        let username = self.local_username(user).await?;
         let mut conn = self.pool.acquire().await.map_err(db_error)?;
         let mail = self
             .verification(

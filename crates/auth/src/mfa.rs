@@ -14,7 +14,6 @@ use time::OffsetDateTime;
 use totp_rs::{Algorithm, TOTP};
 use uuid::Uuid;
 
-use super::profile::NO_PASSWORD;
 use super::sessions;
 use super::tokens::{random_token, token_hash};
 use super::{AuthService, TokenPair, db_error, unauthorized};
@@ -119,24 +118,6 @@ async fn locked(
 }
 
 impl AuthService {
-    /// The username of a user with a password here (not an external one).
-    async fn local_username(&self, user: Uuid) -> Result<String, ApiError> {
-        let name: Option<String> = sqlx::query_scalar(
-            "SELECT username FROM auth_credentials WHERE user_id = $1 AND password_hash <> $2",
-        )
-        .bind(user)
-        .bind(NO_PASSWORD)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        name.ok_or_else(|| {
-            conflict(
-                "password_not_set",
-                "this account signs in through an external issuer; its second factor is there",
-            )
-        })
-    }
-
     /// Check `proof` against the user's locked TOTP row; records its use.
     async fn prove(
         &self,
