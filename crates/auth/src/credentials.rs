@@ -12,7 +12,9 @@ use uuid::Uuid;
 
 use super::email::check_address;
 use super::sessions::{self, Which};
-use super::{AuthService, TokenPair, db_error, domain_error, password, store_error, unauthorized};
+use super::{
+    AuthService, TokenPair, db_error, domain_error, password, store_error, taken, unauthorized,
+};
 
 fn invalid_credentials() -> ApiError {
     unauthorized("invalid_credentials", "unknown username or wrong password")
@@ -86,14 +88,9 @@ impl AuthService {
         .bind(now)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::new(
-                StatusCode::CONFLICT,
-                "username_taken",
-                format!("the username {username:?} is taken"),
-            )
-            .with_field("username"),
-            e => db_error(e),
+        .map_err(|e| {
+            let detail = format!("the username {username:?} is taken");
+            taken(e, "username_taken", detail, "username")
         })?;
         let session = Uuid::now_v7();
         let pair = self

@@ -4,7 +4,6 @@
 //! same whether or not the account or address exists, and signs out every
 //! session once it is used.
 
-use axum::http::StatusCode;
 use chat_common::ApiError;
 use sqlx::PgConnection;
 use time::OffsetDateTime;
@@ -14,7 +13,7 @@ use super::mail::{Mail, valid_address};
 use super::profile::NO_PASSWORD;
 use super::sessions::{self, Which};
 use super::tokens::{random_token, token_hash};
-use super::{AuthService, db_error, password};
+use super::{AuthService, db_error, password, taken};
 
 const VERIFY_TTL: time::Duration = time::Duration::hours(24);
 const RESET_TTL: time::Duration = time::Duration::minutes(15);
@@ -138,14 +137,9 @@ impl AuthService {
         .bind(&email)
         .execute(&mut *tx)
         .await
-        .map_err(|e| match e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ApiError::new(
-                StatusCode::CONFLICT,
-                "email_taken",
-                "another account has confirmed this address",
-            )
-            .with_field("email"),
-            e => db_error(e),
+        .map_err(|e| {
+            let detail = "another account has confirmed this address".to_owned();
+            taken(e, "email_taken", detail, "email")
         })?;
         tx.commit().await.map_err(db_error)?;
         tracing::info!(%user, "e-mail address confirmed");

@@ -202,6 +202,17 @@ fn db_error(e: sqlx::Error) -> ApiError {
     ApiError::unavailable(&e)
 }
 
+/// A write that broke a unique constraint is a 409 `code` about `field`;
+/// any other failure is the database's.
+fn taken(e: sqlx::Error, code: &'static str, detail: String, field: &str) -> ApiError {
+    match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            ApiError::new(StatusCode::CONFLICT, code, detail).with_field(field)
+        }
+        e => db_error(e),
+    }
+}
+
 fn store_error(e: StoreError) -> ApiError {
     if e.is_transient() {
         ApiError::unavailable(&e)
