@@ -86,6 +86,7 @@ async fn scenario(seed: u64) {
         delivered.push(ws.events_through(*upto).await);
     }
     for (i, u) in users.iter().enumerate() {
+        unread_totals_agree(&app, u, end, seed).await;
         let truth = truth(&app, u, &chats, end).await;
         let seen = &delivered[i];
         let rule =
@@ -247,6 +248,43 @@ async fn act(
         }
     };
     assert!(r.status.as_u16() < 500, "step {step}: {:?}", r.body);
+}
+
+/// `GET /v1/me`'s `total_unread` and the push badge count a member's
+/// window by its bounds (`chat_common::unread_count!`); message by message
+/// (`chat_common::unread_messages!`, what the chat list counts) must give
+/// the same, whatever the scenario did: own messages, deletes, hides,
+/// joins and leaves, clears, reads.
+async fn unread_totals_agree(app: &TestApp, user: &User, end: u64, seed: u64) {
+    app.get_at(user, "/v1/me", end).await;
+    let pool = app.db().pool(1).await;
+    let by_bounds: i64 = sqlx::query_scalar(concat!(
+        "SELECT ",
+        chat_common::total_unread!(),
+        " FROM rm_users.users u WHERE u.user_id = $1"
+    ))
+    .bind(user.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let by_scan: i64 = sqlx::query_scalar(concat!(
+        "SELECT coalesce(sum((SELECT count(*) FROM (SELECT 1 ",
+        chat_common::unread_messages!(),
+        " LIMIT 9999) q)), 0)::bigint FROM rm_chats.user_chats uc \
+           JOIN rm_chats.members m ON m.chat_id = uc.chat_id AND m.user_id = uc.user_id \
+           JOIN rm_chats.chats c ON c.chat_id = uc.chat_id \
+          WHERE uc.user_id = $1 AND NOT uc.archived AND ",
+        chat_common::listed!()
+    ))
+    .bind(user.id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        by_bounds, by_scan,
+        "seed {seed}, user {}: unread by the window's bounds vs message by message",
+        user.id
+    );
 }
 
 /// What the history query shows `user` of each chat (empty where they were

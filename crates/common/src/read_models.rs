@@ -61,15 +61,30 @@ macro_rules! unread_messages {
 }
 
 /// The number of messages a member (`m`, `uc`) has not read, capped at
-/// 9,999: [`unread_messages`] counted.
+/// 9,999: [`unread_messages`] counted, by arithmetic rather than a scan. A
+/// chat's seqs are gapless, so the window (lo, hi] holds `hi - lo`
+/// messages; less the member's own, the deleted ones and the ones they hid
+/// (each counted once), each an index range (`messages_by_sender`,
+/// `messages_deleted`, `hidden_by_chat`). A burst's badges cost what is
+/// excluded, not each recipient's backlog.
 #[macro_export]
 macro_rules! unread_count {
     () => {
-        concat!(
-            "(SELECT count(*) FROM (SELECT 1 ",
-            $crate::unread_messages!(),
-            " LIMIT 9999) unread)"
-        )
+        "(SELECT least(9999, greatest(0, w.hi - w.lo \
+            - (SELECT count(*) FROM rm_messages.messages x \
+                WHERE x.chat_id = m.chat_id AND x.sender_id = m.user_id \
+                  AND x.seq > w.lo AND x.seq <= w.hi) \
+            - (SELECT count(*) FROM rm_messages.messages x \
+                WHERE x.chat_id = m.chat_id AND x.deleted_at IS NOT NULL \
+                  AND x.seq > w.lo AND x.seq <= w.hi AND x.sender_id <> m.user_id) \
+            - (SELECT count(*) FROM rm_messages.hidden h \
+                JOIN rm_messages.messages x ON x.message_id = h.message_id \
+                WHERE h.user_id = m.user_id AND h.chat_id = m.chat_id \
+                  AND h.seq > w.lo AND h.seq <= w.hi \
+                  AND x.sender_id <> m.user_id AND x.deleted_at IS NULL))) \
+          FROM (SELECT greatest(m.read_up_to, m.joined_seq, coalesce(uc.cleared_up_to_seq, 0)) AS lo, \
+                       coalesce(m.left_seq, (SELECT c2.last_seq FROM rm_chats.chats c2 \
+                                              WHERE c2.chat_id = m.chat_id)) AS hi) w)"
     };
 }
 
