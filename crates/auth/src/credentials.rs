@@ -269,18 +269,29 @@ impl AuthService {
             .with_field("current_password"));
         }
         let hash = password::hash(new.to_owned()).await?;
-        let now = OffsetDateTime::now_utc();
         let mut tx = self.pool.begin().await.map_err(db_error)?;
-        sqlx::query("UPDATE auth_credentials SET password_hash = $2 WHERE user_id = $1")
-            .bind(user)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
-        let ids = sessions::revoke(&mut tx, user, Which::AllBut(keep), now).await?;
+        let ids = set_password(&mut tx, user, &hash, keep).await?;
         tx.commit().await.map_err(db_error)?;
         self.forget(&ids);
         tracing::info!(signed_out = ids.len(), "password changed");
         Ok(())
     }
+}
+
+/// Store `user`'s new password hash and sign out every session but `keep`,
+/// through `tx` (a change keeps the caller's session, a reset none); the
+/// sessions signed out, for [`AuthService::forget`] once committed.
+pub(super) async fn set_password(
+    tx: &mut sqlx::PgConnection,
+    user: Uuid,
+    hash: &str,
+    keep: Option<Uuid>,
+) -> Result<Vec<Uuid>, ApiError> {
+    sqlx::query("UPDATE auth_credentials SET password_hash = $2 WHERE user_id = $1")
+        .bind(user)
+        .bind(hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+    sessions::revoke(tx, user, Which::AllBut(keep), OffsetDateTime::now_utc()).await
 }

@@ -9,9 +9,9 @@ use sqlx::PgConnection;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use super::credentials::set_password;
 use super::mail::{Mail, valid_address};
 use super::profile::NO_PASSWORD;
-use super::sessions::{self, Which};
 use super::tokens::{random_token, token_hash};
 use super::{AuthService, db_error, password, taken};
 
@@ -215,12 +215,7 @@ impl AuthService {
         let now = OffsetDateTime::now_utc();
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let (user, _) = take_code(&mut tx, code, Purpose::Reset).await?;
-        sqlx::query("UPDATE auth_credentials SET password_hash = $2 WHERE user_id = $1")
-            .bind(user)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await
-            .map_err(db_error)?;
+        let ids = set_password(&mut tx, user, &hash, None).await?;
         // The other reset codes mailed to this account die with this one.
         sqlx::query(
             "UPDATE auth_mail_codes SET used_at = $2
@@ -231,7 +226,6 @@ impl AuthService {
         .execute(&mut *tx)
         .await
         .map_err(db_error)?;
-        let ids = sessions::revoke(&mut tx, user, Which::AllBut(None), now).await?;
         tx.commit().await.map_err(db_error)?;
         self.forget(&ids);
         tracing::info!(%user, signed_out = ids.len(), "password reset");
