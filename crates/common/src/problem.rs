@@ -348,6 +348,16 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     ),
     ("wrong_password", 403, "the current password is wrong"),
     (
+        "password_required",
+        400,
+        "deleting the account needs its password in `password`",
+    ),
+    (
+        "mfa_code_required",
+        403,
+        "TOTP is on: send a `code` or a `recovery_code` as well",
+    ),
+    (
         "password_not_set",
         409,
         "the account signs in through an external issuer and has no password here",

@@ -183,6 +183,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("too_many_reactions", "[409] you already reacted with the maximum number of emoji"),
     ("group_full", "[409] the group has reached its member limit"),
     ("user_exists", "[409] the user is already registered"),
+    ("account_erased", "[409] the account was deleted and cannot be registered again"),
     ("too_many_blocks", "[409] you have blocked the maximum number of users"),
     ("poll_closed", "[409] the poll is closed"),
     ("invite_used_up", "[409] the invite has expired or has no uses left"),

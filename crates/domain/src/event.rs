@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+use crate::erasure::{SealKey, Shred};
 use crate::error::DomainError;
 use crate::policy::Policy;
 
@@ -26,6 +27,18 @@ pub trait DomainEvent {
     /// same client message id append nothing.
     fn creates_subject(&self) -> bool {
         false
+    }
+    /// The event with its personal data blanked, and the key that seals the
+    /// original ([`crate::erasure`]); `None` when it carries none.
+    fn redacted(&self) -> Option<(SealKey, Self)>
+    where
+        Self: Sized,
+    {
+        None
+    }
+    /// The keys this event destroys when it is appended.
+    fn shreds(&self) -> Vec<Shred> {
+        Vec::new()
     }
 }
 

@@ -9,6 +9,7 @@
 //! events or this error", and keeps replays deterministic.
 
 pub mod chat;
+pub mod erasure;
 pub mod error;
 pub mod event;
 pub mod ids;

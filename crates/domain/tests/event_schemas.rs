@@ -522,6 +522,7 @@ fn user_examples() -> Vec<UserEvent> {
                 reason: MediaDeleteReason::ByOwner,
                 at,
             },
+            UserEvent::UserErased { user_id: user, at },
         ]);
         for (kind, full) in [(MessageKind::Image, true), (MessageKind::File, false)] {
             v.push(UserEvent::MediaUploaded {

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::state::Role;
+use crate::erasure::{SealKey, Shred};
 use crate::event::DomainEvent;
 use crate::message::{ForwardRef, MediaRef, MessageKind, ReplyRef};
 use crate::poll::{Location, Poll};
@@ -515,5 +516,13 @@ impl DomainEvent for ChatEvent {
 
     fn creates_subject(&self) -> bool {
         matches!(self, ChatEvent::MessageSent { .. })
+    }
+
+    fn redacted(&self) -> Option<(SealKey, Self)> {
+        crate::erasure::redact_chat(self)
+    }
+
+    fn shreds(&self) -> Vec<Shred> {
+        crate::erasure::chat_shreds(self)
     }
 }

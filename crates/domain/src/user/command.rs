@@ -96,4 +96,8 @@ pub enum UserAction {
         state: super::MediaState,
         reason: MediaDeleteReason,
     },
+    /// Delete the account: every key the user owns is destroyed with the
+    /// event ([`crate::erasure`]). The caller proved it is them (password,
+    /// second factor) before this runs.
+    Erase,
 }

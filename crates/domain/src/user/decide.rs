@@ -25,7 +25,9 @@ pub(super) fn decide(user: &User, cmd: &UserCommand, policy: &Policy) -> Decisio
     {
         return register(user, me, at, username, display_name.as_deref());
     }
-    if !user.exists {
+    // A deleted account's uploads are still removed by the cleanup job.
+    let cleanup = user.erased && matches!(cmd.action, UserAction::DeleteMedia { .. });
+    if !user.exists && !cleanup {
         return Err(DomainError::not_found("user_not_found", "no such user"));
     }
     if me != user.id {
@@ -207,6 +209,7 @@ pub(super) fn decide(user: &User, cmd: &UserCommand, policy: &Policy) -> Decisio
                 }
             })
         }
+        UserAction::Erase => vec![UserEvent::UserErased { user_id, at }],
         UserAction::DeleteMedia {
             media_id,
             state,
@@ -247,6 +250,12 @@ fn register(
 ) -> Decision {
     if user.exists {
         return Err(DomainError::conflict("user_exists", "already registered"));
+    }
+    if user.erased {
+        return Err(DomainError::conflict(
+            "account_erased",
+            "this account was deleted and cannot be registered again",
+        ));
     }
     let username = rules::username(username)?;
     let display_name = match display_name.filter(|d| !d.trim().is_empty()) {

@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::state::{AcceptRequestsFrom, LastSeenVisibility};
+use crate::erasure::{SealKey, Shred};
 use crate::event::DomainEvent;
 use crate::message::MediaRef;
 
@@ -126,6 +127,15 @@ pub enum UserEvent {
         #[serde(with = "time::serde::rfc3339")]
         at: OffsetDateTime,
     },
+    /// The user deleted their account. Appending it destroys every key
+    /// they own ([`crate::erasure`]): their name, profile and every message
+    /// they sent become unreadable in the log, and readers show them as
+    /// "Deleted user" from here on.
+    UserErased {
+        user_id: Uuid,
+        #[serde(with = "time::serde::rfc3339")]
+        at: OffsetDateTime,
+    },
 }
 
 /// Why a media item was deleted.
@@ -158,7 +168,8 @@ impl UserEvent {
             | UserEvent::ChatCleared { user_id, .. }
             | UserEvent::MessageHiddenForMe { user_id, .. }
             | UserEvent::MediaUploaded { user_id, .. }
-            | UserEvent::MediaDeleted { user_id, .. } => *user_id,
+            | UserEvent::MediaDeleted { user_id, .. }
+            | UserEvent::UserErased { user_id, .. } => *user_id,
         }
     }
 }
@@ -180,6 +191,7 @@ impl DomainEvent for UserEvent {
             UserEvent::MessageHiddenForMe { .. } => "MessageHiddenForMe",
             UserEvent::MediaUploaded { .. } => "MediaUploaded",
             UserEvent::MediaDeleted { .. } => "MediaDeleted",
+            UserEvent::UserErased { .. } => "UserErased",
         }
     }
 
@@ -196,5 +208,13 @@ impl DomainEvent for UserEvent {
             UserEvent::MediaDeleted { media_id, .. } => Some(*media_id),
             _ => None,
         }
+    }
+
+    fn redacted(&self) -> Option<(SealKey, Self)> {
+        crate::erasure::redact_user(self)
+    }
+
+    fn shreds(&self) -> Vec<Shred> {
+        crate::erasure::user_shreds(self)
     }
 }

@@ -79,6 +79,15 @@ impl User {
                 let p = self.prefs_mut(*chat_id);
                 p.cleared_up_to_seq = p.cleared_up_to_seq.max(*up_to_seq);
             }
+            UserEvent::UserErased { user_id, .. } => {
+                // Nothing of theirs is kept: the state (and so its
+                // snapshot) forgets the profile with the keys.
+                return User {
+                    id: *user_id,
+                    erased: true,
+                    ..User::default()
+                };
+            }
             UserEvent::MessageHiddenForMe { .. }
             | UserEvent::MediaUploaded { .. }
             | UserEvent::MediaDeleted { .. } => {}

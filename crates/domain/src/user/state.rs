@@ -126,6 +126,10 @@ pub struct User {
     /// The status they chose (`PUT /v1/me/status`), if any.
     #[serde(default)]
     pub status: Option<super::status::CustomStatus>,
+    /// The account was deleted (`UserErased`): it does not exist, and its
+    /// id is never registered again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub erased: bool,
 }
 
 /// The name other crates may know the state by.
