@@ -38,6 +38,8 @@ pub enum SealError {
 pub trait KeyWrap: Send + Sync {
     fn seal(&self, plaintext: &[u8], context: &[u8]) -> Vec<u8>;
     fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError>;
+    /// Whether `sealed` was sealed under an older key (worth sealing again).
+    fn is_stale(&self, sealed: &[u8]) -> bool;
 }
 
 struct Key {
@@ -76,11 +78,6 @@ impl MasterKey {
             previous: previous.map(|p| Key::derive(p.expose().as_bytes())),
         }
     }
-
-    /// Whether `sealed` was sealed under an older key (worth sealing again).
-    pub fn is_stale(&self, sealed: &[u8]) -> bool {
-        sealed.get(VERSION.len()..VERSION.len() + ID_LEN) != Some(&self.current.id[..])
-    }
 }
 
 impl KeyWrap for MasterKey {
@@ -104,6 +101,10 @@ impl KeyWrap for MasterKey {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&body);
         out
+    }
+
+    fn is_stale(&self, sealed: &[u8]) -> bool {
+        sealed.get(VERSION.len()..VERSION.len() + ID_LEN) != Some(&self.current.id[..])
     }
 
     fn open(&self, sealed: &[u8], context: &[u8]) -> Result<Vec<u8>, SealError> {

@@ -42,6 +42,11 @@ pub struct NewEvent {
     pub payload: Value,
     pub metadata: Metadata,
     pub occurred_at: OffsetDateTime,
+    /// Personal data in `payload` to store sealed (`crate::sealing`);
+    /// readers get `payload` while the key exists.
+    pub seal: Option<crate::sealing::Seal>,
+    /// Keys destroyed in the transaction that appends this event.
+    pub shreds: Vec<chat_domain::erasure::Shred>,
 }
 
 impl NewEvent {
@@ -56,6 +61,8 @@ impl NewEvent {
             payload,
             metadata: Metadata::default(),
             occurred_at,
+            seal: None,
+            shreds: Vec::new(),
         }
     }
 }

@@ -43,6 +43,11 @@ pub enum StoreError {
     },
     #[error("cannot encode event: {0}")]
     Encode(String),
+    /// Sealed personal data that does not open although its key exists:
+    /// the master key changed without `MASTER_KEY_PREVIOUS`, or the row was
+    /// altered. Never read as erased, which would silently lose data.
+    #[error("cannot open sealed event data: {0}")]
+    Sealing(String),
     /// The database (or broker) failed; the cause is logged, callers answer 503.
     #[error("event store unavailable: {0}")]
     Unavailable(Arc<sqlx::Error>),

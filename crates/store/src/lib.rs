@@ -31,6 +31,7 @@ pub mod error;
 #[cfg(feature = "kurrentdb")]
 pub mod kurrent;
 pub mod postgres;
+pub mod sealing;
 pub mod typed;
 pub mod upcast;
 

@@ -21,6 +21,12 @@ pub fn encode<E: DomainEvent + Serialize>(
     new.subject = event.subject();
     new.creates_subject = event.creates_subject();
     new.metadata = metadata.clone();
+    if let Some((key, redacted)) = event.redacted() {
+        let redacted =
+            serde_json::to_value(&redacted).map_err(|e| StoreError::Encode(e.to_string()))?;
+        new.seal = crate::sealing::Seal::between(key, &new.payload, &redacted);
+    }
+    new.shreds = event.shreds();
     Ok(new)
 }
 

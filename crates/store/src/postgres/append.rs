@@ -24,8 +24,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, warn};
 use uuid::Uuid;
 
+use super::keys::Keys;
 use super::placement::Facts;
 use super::script::{self, Inserts};
+use crate::sealing::Sealer;
 use crate::{AppendResult, ExpectedVersion, NewEvent, RecordedEvent, Result, StoreError, chain};
 
 /// Events one appender transaction committed, in position order.
@@ -36,6 +38,8 @@ pub(crate) type Committed = Arc<Vec<RecordedEvent>>;
 pub(crate) struct Local {
     pub origin: Uuid,
     pub committed: broadcast::Sender<Committed>,
+    /// Seals personal data; `None` stores events as they are.
+    pub sealer: Option<Sealer>,
 }
 
 /// The advisory lock key that serializes appends across every process
@@ -115,7 +119,7 @@ async fn commit(
     local: &Local,
 ) -> Result<Vec<Result<AppendResult>>> {
     let mut conn = pool.acquire().await?;
-    let (results, recorded_at) = match in_transaction(&mut conn, reqs, local.origin).await {
+    let (results, recorded_at) = match run(&mut conn, reqs, Some(local), true).await {
         Ok(done) => done,
         Err(e) => {
             // A connection whose transaction state is unknown is closed,
@@ -133,16 +137,6 @@ async fn commit(
             .send(Arc::new(committed(reqs, &results, recorded_at)));
     }
     Ok(results)
-}
-
-/// The appender's own transaction: `BEGIN`, the lock and the pre-read in
-/// one round trip, then the rows, the NOTIFY and `COMMIT` in another.
-async fn in_transaction(
-    conn: &mut PgConnection,
-    reqs: &[AppendRequest],
-    origin: Uuid,
-) -> Result<(Vec<Result<AppendResult>>, Option<OffsetDateTime>)> {
-    run(conn, reqs, Some(origin), true).await
 }
 
 /// The events `reqs` wrote, as a reader of the log would get them.
@@ -184,6 +178,7 @@ fn committed(
 ///
 /// Round trips: the lock with the read of everything the checks need, then
 /// the insert with its NOTIFY ([`script`]).
+/// Events are stored as they are: nothing is sealed.
 pub async fn append_within(
     conn: &mut PgConnection,
     reqs: &[AppendRequest],
@@ -192,18 +187,21 @@ pub async fn append_within(
 }
 
 /// The append proper; `own` says the appender owns the transaction (and so
-/// begins and commits it). Also answers the transaction's `now()` (the
-/// rows' `recorded_at`) when it wrote anything.
+/// begins and commits it): `BEGIN`, the lock and the pre-read in one round
+/// trip, then the rows, the NOTIFY and `COMMIT` in another. Also answers
+/// the transaction's `now()` (the rows' `recorded_at`) when it wrote
+/// anything.
 async fn run(
     conn: &mut PgConnection,
     reqs: &[AppendRequest],
-    origin: Option<Uuid>,
+    local: Option<&Local>,
     own: bool,
 ) -> Result<(Vec<Result<AppendResult>>, Option<OffsetDateTime>)> {
     let facts_sql = script::facts(reqs, own)?;
     let rows = conn.fetch_all(facts_sql.as_str()).await?;
     let mut facts = Facts::from_rows(&rows)?;
-    let mut inserts = Inserts::default();
+    let sealer = local.and_then(|l| l.sealer.clone());
+    let mut inserts = Inserts::new(Keys::new(sealer, std::mem::take(&mut facts.keys)));
     let results = facts.place_all(reqs, &mut inserts);
     if inserts.is_empty() {
         if own {
@@ -211,8 +209,12 @@ async fn run(
         }
         return Ok((results, None));
     }
-    conn.execute(inserts.script(facts.head, origin, own)?.as_str())
-        .await?;
+    conn.execute(
+        inserts
+            .script(facts.head, local.map(|l| l.origin), own)?
+            .as_str(),
+    )
+    .await?;
     Ok((results, Some(facts.now)))
 }
 

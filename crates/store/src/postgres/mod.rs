@@ -7,6 +7,7 @@
 //!   LISTEN/NOTIFY and by a poll timer, so a lost notification only delays.
 
 pub mod append;
+mod keys;
 mod placement;
 mod script;
 pub mod setup;
@@ -23,12 +24,14 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use uuid::Uuid;
 
+use crate::sealing::{self, Sealer};
 use crate::{
     AppendResult, Direction, EventStore, EventStream, ExpectedVersion, Metadata, NewEvent,
     RecordedEvent, Result, StoreError, StreamHead, Upcasters,
 };
 
 pub use append::AppendRequest;
+pub use keys::rewrap_keys;
 pub use setup::{connect, connect_reads, ensure_database, migrate};
 
 /// NOTIFY channel carrying the newest committed position after each append.
@@ -48,6 +51,11 @@ pub struct PgStoreConfig {
     /// LISTEN for append notifications. Off, subscribers only poll: slower
     /// to wake, equally correct (tests use this to prove it).
     pub listen: bool,
+    /// Seals the personal data of events under keys in `event_keys`
+    /// (`crate::sealing`) and opens it again on reads. `None` stores new
+    /// events as they are (unerasable; benchmarks compare) and reads sealed
+    /// ones blank, as after an erasure. The binary always sets it.
+    pub sealer: Option<Sealer>,
 }
 
 impl Default for PgStoreConfig {
@@ -58,6 +66,7 @@ impl Default for PgStoreConfig {
             read_page: 500,
             subscription_buffer: 1_024,
             listen: true,
+            sealer: None,
         }
     }
 }
@@ -95,7 +104,11 @@ impl PgEventStore {
             pool.clone(),
             rx,
             config.max_batch_events,
-            append::Local { origin, committed },
+            append::Local {
+                origin,
+                committed,
+                sealer: config.sealer.clone(),
+            },
         ));
         let notified = if config.listen {
             subscribe::spawn_listener(pool.clone(), origin)
@@ -130,6 +143,11 @@ impl PgEventStore {
         &self.inner.pool
     }
 
+    /// What seals personal data in this store's events, if anything.
+    pub fn sealer(&self) -> Option<&Sealer> {
+        self.inner.config.sealer.as_ref()
+    }
+
     /// Append several streams' events in one transaction, each request with
     /// its own expected version; one result per request.
     pub async fn append_many(&self, requests: Vec<AppendRequest>) -> Vec<Result<AppendResult>> {
@@ -156,7 +174,8 @@ impl PgEventStore {
     fn decode_row(&self, row: &PgRow) -> Result<RecordedEvent> {
         let event_type: String = row.try_get("event_type")?;
         let stored_version: i32 = row.try_get("schema_version")?;
-        let payload: serde_json::Value = row.try_get("payload")?;
+        let event_id: Uuid = row.try_get("event_id")?;
+        let payload = self.open(event_id, row.try_get("payload")?, row.try_get("data_key")?)?;
         let metadata: serde_json::Value = row.try_get("metadata")?;
         let (schema_version, payload) =
             self.inner
@@ -172,7 +191,7 @@ impl PgEventStore {
             })?;
         Ok(RecordedEvent {
             position,
-            event_id: row.try_get("event_id")?,
+            event_id,
             stream: row.try_get("stream")?,
             version: row.try_get::<i64, _>("version")? as u64,
             event_type,
@@ -185,13 +204,37 @@ impl PgEventStore {
         })
     }
 
+    /// The payload as readers get it: sealed data opened while its key
+    /// (`wrapped`, read with the row) exists, blank once it was destroyed.
+    fn open(
+        &self,
+        event_id: Uuid,
+        stored: serde_json::Value,
+        wrapped: Option<Vec<u8>>,
+    ) -> Result<serde_json::Value> {
+        let Some(key_id) = sealing::sealed_key(&stored) else {
+            return Ok(stored);
+        };
+        // Without the master key (audit tools, tests) a reader sees what
+        // is not personal, exactly as after an erasure.
+        let key = match (wrapped, &self.inner.config.sealer) {
+            (Some(wrapped), Some(sealer)) => Some(sealer.unwrap(key_id, &wrapped)?),
+            _ => None,
+        };
+        sealing::open_payload(key.as_ref(), event_id, stored)
+    }
+
     fn decode_rows(&self, rows: Vec<PgRow>) -> Result<Vec<RecordedEvent>> {
         rows.iter().map(|r| self.decode_row(r)).collect()
     }
 }
 
+/// The key of a sealed event rides with it: one lookup by primary key,
+/// and a destroyed key reads as `NULL` at once on every node.
 const COLUMNS: &str = "position, event_id, stream, version, event_type, schema_version, \
-                       subject, payload, metadata, occurred_at, recorded_at";
+                       subject, payload, metadata, occurred_at, recorded_at, \
+                       (SELECT wrapped FROM event_keys \
+                         WHERE key_id = (payload->'$sealed'->>'key')::uuid) AS data_key";
 
 fn limit_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)

@@ -38,6 +38,8 @@ pub(crate) struct Facts {
     versions: HashMap<String, StreamTip>,
     placed: HashMap<Uuid, Placed>,
     taken: HashMap<(String, Uuid), Placed>,
+    /// Wrapped data keys the batch's sealed events need.
+    pub keys: HashMap<Uuid, Vec<u8>>,
 }
 
 impl Facts {
@@ -50,6 +52,7 @@ impl Facts {
             versions: HashMap::new(),
             placed: HashMap::new(),
             taken: HashMap::new(),
+            keys: HashMap::new(),
         };
         for row in rows.iter().filter(|r| r.len() == 7) {
             let kind: i16 = row.try_get(0)?;
@@ -85,6 +88,10 @@ impl Facts {
                 }
                 (3, Some(s), Some(subject)) => {
                     facts.taken.insert((s.clone(), subject), at(s));
+                }
+                (4, _, Some(key)) => {
+                    let wrapped: Option<Vec<u8>> = row.try_get(5)?;
+                    facts.keys.insert(key, wrapped.unwrap_or_default());
                 }
                 _ => {}
             }

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::NOTIFY_CHANNEL;
 use super::append::{APPEND_LOCK, AppendRequest};
+use super::keys::Keys;
 use crate::{NewEvent, Result, StoreError, chain};
 
 /// `'text'`, or an error for text Postgres cannot store.
@@ -27,7 +28,7 @@ pub(crate) fn text(s: &str) -> Result<String> {
     Ok(format!("'{}'", s.replace('\'', "''")))
 }
 
-fn uuid(u: Uuid) -> String {
+pub(crate) fn uuid(u: Uuid) -> String {
     format!("'{u}'::uuid")
 }
 
@@ -38,7 +39,7 @@ fn timestamp(t: OffsetDateTime) -> Result<String> {
     Ok(format!("'{s}'::timestamptz"))
 }
 
-fn bytea(b: &[u8]) -> String {
+pub(crate) fn bytea(b: &[u8]) -> String {
     let mut s = String::with_capacity(2 * b.len() + 14);
     s.push_str("'\\x");
     for byte in b {
@@ -56,7 +57,8 @@ fn array(items: Vec<String>, ty: &str) -> String {
 /// transaction) and the pre-read, whose rows are
 /// `(kind, stream, id, a, b, hash, now)`: kind 0 the log head and the
 /// transaction's `now()`; 1 a stream's version and chain tip; 2 an event id
-/// already stored; 3 the first event about a subject the batch would create.
+/// already stored; 3 the first event about a subject the batch would create;
+/// 4 a data key the batch's sealed events need (`id`, wrapped in `hash`).
 ///
 /// The lock must be a statement of its own: a read in the same statement
 /// would use a snapshot taken before the lock was granted and miss the
@@ -79,6 +81,11 @@ pub(crate) fn facts(reqs: &[AppendRequest], begin: bool) -> Result<String> {
             }
         }
     }
+    let keys = super::keys::wanted(reqs.iter().flat_map(|r| r.events.iter()))
+        .into_iter()
+        .map(uuid)
+        .collect();
+    let keys = array(keys, "uuid");
     let (streams, ids) = (array(streams, "text"), array(ids, "uuid"));
     let (subject_streams, subjects) = (array(subject_streams, "text"), array(subjects, "uuid"));
     Ok(format!(
@@ -98,19 +105,31 @@ pub(crate) fn facts(reqs: &[AppendRequest], begin: bool) -> Result<String> {
            FROM unnest({subject_streams}, {subjects}) AS q(stream, subject) \
            JOIN LATERAL (SELECT version, position FROM events \
                           WHERE stream = q.stream AND subject = q.subject \
-                          ORDER BY version LIMIT 1) first ON true",
+                          ORDER BY version LIMIT 1) first ON true \
+         UNION ALL \
+         SELECT 4::int2, NULL::text, key_id, 0::int8, 0::int8, wrapped, NULL FROM event_keys \
+          WHERE key_id = ANY({keys})",
         begin = if begin { "BEGIN; " } else { "" },
     ))
 }
 
-/// The rows of one multi-row `INSERT`, built as the batch is placed.
-#[derive(Default)]
+/// The rows of one multi-row `INSERT`, built as the batch is placed, and
+/// the data keys they need or destroy.
 pub(crate) struct Inserts {
     values: String,
     count: usize,
+    keys: Keys,
 }
 
 impl Inserts {
+    pub(crate) fn new(keys: Keys) -> Inserts {
+        Inserts {
+            values: String::new(),
+            count: 0,
+            keys,
+        }
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -125,6 +144,7 @@ impl Inserts {
         prev: &[u8; 32],
     ) -> Result<[u8; 32]> {
         let occurred_at = chain::to_micros(e.occurred_at);
+        let payload = self.keys.stored_payload(e)?;
         let metadata =
             serde_json::to_value(&e.metadata).map_err(|err| StoreError::Encode(err.to_string()))?;
         let hash = chain::hash(
@@ -136,7 +156,7 @@ impl Inserts {
                 event_type: &e.event_type,
                 schema_version: e.schema_version,
                 occurred_at,
-                payload: &e.payload,
+                payload: &payload,
                 metadata: &metadata,
             },
         );
@@ -151,7 +171,7 @@ impl Inserts {
             text(&e.event_type)?,
             e.schema_version,
             e.subject.map_or_else(|| "NULL".to_owned(), uuid),
-            text(&e.payload.to_string())?,
+            text(&payload.to_string())?,
             text(&metadata.to_string())?,
             timestamp(occurred_at)?,
             bytea(&hash),
@@ -166,10 +186,12 @@ impl Inserts {
     pub(crate) fn script(&self, head: u64, origin: Option<Uuid>, commit: bool) -> Result<String> {
         let payload = text(&super::subscribe::notification(head, origin))?;
         Ok(format!(
-            "INSERT INTO events (position, event_id, stream, version, event_type, schema_version, \
-                                 subject, payload, metadata, occurred_at, hash) VALUES {}; \
+            "{}INSERT INTO events (position, event_id, stream, version, event_type, schema_version, \
+                                 subject, payload, metadata, occurred_at, hash) VALUES {}{}; \
              SELECT pg_notify('{NOTIFY_CHANNEL}', {payload}){}",
+            self.keys.before(),
             self.values,
+            self.keys.after(),
             if commit { "; COMMIT" } else { "" }
         ))
     }
