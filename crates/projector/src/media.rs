@@ -33,7 +33,7 @@ impl Projection for MediaProjection {
     /// Uploads, deletes, and the messages that carry media.
     fn handles(&self, event: &RecordedEvent) -> bool {
         match event.event_type.as_str() {
-            "MediaUploaded" | "MediaDeleted" | "MessageDeleted" => true,
+            "MediaUploaded" | "MediaDeleted" | "MessageDeleted" | "UserErased" => true,
             "MessageSent" => event.payload.get("media").is_some_and(|m| !m.is_null()),
             _ => false,
         }
@@ -79,6 +79,19 @@ impl Projection for MediaProjection {
                 .bind(pos)
                 .execute(conn)
                 .await?;
+            }
+            Some(Fact::User(UserEvent::UserErased { user_id, .. })) => {
+                // Their messages read as deleted, so their uploads are
+                // unreferenced: the cleanup job deletes the blobs.
+                for sql in [
+                    format!("UPDATE {s}.media SET file_name = NULL WHERE owner_id = $1"),
+                    format!(
+                        "UPDATE {s}.refs r SET deleted = true FROM {s}.media m \
+                          WHERE m.media_id = r.media_id AND m.owner_id = $1"
+                    ),
+                ] {
+                    sqlx::query(&sql).bind(user_id).execute(&mut *conn).await?;
+                }
             }
             Some(Fact::Chat(ChatEvent::MessageSent {
                 chat_id,

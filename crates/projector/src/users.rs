@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 use chat_common::read_models;
 use chat_domain::UserEvent;
+use chat_domain::erasure::DELETED_USER;
 use chat_store::RecordedEvent;
 use sqlx::PgConnection;
 
@@ -37,6 +38,7 @@ impl Projection for UsersProjection {
                 | "StatusChanged"
                 | "UserBlocked"
                 | "UserUnblocked"
+                | "UserErased"
         )
     }
 
@@ -154,6 +156,22 @@ impl Projection for UsersProjection {
                 ))
                 .bind(user_id)
                 .bind(blocked_user_id)
+                .bind(pos)
+                .execute(&mut *conn)
+                .await?;
+            }
+            UserEvent::UserErased { user_id, at } => {
+                // What a rebuild would find after the keys are gone (blank
+                // names) shown as the deleted user; out of the directory.
+                sqlx::query(&format!(
+                    "UPDATE {s}.users SET username = '', display_name = $2, avatar_url = NULL, \
+                       bio = NULL, status = NULL, status_text = NULL, status_expires_at = NULL, \
+                       erased_at = $3, position = $4 \
+                     WHERE user_id = $1 AND position < $4"
+                ))
+                .bind(user_id)
+                .bind(DELETED_USER)
+                .bind(at)
                 .bind(pos)
                 .execute(&mut *conn)
                 .await?;

@@ -10,7 +10,7 @@
 //! first time (see the migration's checkpoint and [`start_at_head`]).
 
 use async_trait::async_trait;
-use chat_domain::ChatEvent;
+use chat_domain::{ChatEvent, UserEvent};
 use chat_projector::{Fact, Projection, Result};
 use chat_store::RecordedEvent;
 use sqlx::{PgConnection, PgPool};
@@ -36,7 +36,7 @@ impl Projection for PushProjection {
     fn handles(&self, event: &RecordedEvent) -> bool {
         matches!(
             event.event_type.as_str(),
-            "MessageSent" | "DirectChatRequested"
+            "MessageSent" | "DirectChatRequested" | "UserErased"
         )
     }
 
@@ -64,6 +64,15 @@ impl Projection for PushProjection {
                 Some(recipient_id),
                 Vec::new(),
             ),
+            Some(Fact::User(UserEvent::UserErased { user_id, .. })) => {
+                // A deleted account's devices (their marks and retries go
+                // with them): nothing is sent to them again.
+                sqlx::query(&format!("DELETE FROM {s}.subscriptions WHERE user_id = $1"))
+                    .bind(user_id)
+                    .execute(&mut *conn)
+                    .await?;
+                return Ok(());
+            }
             _ => return Ok(()),
         };
         let (chat_id, message_id, seq, sender_id, recipient_id, mentions) = row;

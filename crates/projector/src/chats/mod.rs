@@ -17,6 +17,7 @@ pub mod activity;
 mod bans;
 mod channels;
 pub mod direct;
+mod erased;
 pub mod group;
 pub mod prefs;
 pub mod preview;
@@ -70,7 +71,12 @@ impl Projection for ChatsProjection {
             ),
             Some((StreamKind::User, _)) => matches!(
                 event.event_type.as_str(),
-                "ChatMuted" | "ChatUnmuted" | "ChatArchived" | "ChatUnarchived" | "ChatCleared"
+                "ChatMuted"
+                    | "ChatUnmuted"
+                    | "ChatArchived"
+                    | "ChatUnarchived"
+                    | "ChatCleared"
+                    | "UserErased"
             ),
             None => false,
         }

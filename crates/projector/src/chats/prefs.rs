@@ -96,6 +96,7 @@ pub(crate) async fn apply(cx: &mut Ctx<'_>, event: UserEvent) -> Result<()> {
         | UserEvent::MessageHiddenForMe { .. }
         | UserEvent::MediaUploaded { .. }
         | UserEvent::MediaDeleted { .. } => {}
+        UserEvent::UserErased { user_id, .. } => super::erased::user_erased(cx, user_id).await?,
     }
     Ok(())
 }

@@ -4,7 +4,11 @@
 //! and `chat replay` (a serialized [`RecordedEvent`], after upcasting), so
 //! analysts, auditors and the schemas in `docs/events/` all speak one format.
 
+use chat_domain::DomainEvent;
+use chat_domain::erasure::SEALED_TYPES;
 use chat_store::RecordedEvent;
+
+use crate::projection::Fact;
 use rdkafka::message::{Header, OwnedHeaders};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -15,7 +19,10 @@ const TEXT_EVENTS: [&str; 2] = ["MessageSent", "MessageEdited"];
 /// How bodies are published.
 #[derive(Debug, Clone, Default)]
 pub enum Redaction {
-    /// Message text as sent.
+    /// Personal data left out: the event as the log keeps it once its
+    /// key is destroyed (blank texts and names, see
+    /// `chat_domain::erasure`), so nothing an erasure must remove is ever
+    /// in the topic.
     #[default]
     None,
     /// Message text replaced by its length and `sha256(salt ‖ text)`: enough
@@ -41,13 +48,20 @@ impl Record {
     ) -> Result<Record, serde_json::Error> {
         // Straight to bytes unless a body must change: the intermediate
         // `Value` tree costs more than the rest of the record.
-        let value = match redaction {
-            Redaction::Bodies { salt } if TEXT_EVENTS.contains(&event.event_type.as_str()) => {
+        let blank = public_payload(event);
+        let text_event = TEXT_EVENTS.contains(&event.event_type.as_str());
+        let value = match (redaction, blank) {
+            (Redaction::Bodies { salt }, _) if text_event => {
                 let mut value = serde_json::to_value(event)?;
                 redact(&mut value, salt);
                 serde_json::to_vec(&value)?
             }
-            _ => serde_json::to_vec(event)?,
+            (_, Some(blank)) => {
+                let mut value = serde_json::to_value(event)?;
+                value["payload"] = blank;
+                serde_json::to_vec(&value)?
+            }
+            (_, None) => serde_json::to_vec(event)?,
         };
         Ok(Record {
             key: event.stream.clone(),
@@ -75,6 +89,18 @@ impl Record {
             },
         )
     }
+}
+
+/// The payload without its personal data, for events that carry some.
+fn public_payload(event: &RecordedEvent) -> Option<Value> {
+    if !SEALED_TYPES.contains(&event.event_type.as_str()) {
+        return None;
+    }
+    let blank = match Fact::decode(event).ok()?? {
+        Fact::Chat(e) => serde_json::to_value(e.redacted()?.1),
+        Fact::User(e) => serde_json::to_value(e.redacted()?.1),
+    };
+    blank.ok()
 }
 
 /// Replace the message text of an envelope in place (see [`Redaction`]).
