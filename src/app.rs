@@ -22,6 +22,7 @@ use chat_projector::ProjectorConfig;
 use chat_query_api::QueryState;
 use chat_store::Upcasters;
 use chat_store::postgres::{self, PgEventStore, PgStoreConfig};
+use chat_store::sealing::Sealer;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tracing::info;
@@ -42,6 +43,32 @@ pub struct App {
     stop_gateway: watch::Sender<bool>,
     shutdown_grace: Duration,
     header_read_timeout: Duration,
+}
+
+/// The event store's settings: personal data in events is sealed under
+/// the master key (`docs/decisions/0018-erasure.md`).
+pub fn store_config(auth: &chat_auth::AuthConfig) -> PgStoreConfig {
+    PgStoreConfig {
+        sealer: Some(Sealer::new(Arc::new(chat_auth::master_key(auth)))),
+        ..PgStoreConfig::default()
+    }
+}
+
+/// After a master key rotation: every data key wrapped again under the
+/// new key, in the background (`MASTER_KEY_PREVIOUS` can go once logged).
+fn spawn_rewrap(store: Arc<PgEventStore>) {
+    let Some(sealer) = store.sealer().cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        match postgres::rewrap_keys(store.pool(), &sealer).await {
+            Ok(n) => tracing::info!(
+                rewrapped = n,
+                "event data keys are under the current MASTER_KEY"
+            ),
+            Err(e) => tracing::warn!(error = %e, "cannot re-wrap the event data keys"),
+        }
+    });
 }
 
 impl App {
@@ -68,9 +95,12 @@ impl App {
         let store = Arc::new(PgEventStore::new(
             pool.clone(),
             Upcasters::new(),
-            PgStoreConfig::default(),
+            store_config(&config.command.auth),
         ));
         let event_store = open_event_store(&config.event_store, &store).await?;
+        if config.command.auth.master_key_previous.is_some() {
+            spawn_rewrap(store.clone());
+        }
         let parts = config.parts;
 
         let (stop_projector, stopping) = watch::channel(false);

@@ -70,12 +70,13 @@ async fn main() -> anyhow::Result<()> {
                 let url = args.serve.database.database_url.expose();
                 let pool = postgres::connect(url, 4).await?;
                 chat::app::migrate(&pool).await?;
+                let app = args.serve.app_config(Parts::ALL)?;
                 let pg = Arc::new(PgEventStore::new(
                     pool.clone(),
                     Upcasters::new(),
                     PgStoreConfig {
                         listen: false,
-                        ..PgStoreConfig::default()
+                        ..chat::app::store_config(&app.command.auth)
                     },
                 ));
                 // Replay the log from wherever it lives (EVENTSTORE_URL).

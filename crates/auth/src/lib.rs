@@ -24,6 +24,7 @@
 mod account;
 mod credentials;
 mod email;
+mod erase;
 pub mod export;
 pub mod mail;
 mod mail_routes;
@@ -147,6 +148,13 @@ impl std::fmt::Debug for AuthService {
     }
 }
 
+/// The master key that seals secrets at rest (TOTP secrets, the data keys
+/// of events): `MASTER_KEY`, else one derived from `JWT_SECRET`.
+pub fn master_key(config: &AuthConfig) -> MasterKey {
+    let current = config.master_key.as_ref().unwrap_or(&config.jwt.secret);
+    MasterKey::new(current, config.master_key_previous.as_ref())
+}
+
 impl AuthService {
     /// Fails when the JWT configuration is unusable (empty secret, bad PEM).
     /// The auth tables must be migrated ([`migrator`]).
@@ -161,14 +169,14 @@ impl AuthService {
             return Err("token lifetimes must be positive".into());
         }
         let mailer = mail::Mailer::new(&config.mail)?;
-        let master = config.master_key.as_ref().unwrap_or_else(|| {
+        if config.master_key.is_none() {
             tracing::warn!(
-                "MASTER_KEY is not set: TOTP secrets are sealed with a key derived from JWT_SECRET, \
-                 and rotating JWT_SECRET would lose them"
+                "MASTER_KEY is not set: TOTP secrets and the keys of personal data in events \
+                 are sealed with a key derived from JWT_SECRET, and rotating JWT_SECRET would \
+                 lose them"
             );
-            &config.jwt.secret
-        });
-        let keys = Arc::new(MasterKey::new(master, config.master_key_previous.as_ref()));
+        }
+        let keys = Arc::new(master_key(&config));
         Ok(Self {
             pool,
             store,

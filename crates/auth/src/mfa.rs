@@ -159,6 +159,35 @@ impl AuthService {
         }
     }
 
+    /// With TOTP on, `proof` must be a right code (used up by this);
+    /// without TOTP nothing more is asked.
+    pub(super) async fn prove_second_factor(
+        &self,
+        user: Uuid,
+        username: &str,
+        proof: Option<Proof<'_>>,
+    ) -> Result<(), ApiError> {
+        let mut tx = self.pool.begin().await.map_err(db_error)?;
+        let Some((sealed, true, last)) = locked(&mut tx, user).await? else {
+            return Ok(());
+        };
+        let Some(proof) = proof else {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "mfa_code_required",
+                "TOTP is on: send a code or a recovery code as well",
+            ));
+        };
+        if !self
+            .prove(&mut tx, user, username, (&sealed, last), proof)
+            .await?
+        {
+            return Err(invalid_code());
+        }
+        tx.commit().await.map_err(db_error)?;
+        Ok(())
+    }
+
     /// Start setting TOTP up (again, until it is enabled): the secret, in
     /// base32 and as an `otpauth://` URI for an authenticator app.
     pub async fn totp_setup(&self, user: Uuid) -> Result<(String, String), ApiError> {

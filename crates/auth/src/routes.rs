@@ -16,7 +16,7 @@ use utoipa::openapi::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{AuthService, TokenPair, account, mail_routes, mfa_routes};
+use super::{AuthService, TokenPair, account, erase, mail_routes, mfa_routes};
 
 /// The auth routes and their document, for any state that can hand out
 /// the [`AuthService`].
@@ -34,6 +34,7 @@ where
         .routes(routes!(account::list, account::revoke_others))
         .routes(routes!(account::revoke))
         .routes(routes!(account::change_password))
+        .routes(routes!(erase::delete_account))
         .routes(routes!(mail_routes::set_email))
         .routes(routes!(mail_routes::verify_email))
         .routes(routes!(mail_routes::request_reset))

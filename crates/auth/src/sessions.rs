@@ -221,7 +221,10 @@ pub fn watch_revocations(
             }
             let loaded: Result<Vec<Uuid>, _> = sqlx::query_scalar(
                 "SELECT session_id FROM auth_sessions
-                  WHERE revoked_at > now() - make_interval(secs => $1)",
+                  WHERE revoked_at > now() - make_interval(secs => $1)
+                 UNION ALL
+                 SELECT session_id FROM auth_erased_sessions
+                  WHERE erased_at > now() - make_interval(secs => $1)",
             )
             .bind(window.as_secs_f64())
             .fetch_all(&pool)

@@ -449,4 +449,7 @@ pub struct Profile {
     /// Only as their privacy setting allows, and never across a block.
     #[schema(format = DateTime)]
     pub last_seen_at: Option<String>,
+    /// The account was deleted: shown as "Deleted user", with no username.
+    #[serde(default)]
+    pub deleted: bool,
 }

@@ -40,6 +40,7 @@ async fn directory(
                 lower(u.username), u.user_id \
            FROM rm_users.users u \
           WHERE (lower(u.username) LIKE $1 OR lower(u.display_name) LIKE $1) \
+            AND u.erased_at IS NULL \
             AND ($2::text IS NULL OR (lower(u.username), u.user_id) > ($2, $3)) \
           ORDER BY lower(u.username), u.user_id LIMIT $4",
     )
@@ -75,7 +76,9 @@ async fn profile(
     let row: Option<(SqlJson<Profile>,)> = sqlx::query_as(
         "SELECT jsonb_build_object('user_id', u.user_id, 'username', u.username, \
                 'display_name', u.display_name, 'avatar_url', u.avatar_url, 'bio', u.bio, \
+                'deleted', u.erased_at IS NOT NULL, \
                 'last_seen_at', CASE \
+                    WHEN u.erased_at IS NOT NULL THEN NULL \
                     WHEN u.user_id = $2 THEN ls.at \
                     WHEN EXISTS (SELECT 1 FROM rm_users.blocks b \
                                   WHERE (b.user_id = $1 AND b.blocked_user_id = $2) \
