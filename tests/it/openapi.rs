@@ -19,6 +19,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("delete", "/v1/me/sessions"),
     ("delete", "/v1/me/sessions/{session_id}"),
     ("put", "/v1/me/password"),
+    ("delete", "/v1/me"),
     ("put", "/v1/me/email"),
     ("post", "/v1/auth/verify-email"),
     ("post", "/v1/auth/password-reset"),
@@ -289,6 +290,7 @@ async fn commands_need_a_bearer_token_and_document_their_problems() {
         // push devices below.
         let credentials = path.starts_with("/v1/me/sessions")
             || path == "/v1/me/password"
+            || (path == "/v1/me" && method == "delete")
             || path == "/v1/me/email"
             || path.starts_with("/v1/me/mfa/");
         // Queries need a token too, but take no Idempotency-Key; nor do the

@@ -48,7 +48,8 @@ where
 /// database.
 pub fn auth_conventions(doc: &mut OpenApi) {
     for_each_operation(doc, |path, op| {
-        if path.starts_with("/v1/me/") {
+        // `/v1/me` itself: only its DELETE (the account) lives here.
+        if path.starts_with("/v1/me/") || path == "/v1/me" {
             bearer_conventions(path, op);
         }
         if op.request_body.is_some() {

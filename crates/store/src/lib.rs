@@ -10,6 +10,12 @@
 //! The event store is the only source of truth of the system: every read
 //! model, Kafka topic and WebSocket push is derived from what it returns.
 //!
+//! ## Erasure
+//! Personal data in events is stored sealed under data keys kept outside
+//! the log ([`sealing`]); an erasing event destroys its keys in its own
+//! append, after which every reader gets the event's blanked form. See
+//! `docs/decisions/0018-erasure.md`.
+//!
 //! ## Global order without gaps
 //! Appends are serialized by one transaction-scoped advisory lock and positions
 //! are assigned under it as `max(position) + 1`, so positions are gapless and
