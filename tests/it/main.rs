@@ -24,6 +24,7 @@ mod cmd_users;
 mod docs_errors;
 mod edits;
 mod email;
+mod erasure;
 mod export;
 mod gateway_backpressure;
 mod gateway_bad_frames;

@@ -17,6 +17,7 @@ mod media;
 mod reads;
 mod report;
 mod scratch;
+mod sealing;
 mod seed;
 mod socketio;
 
@@ -45,6 +46,8 @@ enum Command {
     Socketio(socketio::SocketioArgs),
     /// Projection throughput vs COPY; query latency vs history length.
     Reads(reads::ReadArgs),
+    /// Sealing personal data in events: appends/s and projector rows/s, on vs off.
+    Sealing(sealing::SealingArgs),
     /// Kafka publisher throughput vs the store's own read rate.
     Kafka(log::KafkaArgs),
     /// `verify --all` rate over a large log.
@@ -69,6 +72,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Push(args) => gateway::push::run(args).await,
         Command::Reads(args) => reads::run(args).await,
         Command::Socketio(args) => socketio::run(args).await,
+        Command::Sealing(args) => sealing::run(args).await,
         Command::Kafka(args) => log::run_kafka(args).await,
         Command::Verify(args) => log::run_verify(args).await,
         Command::Media(args) => media::run(args).await,

@@ -253,18 +253,21 @@ impl TestApp {
             .await
     }
 
-    /// The stored events of a stream, straight from the event store.
+    /// The events of a stream as the app's event store reads them (sealed
+    /// personal data opened while its key exists).
     pub async fn events(&self, stream: &str) -> Vec<(String, Value)> {
-        let pool = self.db().pool(1).await;
-        let rows: Vec<(String, Value)> = sqlx::query_as(
-            "SELECT event_type, payload FROM events WHERE stream = $1 ORDER BY version",
+        chat_store::EventStore::read_stream(
+            self.state.store.as_ref(),
+            stream,
+            1,
+            chat_store::Direction::Forward,
+            100_000,
         )
-        .bind(stream)
-        .fetch_all(&pool)
         .await
-        .expect("events");
-        pool.close().await;
-        rows
+        .expect("events")
+        .into_iter()
+        .map(|e| (e.event_type, e.payload))
+        .collect()
     }
 
     pub async fn event_count(&self) -> i64 {
