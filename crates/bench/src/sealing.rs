@@ -82,8 +82,47 @@ async fn store(
     ))
 }
 
-/// `ops` single-message appends from `writers` writers, one chat each.
-async fn appends(store: &Arc<PgEventStore>, writers: usize, ops: usize) -> anyhow::Result<f64> {
+/// What the appends carry.
+#[derive(Clone, Copy)]
+enum Mix {
+    /// Every append a text message: each makes and seals under a new key.
+    Messages,
+    /// A conversation: each message followed by its reader's delivery and
+    /// read markers (not personal, not sealed).
+    Conversation,
+}
+
+fn nth(chat: Uuid, mix: Mix, i: u64) -> ChatEvent {
+    let reader = Uuid::from_u128(8);
+    let seq = match mix {
+        Mix::Messages => i + 1,
+        Mix::Conversation => i / 3 + 1,
+    };
+    let at = OffsetDateTime::now_utc();
+    match (mix, i % 3) {
+        (Mix::Conversation, 1) => ChatEvent::DeliveryMarkerMoved {
+            chat_id: chat,
+            user_id: reader,
+            up_to_seq: seq,
+            at,
+        },
+        (Mix::Conversation, 2) => ChatEvent::ReadMarkerMoved {
+            chat_id: chat,
+            user_id: reader,
+            up_to_seq: seq,
+            at,
+        },
+        _ => message(chat, seq),
+    }
+}
+
+/// `ops` single-event appends from `writers` writers, one chat each.
+async fn appends(
+    store: &Arc<PgEventStore>,
+    writers: usize,
+    ops: usize,
+    mix: Mix,
+) -> anyhow::Result<f64> {
     let per = ops / writers;
     let started = Instant::now();
     let tasks: Vec<_> = (0..writers)
@@ -92,14 +131,11 @@ async fn appends(store: &Arc<PgEventStore>, writers: usize, ops: usize) -> anyho
             tokio::spawn(async move {
                 let chat = Uuid::now_v7();
                 let stream = chat_domain::chat_stream(chat);
-                for i in 0..per {
-                    let e = encode(
-                        &message(chat, i as u64 + 1),
-                        &Metadata::default(),
-                        OffsetDateTime::now_utc(),
-                    )?;
+                for i in 0..per as u64 {
+                    let at = OffsetDateTime::now_utc();
+                    let e = encode(&nth(chat, mix, i), &Metadata::default(), at)?;
                     store
-                        .append(&stream, ExpectedVersion::Exact(i as u64), vec![e])
+                        .append(&stream, ExpectedVersion::Exact(i), vec![e])
                         .await?;
                 }
                 Ok::<_, anyhow::Error>(())
@@ -137,12 +173,17 @@ pub async fn run(args: SealingArgs) -> anyhow::Result<()> {
             stores.push(store(&args.server, sealed, max).await?);
         }
         for &writers in &args.writers {
-            let off = appends(&stores[0].1, writers, args.ops).await?;
-            let on = appends(&stores[1].1, writers, args.ops).await?;
-            println!(
-                "| {round} | appends/s, {writers} writers | {off:.0} | {on:.0} | {:.2} |",
-                on / off
-            );
+            for (mix, what) in [
+                (Mix::Messages, "messages"),
+                (Mix::Conversation, "conversation (1 message : 2 markers)"),
+            ] {
+                let off = appends(&stores[0].1, writers, args.ops, mix).await?;
+                let on = appends(&stores[1].1, writers, args.ops, mix).await?;
+                println!(
+                    "| {round} | appends/s, {what}, {writers} writers | {off:.0} | {on:.0} | {:.2} |",
+                    on / off
+                );
+            }
         }
         let off = projected(&stores[0].1).await?;
         let on = projected(&stores[1].1).await?;

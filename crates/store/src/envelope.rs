@@ -47,6 +47,8 @@ pub struct NewEvent {
     pub seal: Option<crate::sealing::Seal>,
     /// Keys destroyed in the transaction that appends this event.
     pub shreds: Vec<chat_domain::erasure::Shred>,
+    /// `seal` already applied, with the new key (`Sealer::preseal`).
+    pub(crate) presealed: Option<crate::sealing::Presealed>,
 }
 
 impl NewEvent {
@@ -63,6 +65,7 @@ impl NewEvent {
             occurred_at,
             seal: None,
             shreds: Vec::new(),
+            presealed: None,
         }
     }
 }

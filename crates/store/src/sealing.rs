@@ -2,7 +2,8 @@
 //! (crypto-shredding; `docs/decisions/0018-erasure.md`).
 //!
 //! An event the domain marks ([`chat_domain::DomainEvent::redacted`]) is
-//! stored as its blanked payload plus `"$sealed": {"key", "data"}`, where
+//! stored as its blanked payload plus `"$sealed": {"key", "data"}` (`key`
+//! left out when it is the event's subject, as for a message), where
 //! `data` is the original values of the blanked fields, encrypted with
 //! AES-256-GCM under a random data key bound to the event id. Data keys
 //! live in `event_keys`, each wrapped by the master key ([`KeyWrap`]).
@@ -57,6 +58,28 @@ impl Seal {
 #[derive(Clone)]
 pub struct DataKey(Arc<Aes256Gcm>);
 
+impl std::fmt::Debug for DataKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataKey(..)")
+    }
+}
+
+/// An event sealed under a key of its own before it reached the appender
+/// (a message's first event makes its key): the work runs on the caller's
+/// task, in parallel, not in the one appender's transaction.
+#[derive(Debug, Clone)]
+pub struct Presealed {
+    pub stored: Value,
+    pub wrapped: Vec<u8>,
+    pub key: DataKey,
+}
+
+impl PartialEq for Presealed {
+    fn eq(&self, other: &Self) -> bool {
+        self.stored == other.stored && self.wrapped == other.wrapped
+    }
+}
+
 /// Makes, wraps and opens data keys under the master key.
 #[derive(Clone)]
 pub struct Sealer {
@@ -86,6 +109,26 @@ impl Sealer {
         (DataKey(Arc::new(Aes256Gcm::new(&raw.into()))), wrapped)
     }
 
+    /// Seal `e` now if it brings its key into being (its subject is the
+    /// key: a message's `MessageSent`); other sealed events are sealed in
+    /// the append, under the key the pre-read found.
+    pub fn preseal(&self, e: &mut crate::NewEvent) -> Result<()> {
+        let Some(seal) = &e.seal else {
+            return Ok(());
+        };
+        if !(e.creates_subject && e.subject == Some(seal.key.key)) || e.presealed.is_some() {
+            return Ok(());
+        }
+        let (key, wrapped) = self.new_key(seal.key.key);
+        let stored = seal_payload(&key, (e.event_id, e.subject), &e.payload, seal)?;
+        e.presealed = Some(Presealed {
+            stored,
+            wrapped,
+            key,
+        });
+        Ok(())
+    }
+
     pub fn unwrap(&self, key_id: Uuid, wrapped: &[u8]) -> Result<DataKey> {
         let raw = self
             .wrap
@@ -113,7 +156,12 @@ impl Sealer {
 
 /// The payload as stored: `payload` with the sealed fields blanked and
 /// their originals encrypted under `key`, bound to `event_id`.
-pub fn seal_payload(key: &DataKey, event_id: Uuid, payload: &Value, seal: &Seal) -> Result<Value> {
+pub fn seal_payload(
+    key: &DataKey,
+    (event_id, subject): (Uuid, Option<Uuid>),
+    payload: &Value,
+    seal: &Seal,
+) -> Result<Value> {
     let Value::Object(full) = payload else {
         return Err(StoreError::Encode(
             "a sealed payload must be an object".into(),
@@ -141,20 +189,25 @@ pub fn seal_payload(key: &DataKey, event_id: Uuid, payload: &Value, seal: &Seal)
         .map_err(|_| StoreError::Encode("cannot seal".into()))?;
     let mut data = nonce.to_vec();
     data.extend_from_slice(&body);
-    stored.insert(
-        SEALED.to_owned(),
-        serde_json::json!({"key": seal.key.key, "data": STANDARD.encode(data)}),
-    );
+    // A message's key is its id, already the event's subject: not
+    // written twice (every byte of a send is in the WAL).
+    let mut sealed = Map::new();
+    if subject != Some(seal.key.key) {
+        sealed.insert("key".to_owned(), Value::String(seal.key.key.to_string()));
+    }
+    sealed.insert("data".to_owned(), Value::String(STANDARD.encode(data)));
+    stored.insert(SEALED.to_owned(), Value::Object(sealed));
     Ok(Value::Object(stored))
 }
 
-/// The key id a stored payload was sealed under, if it was.
-pub fn sealed_key(stored: &Value) -> Option<Uuid> {
-    stored
-        .get(SEALED)?
-        .get("key")?
-        .as_str()
-        .and_then(|k| k.parse().ok())
+/// The key id a stored payload was sealed under, if it was: its own
+/// `key`, else the event's subject.
+pub fn sealed_key(stored: &Value, subject: Option<Uuid>) -> Option<Uuid> {
+    let sealed = stored.get(SEALED)?;
+    match sealed.get("key") {
+        Some(key) => key.as_str().and_then(|k| k.parse().ok()),
+        None => subject,
+    }
 }
 
 /// The payload as readers get it: the originals put back when the key
@@ -219,9 +272,15 @@ mod tests {
         let sealer = sealer();
         let (data_key, wrapped) = sealer.new_key(key.key);
         let event = Uuid::from_u128(5);
-        let stored = seal_payload(&data_key, event, &full, &seal).unwrap();
+        let stored = seal_payload(&data_key, (event, None), &full, &seal).unwrap();
         assert!(!stored.to_string().contains("secret"));
-        assert_eq!(sealed_key(&stored), Some(key.key));
+        assert_eq!(sealed_key(&stored, None), Some(key.key));
+        let by_subject = seal_payload(&data_key, (event, Some(key.key)), &full, &seal).unwrap();
+        assert!(
+            by_subject[SEALED].get("key").is_none(),
+            "the subject names it"
+        );
+        assert_eq!(sealed_key(&by_subject, Some(key.key)), Some(key.key));
         let reopened = sealer.unwrap(key.key, &wrapped).unwrap();
         assert_eq!(
             open_payload(Some(&reopened), event, stored.clone()).unwrap(),

@@ -82,7 +82,10 @@ impl Keys {
         };
         self.open.insert(id, key.clone());
         Ok(Cow::Owned(seal_payload(
-            &key, e.event_id, &e.payload, seal,
+            &key,
+            (e.event_id, e.subject),
+            &e.payload,
+            seal,
         )?))
     }
 

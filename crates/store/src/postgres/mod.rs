@@ -152,20 +152,28 @@ impl PgEventStore {
     /// its own expected version; one result per request.
     pub async fn append_many(&self, requests: Vec<AppendRequest>) -> Vec<Result<AppendResult>> {
         let mut waits = Vec::with_capacity(requests.len());
-        for req in requests {
+        for mut req in requests {
+            // A message's own key is made and its text sealed here, on the
+            // caller's task, so the one appender does not do it for all.
+            if let Some(sealer) = &self.inner.config.sealer
+                && let Err(e) = req.events.iter_mut().try_for_each(|e| sealer.preseal(e))
+            {
+                waits.push(Err(e));
+                continue;
+            }
             let (reply, rx) = oneshot::channel();
             let sent = self
                 .inner
                 .appender
                 .send(append::Pending { req, reply })
                 .await;
-            waits.push(sent.map(|_| rx));
+            waits.push(sent.map(|_| rx).map_err(|_| StoreError::ShuttingDown));
         }
         let mut out = Vec::with_capacity(waits.len());
         for w in waits {
             out.push(match w {
                 Ok(rx) => rx.await.unwrap_or(Err(StoreError::ShuttingDown)),
-                Err(_) => Err(StoreError::ShuttingDown),
+                Err(e) => Err(e),
             });
         }
         out
@@ -175,7 +183,12 @@ impl PgEventStore {
         let event_type: String = row.try_get("event_type")?;
         let stored_version: i32 = row.try_get("schema_version")?;
         let event_id: Uuid = row.try_get("event_id")?;
-        let payload = self.open(event_id, row.try_get("payload")?, row.try_get("data_key")?)?;
+        let subject: Option<Uuid> = row.try_get("subject")?;
+        let payload = self.open(
+            (event_id, subject),
+            row.try_get("payload")?,
+            row.try_get("data_key")?,
+        )?;
         let metadata: serde_json::Value = row.try_get("metadata")?;
         let (schema_version, payload) =
             self.inner
@@ -196,7 +209,7 @@ impl PgEventStore {
             version: row.try_get::<i64, _>("version")? as u64,
             event_type,
             schema_version,
-            subject: row.try_get("subject")?,
+            subject,
             occurred_at: row.try_get("occurred_at")?,
             recorded_at: row.try_get("recorded_at")?,
             payload,
@@ -208,11 +221,11 @@ impl PgEventStore {
     /// (`wrapped`, read with the row) exists, blank once it was destroyed.
     fn open(
         &self,
-        event_id: Uuid,
+        (event_id, subject): (Uuid, Option<Uuid>),
         stored: serde_json::Value,
         wrapped: Option<Vec<u8>>,
     ) -> Result<serde_json::Value> {
-        let Some(key_id) = sealing::sealed_key(&stored) else {
+        let Some(key_id) = sealing::sealed_key(&stored, subject) else {
             return Ok(stored);
         };
         // Without the master key (audit tools, tests) a reader sees what
@@ -234,7 +247,8 @@ impl PgEventStore {
 const COLUMNS: &str = "position, event_id, stream, version, event_type, schema_version, \
                        subject, payload, metadata, occurred_at, recorded_at, \
                        (SELECT wrapped FROM event_keys \
-                         WHERE key_id = (payload->'$sealed'->>'key')::uuid) AS data_key";
+                         WHERE key_id = coalesce((payload->'$sealed'->>'key')::uuid, subject) \
+                           AND payload ? '$sealed') AS data_key";
 
 fn limit_i64(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
