@@ -519,10 +519,10 @@ impl DomainEvent for ChatEvent {
     }
 
     fn redacted(&self) -> Option<(SealKey, Self)> {
-        crate::erasure::redact_chat(self)
+        super::personal::redacted(self)
     }
 
     fn shreds(&self) -> Vec<Shred> {
-        crate::erasure::chat_shreds(self)
+        super::personal::shreds(self)
     }
 }

@@ -27,6 +27,7 @@ mod decide;
 mod event;
 mod evolve;
 mod facts;
+mod personal;
 mod state;
 mod subscriber;
 pub mod system;

@@ -211,10 +211,10 @@ impl DomainEvent for UserEvent {
     }
 
     fn redacted(&self) -> Option<(SealKey, Self)> {
-        crate::erasure::redact_user(self)
+        super::personal::redacted(self)
     }
 
     fn shreds(&self) -> Vec<Shred> {
-        crate::erasure::user_shreds(self)
+        super::personal::shreds(self)
     }
 }

@@ -9,6 +9,7 @@ mod decide;
 mod event;
 mod evolve;
 mod media;
+mod personal;
 mod state;
 pub mod status;
 #[cfg(test)]
