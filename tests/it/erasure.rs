@@ -58,15 +58,7 @@ async fn tables_holding(pool: &PgPool, needle: &str) -> Vec<String> {
 async fn caught_up(app: &TestApp) {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let r: Value = app
-            .http
-            .get(format!("{}/readyz", app.base))
-            .send()
-            .await
-            .expect("readyz")
-            .json()
-            .await
-            .expect("JSON");
+        let r = app.readyz().await;
         let head = &r["event_store"]["head_position"];
         if r["projections"]
             .as_array()

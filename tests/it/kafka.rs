@@ -221,15 +221,7 @@ async fn every_event_of_a_scripted_history_reaches_the_topic_in_stream_order() {
     );
 
     // /readyz reports the publisher like a projection.
-    let ready: Value = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz")
-        .json()
-        .await
-        .expect("JSON");
+    let ready = app.readyz().await;
     let kafka = ready["projections"]
         .as_array()
         .expect("projections")

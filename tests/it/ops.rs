@@ -5,18 +5,6 @@ use std::time::{Duration, Instant};
 
 use crate::gateway_client::Ws;
 use crate::support::TestApp;
-use serde_json::Value;
-
-async fn ready(app: &TestApp) -> Value {
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .expect("readyz");
-    assert_eq!(r.status(), 200);
-    r.json().await.expect("JSON")
-}
 
 #[tokio::test]
 async fn readyz_and_metrics_report_projections_and_the_gateway_catching_up_to_the_head() {
@@ -28,7 +16,7 @@ async fn readyz_and_metrics_report_projections_and_the_gateway_catching_up_to_th
 
     let deadline = Instant::now() + Duration::from_secs(15);
     let r = loop {
-        let r = ready(&app).await;
+        let r = app.readyz().await;
         let head = r["event_store"]["head_position"].as_u64().expect("head");
         let projections = r["projections"].as_array().expect("projections");
         let caught_up =

@@ -228,6 +228,19 @@ impl AuthService {
         })
     }
 
+    /// `user`'s username and password hash, if they have credentials here
+    /// (the hash is [`crate::profile::NO_PASSWORD`] for external issuers).
+    pub(super) async fn password_of(
+        &self,
+        user: Uuid,
+    ) -> Result<Option<(String, String)>, ApiError> {
+        sqlx::query_as("SELECT username, password_hash FROM auth_credentials WHERE user_id = $1")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db_error)
+    }
+
     /// Change `user`'s password, given the current one, and sign out every
     /// other session (`keep` is the caller's). A wrong current password is
     /// counted like a failed login.
@@ -239,13 +252,7 @@ impl AuthService {
         new: &str,
         keep: Option<Uuid>,
     ) -> Result<(), ApiError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT username, password_hash FROM auth_credentials WHERE user_id = $1",
-        )
-        .bind(user)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
+        let row = self.password_of(user).await?;
         let external = |(_, hash): &(String, String)| hash == crate::profile::NO_PASSWORD;
         let Some((username, stored)) = row.filter(|r| !external(r)) else {
             return Err(ApiError::new(
@@ -258,16 +265,7 @@ impl AuthService {
             limiter.check_login(&username).await?;
         }
         password::check_rules(new).map_err(|e| e.with_field("new_password"))?;
-        let right = current.chars().count() <= password::MAX_PASSWORD_CHARS
-            && password::verify(current.to_owned(), Some(stored)).await?;
-        if !right {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong_password",
-                "the current password is wrong",
-            )
-            .with_field("current_password"));
-        }
+        check_password(current, stored, "current_password").await?;
         let hash = password::hash(new.to_owned()).await?;
         let mut tx = self.pool.begin().await.map_err(db_error)?;
         let ids = set_password(&mut tx, user, &hash, keep).await?;
@@ -276,6 +274,26 @@ impl AuthService {
         tracing::info!(signed_out = ids.len(), "password changed");
         Ok(())
     }
+}
+
+/// `given` against the `stored` hash: 403 `wrong_password` naming `field`
+/// (the body's field) when it is not the account's password.
+pub(super) async fn check_password(
+    given: &str,
+    stored: String,
+    field: &'static str,
+) -> Result<(), ApiError> {
+    let right = given.chars().count() <= password::MAX_PASSWORD_CHARS
+        && password::verify(given.to_owned(), Some(stored)).await?;
+    if right {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "wrong_password",
+        "the password is wrong",
+    )
+    .with_field(field))
 }
 
 /// Store `user`'s new password hash and sign out every session but `keep`,

@@ -29,8 +29,9 @@ use time::OffsetDateTime;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::credentials::check_password;
 use super::mfa::Proof;
-use super::{AuthService, db_error, domain_error, password, store_error};
+use super::{AuthService, db_error, domain_error, store_error};
 
 /// What proves the caller is the account's owner. Secrets: no `Debug`.
 #[derive(Deserialize, ToSchema, Default)]
@@ -115,14 +116,7 @@ impl AuthService {
     /// Nothing to prove once the credentials are gone: the account was
     /// erased by an earlier request that did not finish.
     async fn prove_owner(&self, user: Uuid, body: &DeleteAccount) -> Result<(), ApiError> {
-        let row: Option<(String, String)> = sqlx::query_as(
-            "SELECT username, password_hash FROM auth_credentials WHERE user_id = $1",
-        )
-        .bind(user)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db_error)?;
-        let Some((username, stored)) = row else {
+        let Some((username, stored)) = self.password_of(user).await? else {
             return Ok(());
         };
         if stored == crate::profile::NO_PASSWORD {
@@ -138,16 +132,7 @@ impl AuthService {
             )
             .with_field("password"));
         };
-        let right = given.chars().count() <= password::MAX_PASSWORD_CHARS
-            && password::verify(given.clone(), Some(stored)).await?;
-        if !right {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "wrong_password",
-                "the password is wrong",
-            )
-            .with_field("password"));
-        }
+        check_password(given, stored, "password").await?;
         self.prove_second_factor(user, &username, body.second_factor())
             .await
     }

@@ -346,7 +346,11 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
         404,
         "you have no live session with this id",
     ),
-    ("wrong_password", 403, "the current password is wrong"),
+    (
+        "wrong_password",
+        403,
+        "the password given is not the account's",
+    ),
     (
         "password_required",
         400,

@@ -96,6 +96,13 @@ impl TestApp {
         }
     }
 
+    /// `GET /readyz` (200), as JSON.
+    pub async fn readyz(&self) -> Value {
+        let r = self.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.raw);
+        r.body
+    }
+
     pub fn db(&self) -> &TestDb {
         self.db.as_ref().expect("a database")
     }
