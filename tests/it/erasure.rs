@@ -241,6 +241,7 @@ async fn a_deleted_account_is_erased_everywhere_and_shows_as_deleted_user() {
     };
     let u = app.users(2).await;
     let chat = app.group(&u[0], &[&ann, &u[1]], "book club").await;
+    let direct = app.accepted_direct(&u[0], &ann).await;
     let (said, quiz, bio, mood, kept) = (
         word("sapphire"),
         word("quiz"),
@@ -339,6 +340,10 @@ async fn a_deleted_account_is_erased_everywhere_and_shows_as_deleted_user() {
         json!({"kind": "text", "text": "still here"}),
     )
     .await;
+    // Nobody would read it: a direct chat with them takes no more writes.
+    app.send(direct, &u[0], "late", "anyone there?")
+        .await
+        .problem(403, "blocked");
 
     audit_verifies(&app.db().url);
     rebuilt(&app).await;

@@ -154,8 +154,10 @@ pub(crate) async fn hidden_for(
         .any(|e| matches!(e, UserEvent::MessageHiddenForMe { .. })))
 }
 
-/// Whether the peer of a direct chat has blocked `me` (user level); false
-/// in groups. Never fails open: a failed read is an error, not "no block".
+/// Whether the peer of a direct chat refuses `me`'s writes (a user-level
+/// block, or a deleted account); false in groups. Never fails open: a
+/// failed read is an error, not "no block". A peer without a profile has
+/// blocked nobody.
 pub(crate) async fn peer_blocks(
     state: &CommandState,
     chat: &Chat,
@@ -163,12 +165,8 @@ pub(crate) async fn peer_blocks(
 ) -> Result<bool, ApiError> {
     match chat.peer_of(me) {
         Some(peer) if chat.kind() == Some(chat_domain::ChatKind::Direct) => {
-            match existing_user(state, peer).await {
-                Ok(u) => Ok(u.state.blocks(me)),
-                // A peer without a profile has blocked nobody.
-                Err(e) if e.code == "user_not_found" => Ok(false),
-                Err(e) => Err(e),
-            }
+            let peer: Loaded<User> = pipeline::load(state, &user_stream(peer)).await?;
+            Ok(peer.state.refuses_writes_from(me))
         }
         _ => Ok(false),
     }

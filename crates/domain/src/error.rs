@@ -156,7 +156,7 @@ pub const ALL_CODES: &[(&str, &str)] = &[
     ("not_the_owner", "[403] only the group owner may do this"),
     ("not_a_moderator", "[403] only admins and moderators may ban, and moderators only plain members"),
     ("user_banned", "[403] the user is banned from this group"),
-    ("blocked", "[403] the other user has blocked you or this chat"),
+    ("blocked", "[403] the other user has blocked you or this chat, or deleted their account"),
     (
         "member_refuses",
         "[403] a user you add blocked you, or accepts requests from nobody and is not your contact",

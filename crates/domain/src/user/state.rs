@@ -145,6 +145,13 @@ impl User {
         self.blocked.contains(&user)
     }
 
+    /// Whether `sender`'s writes toward this user in a direct chat are
+    /// refused: they blocked the sender, or deleted their account (nobody
+    /// would ever read it).
+    pub fn refuses_writes_from(&self, sender: Uuid) -> bool {
+        self.erased || self.blocks(sender)
+    }
+
     /// Whether this user accepts new direct chat requests.
     pub fn accepts_requests(&self) -> bool {
         self.settings.accept_requests_from == AcceptRequestsFrom::Everyone

@@ -264,11 +264,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// A direct-chat peer's user-level block stops the actor's writes toward
-    /// them (messages, edits, reactions, pins). Groups are not affected.
+    /// A direct-chat peer's user-level block, or their deleted account
+    /// ([`crate::User::refuses_writes_from`]), stops the actor's writes
+    /// toward them (messages, edits, reactions, pins). Groups are not
+    /// affected.
     pub fn not_blocked_by_peer(&self, blocked_by_peer: bool) -> Result<(), DomainError> {
         if blocked_by_peer && self.chat.direct.is_some() {
-            return Err(DomainError::forbidden("blocked", "you have been blocked"));
+            return Err(blocked());
         }
         Ok(())
     }
@@ -286,8 +288,15 @@ impl Ctx<'_> {
             ));
         }
         if d.is_blocked() || blocked_by_peer {
-            return Err(DomainError::forbidden("blocked", "you have been blocked"));
+            return Err(blocked());
         }
         Ok(())
     }
+}
+
+fn blocked() -> DomainError {
+    DomainError::forbidden(
+        "blocked",
+        "you cannot write to this person: they blocked you or deleted their account",
+    )
 }
