@@ -217,3 +217,46 @@ async fn totp_guards_the_login_and_each_code_works_once() {
     .await
     .problem(409, "mfa_not_enabled");
 }
+
+/// Deleting an account with TOTP on needs a second factor besides the
+/// password; a wrong one changes nothing, a recovery code does it.
+#[tokio::test]
+async fn deleting_an_account_with_totp_on_needs_a_code_as_well() {
+    let app = TestApp::spawn().await;
+    let me = app.register("tove").await;
+    let r = app.post("/v1/me/mfa/totp", &me, None).await;
+    let b32 = r.body["secret"].as_str().unwrap().to_owned();
+    let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &b32).unwrap();
+    let r = call(
+        &app,
+        Method::POST,
+        "/v1/me/mfa/totp/enable",
+        Some(&me),
+        json!({"code": code(&secret, step_now())}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.raw);
+    let recovery = r.body["recovery_codes"][0].as_str().unwrap().to_owned();
+    let delete = |body: Value| call(&app, Method::DELETE, "/v1/me", Some(&me), body);
+
+    delete(json!({"password": PASSWORD}))
+        .await
+        .problem(403, "mfa_code_required");
+    delete(json!({"password": PASSWORD, "code": "000000"}))
+        .await
+        .problem(403, "invalid_mfa_code");
+    delete(json!({"password": "not the password", "recovery_code": recovery}))
+        .await
+        .problem(403, "wrong_password");
+    let still = app.get("/v1/me", &me).await;
+    assert_eq!(still.status, 200, "nothing changed: {}", still.raw);
+
+    let r = delete(json!({"password": PASSWORD, "recovery_code": recovery})).await;
+    assert_eq!(r.status, 202, "{}", r.raw);
+    app.get("/v1/me", &me)
+        .await
+        .problem(401, "session_revoked");
+    login(&app, "tove")
+        .await
+        .problem(401, "invalid_credentials");
+}

@@ -74,14 +74,22 @@ pub(crate) async fn delete_account(
     Ok(StatusCode::ACCEPTED)
 }
 
+fn password_required() -> ApiError {
+    ApiError::bad_request(
+        "password_required",
+        "deleting the account needs its password",
+    )
+    .with_field("password")
+}
+
 impl AuthService {
     #[tracing::instrument(skip_all, fields(%user))]
     async fn delete_account(&self, user: Uuid, proof: &DeleteAccount) -> Result<(), ApiError> {
-        self.prove_owner(user, proof).await?;
         let stream = user_stream(user);
         let loaded = load::<User>(self.store.as_ref(), &stream)
             .await
             .map_err(store_error)?;
+        self.prove_owner(user, proof, loaded.state.erased).await?;
         if !loaded.state.erased {
             let cmd = UserCommand {
                 actor: user,
@@ -113,11 +121,21 @@ impl AuthService {
     }
 
     /// The password (if the account has one) and, with TOTP on, a code.
-    /// Nothing to prove once the credentials are gone: the account was
-    /// erased by an earlier request that did not finish.
-    async fn prove_owner(&self, user: Uuid, body: &DeleteAccount) -> Result<(), ApiError> {
+    /// Without credentials there is nothing to prove only when the account
+    /// is already erased (an earlier request did not finish); any other
+    /// account without them (made by a tool) cannot be deleted this way.
+    async fn prove_owner(
+        &self,
+        user: Uuid,
+        body: &DeleteAccount,
+        erased: bool,
+    ) -> Result<(), ApiError> {
         let Some((username, stored)) = self.password_of(user).await? else {
-            return Ok(());
+            return if erased {
+                Ok(())
+            } else {
+                Err(password_required())
+            };
         };
         if stored == crate::profile::NO_PASSWORD {
             return Ok(());
@@ -126,11 +144,7 @@ impl AuthService {
             limiter.check_login(&username).await?;
         }
         let Some(given) = &body.password else {
-            return Err(ApiError::bad_request(
-                "password_required",
-                "deleting the account needs its password",
-            )
-            .with_field("password"));
+            return Err(password_required());
         };
         check_password(given, stored, "password").await?;
         self.prove_second_factor(user, &username, body.second_factor())
