@@ -81,7 +81,7 @@ impl App {
 
     /// [`App::build`] with the gateway's settings.
     pub async fn build_with_gateway(
-        config: AppConfig,
+        mut config: AppConfig,
         gateway_config: GatewayConfig,
     ) -> anyhow::Result<App> {
         let url = config.database_url.expose();
@@ -92,6 +92,12 @@ impl App {
             .await
             .context("connecting to Postgres")?;
         migrate(&pool).await?;
+        config
+            .command
+            .auth
+            .settle_master_key(&pool)
+            .await
+            .context("reading the development master key")?;
         let store = Arc::new(PgEventStore::new(
             pool.clone(),
             Upcasters::new(),

@@ -70,7 +70,8 @@ async fn main() -> anyhow::Result<()> {
                 let url = args.serve.database.database_url.expose();
                 let pool = postgres::connect(url, 4).await?;
                 chat::app::migrate(&pool).await?;
-                let app = args.serve.app_config(Parts::ALL)?;
+                let mut app = args.serve.app_config(Parts::ALL)?;
+                app.command.auth.settle_master_key(&pool).await?;
                 let pg = Arc::new(PgEventStore::new(
                     pool.clone(),
                     Upcasters::new(),

@@ -253,9 +253,7 @@ async fn deleting_an_account_with_totp_on_needs_a_code_as_well() {
 
     let r = delete(json!({"password": PASSWORD, "recovery_code": recovery})).await;
     assert_eq!(r.status, 202, "{}", r.raw);
-    app.get("/v1/me", &me)
-        .await
-        .problem(401, "session_revoked");
+    app.get("/v1/me", &me).await.problem(401, "session_revoked");
     login(&app, "tove")
         .await
         .problem(401, "invalid_credentials");

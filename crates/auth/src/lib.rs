@@ -80,11 +80,16 @@ pub struct AuthConfig {
     pub refresh_ttl: time::Duration,
     /// Where account mail goes (`SMTP_URL`, `MAIL_FROM`).
     pub mail: mail::MailConfig,
-    /// Seals TOTP secrets at rest (`MASTER_KEY`); unset, a key derived
-    /// from the JWT secret (rotating that then loses the TOTP secrets).
+    /// Seals secrets at rest (`MASTER_KEY`): TOTP secrets and the data
+    /// keys of events. Unset, a key derived from the JWT secret (rotating
+    /// that then loses what it sealed), or in development the database's
+    /// own ([`dev_master_key`]).
     pub master_key: Option<Secret>,
     /// The master key before the last rotation, to open what it sealed.
     pub master_key_previous: Option<Secret>,
+    /// The JWT secret is random (development without `JWT_SECRET`): a key
+    /// derived from it would not survive a restart.
+    pub random_secret: bool,
 }
 
 impl AuthConfig {
@@ -100,6 +105,7 @@ impl AuthConfig {
             mail: mail::MailConfig::default(),
             master_key: None,
             master_key_previous: None,
+            random_secret: false,
         }
     }
 
@@ -110,8 +116,40 @@ impl AuthConfig {
             "JWT_SECRET is not set: using a random secret; tokens will not survive a restart \
              and other processes cannot verify them"
         );
-        Self::new(JwtConfig::new(Secret::new(tokens::random_token())))
+        Self {
+            random_secret: true,
+            ..Self::new(JwtConfig::new(Secret::new(tokens::random_token())))
+        }
     }
+
+    /// In development without `MASTER_KEY` or `JWT_SECRET`: the master key
+    /// kept in the database ([`dev_master_key`]), so that what was sealed
+    /// (message texts, names, TOTP secrets) still opens after a restart.
+    /// A deployment sets `MASTER_KEY` (production refuses to start without
+    /// `JWT_SECRET`), and this does nothing.
+    pub async fn settle_master_key(&mut self, pool: &PgPool) -> Result<(), sqlx::Error> {
+        if self.master_key.is_none() && self.random_secret {
+            tracing::warn!(
+                "neither MASTER_KEY nor JWT_SECRET is set: sealing under a master key kept in \
+                 the database (development only: a copy of the database then opens everything \
+                 sealed whose key was not destroyed)"
+            );
+            self.master_key = Some(dev_master_key(pool).await?);
+        }
+        Ok(())
+    }
+}
+
+/// The development master key: made once, kept in `auth_dev_master_key`.
+pub async fn dev_master_key(pool: &PgPool) -> Result<Secret, sqlx::Error> {
+    sqlx::query("INSERT INTO auth_dev_master_key (secret) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind(tokens::random_token())
+        .execute(pool)
+        .await?;
+    let secret: String = sqlx::query_scalar("SELECT secret FROM auth_dev_master_key")
+        .fetch_one(pool)
+        .await?;
+    Ok(Secret::new(secret))
 }
 
 /// What register, login and refresh answer.
