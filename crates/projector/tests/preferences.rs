@@ -63,6 +63,7 @@ async fn profile_settings_and_blocks_project_into_the_user_directory() {
             "last_seen_visible_to": "nobody", "accept_requests_from": "nobody",
             "push_preview": "sender_only",
             "status": "dnd", "status_text": "On the trail", "status_expires_at": null,
+            "erased_at": null,
         })
     );
     let blocks = env
