@@ -296,7 +296,7 @@ async fn a_deleted_account_is_erased_everywhere_and_shows_as_deleted_user() {
 
     // Proof first: nothing happens without the password.
     let delete = |body: Value| app.call(Method::DELETE, "/v1/me", Some(&ann.token), Some(body));
-    delete(json!({})).await.problem(400, "password_required");
+    delete(json!({})).await.problem(403, "password_required");
     delete(json!({"password": "wrong horse battery"}))
         .await
         .problem(403, "wrong_password");

@@ -74,8 +74,11 @@ pub(crate) async fn delete_account(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// 403, like a wrong one: the body is well formed (accounts of an
+/// external issuer need no password), the proof is what is missing.
 fn password_required() -> ApiError {
-    ApiError::bad_request(
+    ApiError::new(
+        StatusCode::FORBIDDEN,
         "password_required",
         "deleting the account needs its password",
     )

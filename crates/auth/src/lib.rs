@@ -14,8 +14,11 @@
 //! * each family is a session ([`sessions`]): listed, signed out one by one
 //!   or all others, and refused at once on every node through the
 //!   verifier's revoked set; a password change signs the others out;
+//! * an account is deleted for good (`DELETE /v1/me`, [`erase`]): its
+//!   keys are destroyed with `UserErased`, and its credentials, sessions,
+//!   idempotency answers and snapshot go;
 //! * [`routes`] is the HTTP surface (`/v1/auth/*`, `/v1/me/sessions`,
-//!   `/v1/me/password`).
+//!   `/v1/me/password`, `DELETE /v1/me`).
 //!
 //! Secrets live in the `auth_credentials`, `refresh_tokens` and
 //! `auth_sessions` tables ([`migrator`]), never in events. Access tokens are

@@ -353,7 +353,7 @@ pub const API_CODES: &[(&str, u16, &str)] = &[
     ),
     (
         "password_required",
-        400,
+        403,
         "deleting the account needs its password in `password`",
     ),
     (
