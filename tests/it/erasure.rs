@@ -10,6 +10,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::gateway_client::{Ws, message};
 use crate::kafka::{brokers, config as topic_config, consume, wait_published};
 use crate::support::{TestApp, User, test_config};
 use chat_testkit::TestDb;
@@ -115,7 +116,8 @@ async fn nowhere(pool: &PgPool, words: &[&String], when: &str) {
 }
 
 /// What `viewer` sees of a deleted user: the name, and their messages
-/// without text, next to what others wrote.
+/// without text (not deleted: nobody deleted them), next to what others
+/// wrote.
 async fn shown_as_deleted(app: &TestApp, viewer: &User, deleted: Uuid, chat: Uuid, kept: &str) {
     let profile = app.get(&format!("/v1/users/{deleted}"), viewer).await;
     assert_eq!(
@@ -132,7 +134,9 @@ async fn shown_as_deleted(app: &TestApp, viewer: &User, deleted: Uuid, chat: Uui
         .collect();
     assert_eq!(theirs.len(), 2, "{}", history.raw);
     assert!(
-        theirs.iter().all(|m| m["text"].is_null()),
+        theirs
+            .iter()
+            .all(|m| m["text"].is_null() && m["deleted"] == false),
         "{}",
         history.raw
     );
@@ -333,13 +337,23 @@ async fn a_deleted_account_is_erased_everywhere_and_shows_as_deleted_user() {
 
     // Others see a deleted user and no text; the group goes on.
     shown_as_deleted(&app, &u[1], ann.id, chat, &kept).await;
-    send(
-        &app,
-        chat,
-        &u[0],
-        json!({"kind": "text", "text": "still here"}),
-    )
-    .await;
+    let after = message(&app, chat, &u[0], "still here").await;
+    // A socket's resume from the start shows their messages as history
+    // does: there, but with nothing of theirs readable.
+    let mut ws = Ws::connect(&app.base, &u[1]).await;
+    ws.subscribe(Some(0)).await;
+    let frames = ws.events_through(after).await;
+    let replayed: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["event"]["type"] == "MessageSent" && f["event"]["sender_id"] == json!(ann.id))
+        .collect();
+    assert_eq!(replayed.len(), 2, "{frames:?}");
+    assert!(replayed.iter().all(|f| f["event"]["text"].is_null()));
+    let replay = serde_json::to_string(&frames).expect("JSON");
+    for w in [&name, &said, &quiz, &bio, &mood] {
+        assert!(!replay.contains(w.as_str()), "{w} on the socket");
+    }
+    ws.close().await;
     // Nobody would read it: a direct chat with them takes no more writes.
     app.send(direct, &u[0], "late", "anyone there?")
         .await

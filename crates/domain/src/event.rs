@@ -40,15 +40,6 @@ pub trait DomainEvent {
     fn shreds(&self) -> Vec<Shred> {
         Vec::new()
     }
-    /// The event as it may be shown to someone who must not see sealed
-    /// data (the Kafka stream): its redacted form when it has one.
-    fn public(&self) -> Self
-    where
-        Self: Sized + Clone,
-    {
-        self.redacted()
-            .map_or_else(|| self.clone(), |(_, blank)| blank)
-    }
 }
 
 /// An event-sourced aggregate: state folded from its stream by `evolve`,

@@ -81,8 +81,9 @@ impl Projection for MediaProjection {
                 .await?;
             }
             Some(Fact::User(UserEvent::UserErased { user_id, .. })) => {
-                // Their messages read as deleted, so their uploads are
-                // unreferenced: the cleanup job deletes the blobs.
+                // Their uploads are personal data too: counted as
+                // unreferenced, so the cleanup job deletes the blobs (the
+                // messages then show the media removed).
                 for sql in [
                     format!("UPDATE {s}.media SET file_name = NULL WHERE owner_id = $1"),
                     format!(

@@ -122,22 +122,17 @@ async fn apply_fact(conn: &mut PgConnection, s: &str, pos: i64, fact: Option<Fac
             .await?;
             Ok(())
         }
-        Some(Fact::User(UserEvent::UserErased { user_id, at })) => {
-            user_erased(conn, s, user_id, at).await
+        Some(Fact::User(UserEvent::UserErased { user_id, .. })) => {
+            user_erased(conn, s, user_id).await
         }
         Some(Fact::User(_)) | None => Ok(()),
     }
 }
 
-/// A deleted account's messages: what a rebuild finds once their keys are
-/// gone (no text, blank poll, unnamed place), shown as deleted, with their
-/// edit history gone.
-async fn user_erased(
-    conn: &mut PgConnection,
-    s: &str,
-    user: Uuid,
-    at: OffsetDateTime,
-) -> Result<()> {
+/// A deleted account's messages: exactly what a rebuild, and a socket's
+/// resume, find once their keys are gone (no text, blank poll, unnamed
+/// place; not a deletion nobody made), with their edit history gone.
+async fn user_erased(conn: &mut PgConnection, s: &str, user: Uuid) -> Result<()> {
     sqlx::query(&format!(
         "DELETE FROM {s}.versions v USING {s}.messages m \
           WHERE m.chat_id = v.chat_id AND m.seq = v.seq AND m.sender_id = $1"
@@ -147,7 +142,6 @@ async fn user_erased(
     .await?;
     sqlx::query(&format!(
         "UPDATE {s}.messages SET text = NULL, search = NULL, \
-           deleted_at = coalesce(deleted_at, $2), deleted_by = coalesce(deleted_by, $1), \
            location = location - 'name', \
            poll = CASE WHEN poll IS NULL THEN NULL ELSE jsonb_set(poll || '{{\"question\": \"\"}}', \
              '{{options}}', coalesce((SELECT jsonb_agg(o || '{{\"text\": \"\"}}') \
@@ -155,7 +149,6 @@ async fn user_erased(
          WHERE sender_id = $1"
     ))
     .bind(user)
-    .bind(at)
     .execute(&mut *conn)
     .await?;
     Ok(())
